@@ -1,0 +1,33 @@
+# Every command a user types is a target here. Only python3 (3.11+) and make are assumed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.synced-from-lock
+
+.PHONY: demo test lint format bench clean psql
+
+$(STAMP): pyproject.toml uv.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet uv==0.13.8
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --quiet
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/python -m warehouse.demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+psql: $(STAMP)
+	$(BIN)/python -m warehouse.db psql
+
+clean:
+	rm -rf .data dbt_project/target dbt_project/logs
