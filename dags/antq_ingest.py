@@ -1,0 +1,53 @@
+"""Ingest provincial submissions: one mapped task per new landing file."""
+
+from datetime import datetime
+
+from airflow.sdk import dag, task
+
+from warehouse.assets import ACCEPTED_SUBMISSIONS
+
+
+@dag(
+    schedule="*/15 * * * *",
+    start_date=datetime(2025, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["antq", "ingest"],
+)
+def antq_ingest():
+    @task
+    def prepare_warehouse() -> dict:
+        from warehouse.pipeline import prepare_warehouse
+
+        return prepare_warehouse()
+
+    @task
+    def find_new_files() -> list[str]:
+        from warehouse.pipeline import find_new_files
+
+        return find_new_files()
+
+    @task(max_active_tis_per_dagrun=4, retries=2)
+    def ingest_file(path: str) -> dict:
+        from warehouse.pipeline import ingest
+
+        return ingest(path)
+
+    @task(outlets=[ACCEPTED_SUBMISSIONS])
+    def announce_accepted(results: list[dict]) -> dict:
+        from airflow.exceptions import AirflowSkipException
+
+        outcomes = list(results)
+        for outcome in outcomes:
+            print(outcome["file_name"], outcome["status"], *outcome["problems"][:20], sep="\n  ")
+        accepted = [o for o in outcomes if o["status"] == "accepted"]
+        if not accepted:
+            raise AirflowSkipException("no new accepted submission: nothing to publish")
+        return {"accepted": len(accepted), "rejected": sum(o["status"] == "rejected" for o in outcomes)}
+
+    files = find_new_files()
+    prepare_warehouse() >> files
+    announce_accepted(ingest_file.expand(path=files))
+
+
+antq_ingest()

@@ -1,0 +1,42 @@
+"""Build the star schema and marts, gate them with Great Expectations, then swap them in as `marts`."""
+
+from datetime import datetime
+
+from airflow.sdk import dag, task
+
+from warehouse.assets import ACCEPTED_SUBMISSIONS, PUBLISHED_MARTS
+
+
+@dag(
+    schedule=[ACCEPTED_SUBMISSIONS],
+    start_date=datetime(2025, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["antq", "publish"],
+)
+def antq_publish():
+    @task
+    def build_marts() -> None:
+        from warehouse.pipeline import build_marts
+
+        build_marts()
+
+    @task
+    def validate_marts() -> dict:
+        from warehouse.pipeline import validate_marts
+
+        return validate_marts()
+
+    @task(outlets=[PUBLISHED_MARTS])
+    def publish_marts(gate: dict) -> int:
+        from warehouse.pipeline import publish_marts
+
+        return publish_marts(gate["checks_run"])
+
+    built = build_marts()
+    gate = validate_marts()
+    built >> gate
+    publish_marts(gate)
+
+
+antq_publish()

@@ -1,0 +1,21 @@
+with source as (
+    select * from {{ source('ingest', 'submission') }}
+),
+
+renamed as (
+    select
+        submission_id,
+        file_name,
+        province_code,
+        period_code,
+        period_type,
+        period_start,
+        period_end,
+        status,
+        version,
+        row_count,
+        received_at
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,94 @@
+"""Run the suites as one Great Expectations checkpoint on the build schema and summarise the result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import great_expectations as gx
+
+from expectations.suites import suites
+from warehouse.db import warehouse_url
+
+SAMPLE_ROWS = 5
+
+
+@dataclass
+class Finding:
+    check: str
+    table: str
+    severity: str
+    description: str
+    unexpected_count: int | None
+    sample: list[dict] = field(default_factory=list)
+
+    def describe(self) -> str:
+        count = "" if self.unexpected_count is None else f", {self.unexpected_count} rows"
+        return f"[{self.severity}] {self.check} on {self.table}{count}: {self.description}"
+
+
+@dataclass
+class GateReport:
+    schema: str
+    checks_run: int
+    findings: list[Finding]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "critical"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity != "critical"]
+
+    @property
+    def passed(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        head = f"{self.checks_run} checks on schema {self.schema}: {len(self.errors)} errors, {len(self.warnings)} warnings"
+        return "\n".join([head, *(f"  {f.describe()}" for f in self.findings)])
+
+
+def sqlalchemy_url(url: str) -> str:
+    """GX's generic SQL datasource accepts Unix-socket URLs; use the psycopg 3 driver."""
+    return "postgresql+psycopg://" + url.split("://", 1)[1]
+
+
+def run_gate(schema: str, url: str | None = None) -> GateReport:
+    context = gx.get_context(mode="ephemeral")
+    source = context.data_sources.add_sql(name="warehouse", connection_string=sqlalchemy_url(url or warehouse_url()))
+    definitions = []
+    for table, suite in suites(schema).items():
+        asset = source.add_table_asset(name=table, table_name=table, schema_name=schema)
+        batch = asset.add_batch_definition_whole_table(f"{table}_all")
+        context.suites.add(suite)
+        definitions.append(context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"gate_{table}", data=batch, suite=suite)
+        ))
+    checkpoint = context.checkpoints.add(gx.Checkpoint(
+        name="publish_gate", validation_definitions=definitions, result_format={"result_format": "SUMMARY"},
+    ))
+    result = checkpoint.run()
+    findings: list[Finding] = []
+    checks_run = 0
+    for validation in result.run_results.values():
+        table = validation.asset_name if hasattr(validation, "asset_name") else validation.suite_name
+        for outcome in validation.results:
+            checks_run += 1
+            if outcome.success:
+                continue
+            config = outcome.expectation_config
+            details = outcome.result or {}
+            unexpected = details.get("unexpected_count", details.get("observed_value"))
+            sample = details.get("details", {}).get("unexpected_rows") or details.get("partial_unexpected_list") or []
+            findings.append(Finding(
+                check=(config.meta or {}).get("check", config.type),
+                table=table or validation.suite_name,
+                severity=str(getattr(config.severity, "value", config.severity) or "critical"),
+                description=config.description or config.type,
+                unexpected_count=unexpected if isinstance(unexpected, int) else None,
+                sample=[dict(row) if isinstance(row, dict) else {"value": row} for row in sample[:SAMPLE_ROWS]],
+            ))
+            if outcome.exception_info and outcome.exception_info.get("raised_exception"):
+                findings[-1].description += f" (the check itself failed: {outcome.exception_info.get('exception_message')})"
+    return GateReport(schema, checks_run, findings)

@@ -1,0 +1,236 @@
+"""The submission contract: headers, types and row rules, with reasons in Vietnamese and English."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from ingestion.catalogue import TOTAL, Indicator, load_catalogue
+from ingestion.periods import Period, parse_period
+
+CONTRACT_FILE = Path(__file__).parent / "contract" / "submission-v1.yaml"
+INDICATOR_SHEET = "indicators"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a file or a row was refused, precise enough for an officer to fix it."""
+
+    file_name: str
+    sheet: str | None
+    row: int | None
+    column: str | None
+    value: str | None
+    code: str
+    reason_en: str
+    reason_vi: str
+
+    def describe(self) -> str:
+        where = [self.file_name]
+        if self.sheet:
+            where.append(f"sheet {self.sheet}")
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column {self.column}")
+        shown = "" if self.value is None else f" (value {self.value!r})"
+        return f"{', '.join(where)}: {self.reason_en}{shown} / {self.reason_vi}"
+
+
+class FileRejected(Exception):
+    """The file as a whole cannot be read against the contract; nothing of it is stored."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(p.describe() for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class IndicatorRow:
+    source_row: int
+    unit_code: str
+    indicator_code: str
+    category: str
+    value: int | None
+    numerator: int | None
+    denominator: int | None
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    header_vi: str
+    type: str
+    required: bool
+
+
+@cache
+def load_contract() -> dict:
+    return yaml.safe_load(CONTRACT_FILE.read_text(encoding="utf-8"))
+
+
+def sheet_columns(sheet: str = INDICATOR_SHEET) -> list[Column]:
+    spec = load_contract()["sheets"][sheet]["columns"]
+    return [Column(c["name"], c["header_vi"], c["type"], c["required"]) for c in spec]
+
+
+def _fold(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).strip().casefold().split())
+
+
+def map_headers(headers: list[str], file_name: str, sheet: str = INDICATOR_SHEET) -> list[str]:
+    """Map the file's headers (code or Vietnamese label, any case) to contract names, or say what is wrong."""
+    columns = sheet_columns(sheet)
+    by_label = {}
+    for column in columns:
+        by_label[_fold(column.name)] = column.name
+        by_label[_fold(column.header_vi)] = column.name
+    mapped: list[str] = []
+    problems: list[Problem] = []
+    for header in headers:
+        name = by_label.get(_fold(header or ""))
+        if name is None:
+            problems.append(
+                Problem(file_name, sheet, 1, header, header, "unknown_column",
+                        "column is not in the submission contract", "cột không có trong mẫu báo cáo")
+            )
+        elif name in mapped:
+            problems.append(
+                Problem(file_name, sheet, 1, header, header, "duplicate_column",
+                        "column appears twice", "cột bị lặp lại")
+            )
+        mapped.append(name or "")
+    for column in columns:
+        if column.name not in mapped:
+            problems.append(
+                Problem(file_name, sheet, 1, column.name, None, "missing_column",
+                        f"required column '{column.name}' ({column.header_vi}) is missing",
+                        f"thiếu cột '{column.header_vi}' ({column.name})")
+            )
+    if problems:
+        raise FileRejected(problems)
+    return mapped
+
+
+@dataclass
+class RowValidator:
+    """Checks rows of one file for one province and period; remembers keys to catch duplicates."""
+
+    file_name: str
+    province_code: str
+    period: Period
+    units: dict[str, str]  # unit_code -> province_code, for units valid in this period
+    sheet: str = INDICATOR_SHEET
+
+    def __post_init__(self) -> None:
+        self.catalogue: dict[str, Indicator] = load_catalogue()
+        self._seen: dict[tuple[str, str, str], int] = {}
+
+    def _problem(self, row: int, column: str | None, value: object, code: str, en: str, vi: str) -> Problem:
+        shown = None if value is None else str(value)
+        return Problem(self.file_name, self.sheet, row, column, shown, code, en, vi)
+
+    def _count(self, row: int, column: str, raw: str | None, problems: list[Problem]) -> int | None:
+        text = (raw or "").strip().replace(" ", "")
+        if not text:
+            return None
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            problems.append(self._problem(row, column, raw, "not_a_number",
+                                          "is not a number", "không phải là số"))
+            return None
+        if number != number.to_integral_value():
+            problems.append(self._problem(row, column, raw, "not_a_whole_number",
+                                          "must be a whole number", "phải là số nguyên"))
+            return None
+        if number < 0:
+            problems.append(self._problem(row, column, raw, "negative",
+                                          "must not be negative", "không được là số âm"))
+            return None
+        return int(number)
+
+    def check(self, row: int, record: dict[str, str | None]) -> tuple[IndicatorRow | None, list[Problem]]:
+        problems: list[Problem] = []
+        period_text = (record.get("period") or "").strip()
+        try:
+            if parse_period(period_text).code != self.period.code:
+                problems.append(self._problem(
+                    row, "period", period_text, "period_mismatch",
+                    f"period differs from the file's period {self.period.code}",
+                    f"kỳ báo cáo khác với kỳ của tệp {self.period.code}"))
+        except ValueError:
+            problems.append(self._problem(row, "period", period_text, "bad_period",
+                                          "is not a period (2026-09, 2026-Q3, 2026-H2, 2026)",
+                                          "kỳ báo cáo không hợp lệ (2026-09, 2026-Q3, 2026-H2, 2026)"))
+
+        unit_code = (record.get("unit_code") or "").strip()
+        owner = self.units.get(unit_code)
+        if not unit_code:
+            problems.append(self._problem(row, "unit_code", None, "required", "is required", "bắt buộc nhập"))
+        elif owner is None:
+            problems.append(self._problem(row, "unit_code", unit_code, "unknown_unit",
+                                          f"is not a unit code valid in {self.period.code}",
+                                          f"mã đơn vị không tồn tại trong kỳ {self.period.code}"))
+        elif owner != self.province_code:
+            problems.append(self._problem(row, "unit_code", unit_code, "unit_of_other_province",
+                                          f"belongs to province {owner}, not {self.province_code}",
+                                          f"đơn vị thuộc tỉnh {owner}, không thuộc tỉnh {self.province_code}"))
+
+        code = (record.get("indicator_code") or "").strip()
+        indicator = self.catalogue.get(code)
+        if indicator is None:
+            problems.append(self._problem(row, "indicator_code", code or None, "unknown_indicator",
+                                          "is not an indicator of the catalogue",
+                                          "mã chỉ tiêu không có trong danh mục"))
+        category = (record.get("category") or "").strip() or TOTAL
+        if indicator is not None and category not in indicator.allowed_categories():
+            allowed = ", ".join(indicator.allowed_categories())
+            problems.append(self._problem(row, "category", category, "unknown_category",
+                                          f"must be one of: {allowed}", f"phân loại phải là một trong: {allowed}"))
+
+        value = self._count(row, "value", record.get("value"), problems)
+        numerator = self._count(row, "numerator", record.get("numerator"), problems)
+        denominator = self._count(row, "denominator", record.get("denominator"), problems)
+        if indicator is not None and indicator.is_ratio:
+            for column, number in (("numerator", numerator), ("denominator", denominator)):
+                if number is None and not any(p.column == column for p in problems):
+                    problems.append(self._problem(row, column, None, "required",
+                                                  "is required for a ratio indicator",
+                                                  "bắt buộc với chỉ tiêu tỷ lệ"))
+            if numerator is not None and denominator is not None and numerator > denominator:
+                problems.append(self._problem(row, "numerator", numerator, "numerator_over_denominator",
+                                              f"is larger than the denominator {denominator}",
+                                              f"tử số lớn hơn mẫu số {denominator}"))
+        elif indicator is not None and value is None and not any(p.column == "value" for p in problems):
+            problems.append(self._problem(row, "value", None, "required",
+                                          "is required for a count indicator", "bắt buộc với chỉ tiêu đếm"))
+
+        key = (unit_code, code, category)
+        if key in self._seen:
+            problems.append(self._problem(row, "indicator_code", code, "duplicate_row",
+                                          f"repeats row {self._seen[key]} (same unit, indicator and category)",
+                                          f"trùng với dòng {self._seen[key]} (cùng đơn vị, chỉ tiêu, phân loại)"))
+        else:
+            self._seen[key] = row
+        if problems:
+            return None, problems
+        is_ratio = indicator is not None and indicator.is_ratio
+        return IndicatorRow(row, unit_code, code, category,
+                            None if is_ratio else value,
+                            numerator if is_ratio else None,
+                            denominator if is_ratio else None), []
+
+
+def validate_rows(validator: RowValidator, records: Iterable[tuple[int, dict]]) -> Iterator[IndicatorRow | Problem]:
+    for row, record in records:
+        good, problems = validator.check(row, record)
+        if good is not None:
+            yield good
+        yield from problems

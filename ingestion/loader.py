@@ -1,0 +1,214 @@
+"""Ingest one landing file: check it against the contract and COPY it in one transaction, or quarantine it.
+
+Policy for row errors: one bad row rejects the whole file. A submission is a province's official figures
+for a period; storing part of it would publish provincial totals that nobody sent. Every bad row is still
+recorded in ingest.rejection with its reason, so the officer can fix all of them in one go.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from ingestion.contract import FileRejected, IndicatorRow, Problem, RowValidator, map_headers, validate_rows
+from ingestion.periods import Period, parse_period
+from ingestion.readers import open_table
+from warehouse.settings import Settings
+
+RAW_COLUMNS = ("submission_id", "source_row", "unit_code", "indicator_code", "category", "value",
+               "numerator", "denominator")
+
+
+@dataclass
+class IngestResult:
+    file_name: str
+    status: str  # accepted | rejected | duplicate
+    submission_id: int
+    province_code: str | None = None
+    period_code: str | None = None
+    version: int | None = None
+    row_count: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def discover(landing_dir: Path) -> list[Path]:
+    """Files waiting in landing/<province>/<period>/, oldest first so versions follow arrival order."""
+    if not landing_dir.exists():
+        return []
+    files = [p for p in landing_dir.glob("*/*/*") if p.is_file() and not p.name.startswith(".")]
+    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, str(p)))
+
+
+def _target(file_name: str, landing_dir: Path, path: Path) -> tuple[str | None, Period | None, list[Problem]]:
+    """Province and period come from the folders landing/<province>/<period>/ the file was put in."""
+    try:
+        province_dir, period_dir = path.relative_to(landing_dir).parts[:2]
+    except ValueError:
+        province_dir = period_dir = ""
+    try:
+        period = parse_period(period_dir)
+    except ValueError:
+        return province_dir, None, [Problem(
+            file_name, None, None, None, period_dir, "bad_period_folder",
+            "the folder above the file must be a period such as 2026-09, 2026-Q3, 2026-H2 or 2026",
+            "thư mục chứa tệp phải là kỳ báo cáo, ví dụ 2026-09, 2026-Q3, 2026-H2, 2026")]
+    return province_dir, period, []
+
+
+def _units_for(conn: psycopg.Connection, period: Period) -> dict[str, str]:
+    unit_map = "current" if period.on_current_map else "legacy"
+    rows = conn.execute(
+        """select unit_code, province_code from ref.unit
+           where map = %s and valid_from <= %s and (valid_to is null or valid_to >= %s)""",
+        [unit_map, period.end, period.end],
+    )
+    return dict(rows.fetchall())
+
+
+def _known_provinces(conn: psycopg.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("select unit_code from ref.unit where unit_level = 'province'")}
+
+
+def ingest_file(conn: psycopg.Connection, path: Path, settings: Settings) -> IngestResult:
+    """Register, check and load one file. Re-running it for the same file changes nothing."""
+    file_name = path.name
+    digest = sha256_of(path)
+    existing = conn.execute(
+        "select submission_id, status from ingest.submission where sha256 = %s", [digest]
+    ).fetchone()
+    if existing:
+        _move(path, settings.data_dir / "archive" / "duplicates", existing[0])
+        return IngestResult(file_name, "duplicate", existing[0])
+
+    province_code, period, problems = _target(file_name, settings.landing_dir, path)
+    if not problems and province_code not in _known_provinces(conn):
+        problems.append(Problem(file_name, None, None, None, province_code, "unknown_province",
+                                "the folder above the period must be a province code such as 38",
+                                "thư mục tỉnh phải là mã tỉnh, ví dụ 38"))
+    if problems:
+        return _reject(conn, path, settings, digest, province_code, None, problems)
+
+    lock_key = f"{province_code}/{period.code}"
+    rows_loaded = 0
+    problems = []
+    try:
+        with conn.transaction():
+            # Two versions of one province-period load one after the other, never interleaved.
+            conn.execute("select pg_advisory_xact_lock(hashtext(%s))", [lock_key])
+            if conn.execute("select 1 from ingest.submission where sha256 = %s", [digest]).fetchone():
+                raise _AlreadyLoaded
+            submission_id = conn.execute(
+                """insert into ingest.submission
+                   (file_name, stored_path, sha256, byte_size, province_code, period_code, period_type,
+                    period_start, period_end, status)
+                   values (%s, '', %s, %s, %s, %s, %s, %s, %s, 'accepted') returning submission_id""",
+                [file_name, digest, path.stat().st_size, province_code, period.code, period.period_type,
+                 period.start, period.end],
+            ).fetchone()[0]
+            table = open_table(path, file_name)
+            mapped = map_headers(table.headers, file_name, table.sheet)
+            validator = RowValidator(file_name, province_code, period, _units_for(conn, period), table.sheet)
+            records = ((n, dict(zip(mapped, cells, strict=False))) for n, cells in table.rows)
+            with conn.cursor().copy(f"copy raw.indicator_value ({', '.join(RAW_COLUMNS)}) from stdin") as copy:
+                for item in validate_rows(validator, records):
+                    if isinstance(item, IndicatorRow):
+                        if not problems:
+                            copy.write_row((submission_id, item.source_row, item.unit_code,
+                                            item.indicator_code, item.category, item.value,
+                                            item.numerator, item.denominator))
+                            rows_loaded += 1
+                    else:
+                        problems.append(item)
+            if problems:
+                raise FileRejected(problems)
+            if rows_loaded == 0:
+                raise FileRejected([Problem(file_name, table.sheet, None, None, None, "no_rows",
+                                            "the file has a header but no data rows",
+                                            "tệp chỉ có dòng tiêu đề, không có dữ liệu")])
+            version = _supersede(conn, submission_id, province_code, period.code)
+            stored = _keep(path, settings.data_dir / "archive" / province_code / period.code, submission_id)
+            conn.execute(
+                "update ingest.submission set stored_path = %s, version = %s, row_count = %s where submission_id = %s",
+                [str(stored), version, rows_loaded, submission_id],
+            )
+    except _AlreadyLoaded:
+        return ingest_file(conn, path, settings)
+    except FileRejected as rejected:
+        return _reject(conn, path, settings, digest, province_code, period.code, rejected.problems)
+    path.unlink()
+    return IngestResult(file_name, "accepted", submission_id, province_code, period.code, version, rows_loaded)
+
+
+class _AlreadyLoaded(Exception):
+    """Another worker registered the same file while this one waited for the lock."""
+
+
+def _supersede(conn: psycopg.Connection, submission_id: int, province_code: str, period_code: str) -> int:
+    previous = conn.execute(
+        """select coalesce(max(version), 0) from ingest.submission
+           where province_code = %s and period_code = %s and status in ('accepted', 'superseded')""",
+        [province_code, period_code],
+    ).fetchone()[0]
+    conn.execute(
+        """update ingest.submission set status = 'superseded', superseded_by = %s
+           where province_code = %s and period_code = %s and status = 'accepted' and submission_id <> %s""",
+        [submission_id, province_code, period_code, submission_id],
+    )
+    return previous + 1
+
+
+def _reject(conn: psycopg.Connection, path: Path, settings: Settings, digest: str, province_code: str | None,
+            period_code: str | None, problems: list[Problem]) -> IngestResult:
+    file_name = path.name
+    bad_rows = len({p.row for p in problems if p.row is not None and p.row > 1})
+    with conn.transaction():
+        submission_id = conn.execute(
+            """insert into ingest.submission (file_name, stored_path, sha256, byte_size, province_code,
+                   period_code, status, rejected_row_count)
+               values (%s, '', %s, %s, %s, %s, 'rejected', %s) returning submission_id""",
+            [file_name, digest, path.stat().st_size, province_code, period_code, bad_rows],
+        ).fetchone()[0]
+        with conn.cursor().copy(
+            "copy ingest.rejection (submission_id, file_name, sheet, row_number, column_name, value,"
+            " reason_code, reason_en, reason_vi) from stdin"
+        ) as copy:
+            for p in problems:
+                copy.write_row((submission_id, p.file_name, p.sheet, p.row, p.column, p.value, p.code,
+                                p.reason_en, p.reason_vi))
+        folder = settings.quarantine_dir / (province_code or "_unknown") / (period_code or "_unknown")
+        stored = _keep(path, folder, submission_id)
+        conn.execute("update ingest.submission set stored_path = %s where submission_id = %s",
+                     [str(stored), submission_id])
+    path.unlink()
+    return IngestResult(file_name, "rejected", submission_id, province_code, period_code, problems=problems)
+
+
+def _keep(path: Path, folder: Path, submission_id: int) -> Path:
+    """Copy the file, named by its submission, where it is kept for good.
+
+    The landing copy is removed only after the transaction commits: a crash in between leaves the file in
+    landing, where the next run finds it registered (same sha256) and only tidies it away.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{submission_id:08d}_{path.name}"
+    shutil.copy2(path, target)
+    return target
+
+
+def _move(path: Path, folder: Path, submission_id: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{submission_id:08d}_{path.name}"
+    shutil.move(path, target)
+    return target

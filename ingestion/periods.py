@@ -1,0 +1,48 @@
+"""Reporting periods: ``2026-09`` (month), ``2026-Q3`` (quarter), ``2026-H2`` (half-year), ``2026`` (year)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+_PATTERNS = {
+    "month": re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$"),
+    "quarter": re.compile(r"^(\d{4})-Q([1-4])$"),
+    "half_year": re.compile(r"^(\d{4})-H([12])$"),
+    "year": re.compile(r"^(\d{4})$"),
+}
+_MONTHS_PER = {"month": 1, "quarter": 3, "half_year": 6, "year": 12}
+
+# The 2025 reorganisation: from this day reports use the 34-province, two-level map.
+REORGANISATION_DATE = date(2025, 7, 1)
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    start: date
+    period_type: str
+    code: str
+
+    @property
+    def end(self) -> date:
+        months = _MONTHS_PER[self.period_type]
+        year, month = divmod(self.start.month - 1 + months, 12)
+        return date(self.start.year + year, month + 1, 1) - timedelta(days=1)
+
+    @property
+    def on_current_map(self) -> bool:
+        return self.start >= REORGANISATION_DATE
+
+
+def parse_period(text: str) -> Period:
+    """Parse a period code; raise ValueError naming the accepted forms."""
+    code = text.strip().upper()
+    for period_type, pattern in _PATTERNS.items():
+        match = pattern.match(code)
+        if match:
+            year = int(match.group(1))
+            index = int(match.group(2)) if period_type != "year" else 1
+            first_month = (index - 1) * _MONTHS_PER[period_type] + 1
+            return Period(date(year, first_month, 1), period_type, code)
+    raise ValueError(f"{text!r} is not a period: use 2026-09, 2026-Q3, 2026-H2 or 2026")

@@ -1,0 +1,74 @@
+"""The one way to reach the warehouse: a URL (given, or an embedded Postgres) and a connection helper."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import psycopg
+
+from warehouse.settings import Settings
+
+EMBEDDED_DATABASE = "antq"
+
+
+def start_embedded(settings: Settings) -> str:
+    """Start (or attach to) the pgserver instance under the data folder; return the URL of its `antq` DB.
+
+    The server stops when the last process that attached to it exits, so a demo or a test session leaves
+    nothing running behind it.
+    """
+    import pgserver
+
+    settings.embedded_pgdata.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(settings.embedded_pgdata, cleanup_mode="stop")
+    admin_url = server.get_uri()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", [EMBEDDED_DATABASE]).fetchone()
+        if not exists:
+            conn.execute(f'create database "{EMBEDDED_DATABASE}"')
+    return server.get_uri(EMBEDDED_DATABASE)
+
+
+def warehouse_url(settings: Settings | None = None) -> str:
+    settings = settings or Settings.from_env()
+    return settings.warehouse_url or start_embedded(settings)
+
+
+@contextmanager
+def connect(url: str | None = None, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+    """A psycopg connection; committed on a clean exit, rolled back on an exception."""
+    with psycopg.connect(url or warehouse_url(), autocommit=autocommit) as conn:
+        yield conn
+
+
+def libpq_params(url: str) -> dict[str, str]:
+    """Split a URL into the separate fields that dbt's profile and `psql` want (Unix sockets included)."""
+    parts = urlsplit(url)
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    return {
+        "host": query.get("host") or parts.hostname or "localhost",
+        "port": str(query.get("port") or parts.port or 5432),
+        "user": unquote(query.get("user") or parts.username or "postgres"),
+        "password": unquote(query.get("password") or parts.password or ""),
+        "dbname": unquote(query.get("dbname") or parts.path.lstrip("/") or "postgres"),
+    }
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["psql"]:
+        url = warehouse_url()
+        return subprocess.call(["psql", url, *argv[1:]], env=os.environ)
+    if argv[:1] == ["url"]:
+        print(warehouse_url())
+        return 0
+    print("usage: python -m warehouse.db psql|url", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,89 @@
+"""The steps the Airflow DAGs run. Each is idempotent: running it again for the same input changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from warehouse.db import connect, warehouse_url
+from warehouse.migrate import migrate
+from warehouse.settings import Settings
+
+
+class GateFailed(RuntimeError):
+    pass
+
+
+def prepare_warehouse(settings: Settings | None = None) -> dict:
+    """Create or upgrade the warehouse schema; load reference units on first use."""
+    from ingestion.reference import load_reference
+
+    settings = settings or Settings.from_env()
+    with connect(warehouse_url(settings)) as conn:
+        applied = migrate(conn)
+        units = conn.execute("select count(*) from ref.unit").fetchone()[0]
+        loaded = load_reference(conn) if units == 0 else {}
+    return {"migrations_applied": applied, "reference_loaded": loaded}
+
+
+def refresh_reference(settings: Settings | None = None) -> dict:
+    from ingestion.reference import load_reference
+
+    settings = settings or Settings.from_env()
+    with connect(warehouse_url(settings)) as conn:
+        migrate(conn)
+        return load_reference(conn)
+
+
+def find_new_files(settings: Settings | None = None) -> list[str]:
+    from ingestion.loader import discover
+
+    settings = settings or Settings.from_env()
+    return [str(path) for path in discover(settings.landing_dir)]
+
+
+def ingest(path: str, settings: Settings | None = None) -> dict:
+    """Ingest one landing file; returns what happened to it, rejection reasons included."""
+    from ingestion.loader import ingest_file
+
+    settings = settings or Settings.from_env()
+    file_path = Path(path)
+    if not file_path.exists():  # already handled by an earlier try of this task
+        return {"file_name": file_path.name, "status": "gone", "problems": []}
+    with connect(warehouse_url(settings)) as conn:
+        result = ingest_file(conn, file_path, settings)
+    outcome = asdict(result)
+    outcome["problems"] = [p.describe() for p in result.problems]
+    return outcome
+
+
+def build_marts(settings: Settings | None = None) -> None:
+    """Build staging, star schema and marts with dbt into a fresh build schema (dbt tests included)."""
+    from warehouse.transform import BUILD_SCHEMA, run_dbt
+
+    settings = settings or Settings.from_env()
+    with connect(warehouse_url(settings)) as conn:
+        migrate(conn)
+        conn.execute(f"drop schema if exists {BUILD_SCHEMA} cascade")
+    run_dbt("build", settings=settings)
+
+
+def validate_marts(settings: Settings | None = None) -> dict:
+    """Run the Great Expectations gate on the build schema; raise if any critical check failed."""
+    from expectations.gate import run_gate
+    from warehouse.transform import BUILD_SCHEMA
+
+    settings = settings or Settings.from_env()
+    report = run_gate(BUILD_SCHEMA, warehouse_url(settings))
+    print(report.summary())
+    if not report.passed:
+        raise GateFailed(report.summary())
+    return {"checks_run": report.checks_run, "warnings": [f.describe() for f in report.warnings]}
+
+
+def publish_marts(checks_run: int, settings: Settings | None = None) -> int:
+    from warehouse.publish import publish
+
+    settings = settings or Settings.from_env()
+    with connect(warehouse_url(settings)) as conn:
+        return publish(conn, checks_passed=checks_run)

@@ -1,0 +1,52 @@
+"""Blue/green publishing: the build schema becomes `marts` in one transaction; the old one is kept."""
+
+from __future__ import annotations
+
+import psycopg
+
+from warehouse.transform import BUILD_SCHEMA
+
+LIVE_SCHEMA = "marts"
+PREVIOUS_SCHEMA = "marts_previous"
+
+
+class PublishError(RuntimeError):
+    pass
+
+
+def _schema_exists(conn: psycopg.Connection, name: str) -> bool:
+    return conn.execute("select 1 from pg_namespace where nspname = %s", [name]).fetchone() is not None
+
+
+def publish(conn: psycopg.Connection, checks_passed: int, note: str = "") -> int:
+    """Swap the checked build schema in as `marts`; return the publish id. BI never sees a half-state."""
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext('antq.publish'))")
+        if not _schema_exists(conn, BUILD_SCHEMA):
+            raise PublishError(f"nothing to publish: schema {BUILD_SCHEMA} does not exist")
+        conn.execute(f"drop schema if exists {PREVIOUS_SCHEMA} cascade")
+        if _schema_exists(conn, LIVE_SCHEMA):
+            conn.execute(f"alter schema {LIVE_SCHEMA} rename to {PREVIOUS_SCHEMA}")
+        conn.execute(f"alter schema {BUILD_SCHEMA} rename to {LIVE_SCHEMA}")
+        return conn.execute(
+            """insert into meta.publish_log (action, submission_ids, checks_passed, note)
+               select 'publish', coalesce(array_agg(submission_id order by submission_id), '{}'), %s, %s
+               from ingest.submission where status = 'accepted'
+               returning publish_id""",
+            [checks_passed, note],
+        ).fetchone()[0]
+
+
+def rollback(conn: psycopg.Connection) -> int:
+    """Put the previous marts back (and keep the rolled-back version as the new previous)."""
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext('antq.publish'))")
+        if not _schema_exists(conn, PREVIOUS_SCHEMA):
+            raise PublishError("no previous marts to roll back to")
+        conn.execute(f"alter schema {LIVE_SCHEMA} rename to marts_rolling_back")
+        conn.execute(f"alter schema {PREVIOUS_SCHEMA} rename to {LIVE_SCHEMA}")
+        conn.execute(f"alter schema marts_rolling_back rename to {PREVIOUS_SCHEMA}")
+        return conn.execute(
+            "insert into meta.publish_log (action, note) values ('rollback', 'previous marts restored')"
+            " returning publish_id"
+        ).fetchone()[0]

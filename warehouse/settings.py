@@ -1,0 +1,53 @@
+"""One settings object for every part of the project: ingestion, dbt, Great Expectations, Airflow, alerts."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
+DAGS_DIR = PROJECT_DIR / "dags"
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Read from the environment (``ANTQ_*``); every default suits a laptop demo."""
+
+    data_dir: Path
+    landing_dir: Path
+    quarantine_dir: Path
+    warehouse_url: str | None
+    smtp_host: str
+    smtp_port: int
+    smtp_sender: str
+    data_team: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.data_dir / "airflow"
+
+    @property
+    def embedded_pgdata(self) -> Path:
+        return self.data_dir / "pg"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(env.get("ANTQ_DATA_DIR", PROJECT_DIR / ".data")).resolve()
+        landing_dir = Path(env.get("ANTQ_LANDING_DIR", data_dir / "landing")).resolve()
+        return cls(
+            data_dir=data_dir,
+            landing_dir=landing_dir,
+            quarantine_dir=Path(env.get("ANTQ_QUARANTINE_DIR", data_dir / "quarantine")).resolve(),
+            warehouse_url=env.get("ANTQ_WAREHOUSE_URL") or None,
+            smtp_host=env.get("ANTQ_SMTP_HOST", "localhost"),
+            smtp_port=int(env.get("ANTQ_SMTP_PORT", "1025")),
+            smtp_sender=env.get("ANTQ_SMTP_SENDER", "antq-warehouse@localhost"),
+            data_team=_split(env.get("ANTQ_DATA_TEAM", "data-team@localhost")),
+        )
