@@ -45,7 +45,10 @@ class GateReport:
         return not self.errors
 
     def summary(self) -> str:
-        head = f"{self.checks_run} checks on schema {self.schema}: {len(self.errors)} errors, {len(self.warnings)} warnings"
+        head = (
+            f"{self.checks_run} checks on schema {self.schema}: "
+            f"{len(self.errors)} errors, {len(self.warnings)} warnings"
+        )
         return "\n".join([head, *(f"  {f.describe()}" for f in self.findings)])
 
 
@@ -62,12 +65,16 @@ def run_gate(schema: str, url: str | None = None) -> GateReport:
         asset = source.add_table_asset(name=table, table_name=table, schema_name=schema)
         batch = asset.add_batch_definition_whole_table(f"{table}_all")
         context.suites.add(suite)
-        definitions.append(context.validation_definitions.add(
-            gx.ValidationDefinition(name=f"gate_{table}", data=batch, suite=suite)
-        ))
-    checkpoint = context.checkpoints.add(gx.Checkpoint(
-        name="publish_gate", validation_definitions=definitions, result_format={"result_format": "SUMMARY"},
-    ))
+        definitions.append(
+            context.validation_definitions.add(gx.ValidationDefinition(name=f"gate_{table}", data=batch, suite=suite))
+        )
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name="publish_gate",
+            validation_definitions=definitions,
+            result_format={"result_format": "SUMMARY"},
+        )
+    )
     result = checkpoint.run()
     findings: list[Finding] = []
     checks_run = 0
@@ -81,14 +88,18 @@ def run_gate(schema: str, url: str | None = None) -> GateReport:
             details = outcome.result or {}
             unexpected = details.get("unexpected_count", details.get("observed_value"))
             sample = details.get("details", {}).get("unexpected_rows") or details.get("partial_unexpected_list") or []
-            findings.append(Finding(
-                check=(config.meta or {}).get("check", config.type),
-                table=table or validation.suite_name,
-                severity=str(getattr(config.severity, "value", config.severity) or "critical"),
-                description=config.description or config.type,
-                unexpected_count=unexpected if isinstance(unexpected, int) else None,
-                sample=[dict(row) if isinstance(row, dict) else {"value": row} for row in sample[:SAMPLE_ROWS]],
-            ))
+            findings.append(
+                Finding(
+                    check=(config.meta or {}).get("check", config.type),
+                    table=table or validation.suite_name,
+                    severity=str(getattr(config.severity, "value", config.severity) or "critical"),
+                    description=config.description or config.type,
+                    unexpected_count=unexpected if isinstance(unexpected, int) else None,
+                    sample=[dict(row) if isinstance(row, dict) else {"value": row} for row in sample[:SAMPLE_ROWS]],
+                )
+            )
             if outcome.exception_info and outcome.exception_info.get("raised_exception"):
-                findings[-1].description += f" (the check itself failed: {outcome.exception_info.get('exception_message')})"
+                findings[
+                    -1
+                ].description += f" (the check itself failed: {outcome.exception_info.get('exception_message')})"
     return GateReport(schema, checks_run, findings)

@@ -25,15 +25,18 @@ def national_suite(schema: str) -> gx.ExpectationSuite:
         suite.add_expectation(
             gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, meta={"check": "non_negative"})
         )
-    suite.add_expectation(_rows(
-        "ratio_within_100",
-        "A ratio's numerator never exceeds its denominator",
-        "select period_code, indicator_code, numerator, denominator from {batch} where numerator > denominator",
-    ))
-    suite.add_expectation(_rows(
-        "reconciliation",
-        "National value equals the sum over provinces, for counts and for both parts of a ratio",
-        f"""select n.period_code, n.indicator_code, n.value as national_value, p.value as provinces_value,
+    suite.add_expectation(
+        _rows(
+            "ratio_within_100",
+            "A ratio's numerator never exceeds its denominator",
+            "select period_code, indicator_code, numerator, denominator from {batch} where numerator > denominator",
+        )
+    )
+    suite.add_expectation(
+        _rows(
+            "reconciliation",
+            "National value equals the sum over provinces, for counts and for both parts of a ratio",
+            f"""select n.period_code, n.indicator_code, n.value as national_value, p.value as provinces_value,
                    n.numerator as national_numerator, p.numerator as provinces_numerator
             from {{batch}} as n
             left join (
@@ -44,7 +47,8 @@ def national_suite(schema: str) -> gx.ExpectationSuite:
             where n.value is distinct from p.value
                or n.numerator is distinct from p.numerator
                or n.denominator is distinct from p.denominator""",
-    ))
+        )
+    )
     return suite
 
 
@@ -52,16 +56,19 @@ def province_suite(schema: str) -> gx.ExpectationSuite:
     suite = gx.ExpectationSuite(name="mart_province_indicator")
     for column in ("province_code", "period_code", "indicator_code"):
         suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column, meta={"check": "keys"}))
-    suite.add_expectation(_rows(
-        "ratio_within_100",
-        "A province's ratio numerator never exceeds its denominator",
-        """select province_code, period_code, indicator_code, numerator, denominator
+    suite.add_expectation(
+        _rows(
+            "ratio_within_100",
+            "A province's ratio numerator never exceeds its denominator",
+            """select province_code, period_code, indicator_code, numerator, denominator
            from {batch} where numerator > denominator""",
-    ))
-    suite.add_expectation(_rows(
-        "completeness",
-        "Every current province reports every period that is on the current map",
-        f"""select provinces.unit_code as province_code, provinces.unit_name as province_name,
+        )
+    )
+    suite.add_expectation(
+        _rows(
+            "completeness",
+            "Every current province reports every period that is on the current map",
+            f"""select provinces.unit_code as province_code, provinces.unit_name as province_name,
                    periods.period_code
             from (select distinct period_code, period_start from {{batch}}) as periods
             cross join {schema}.dim_unit as provinces
@@ -71,10 +78,14 @@ def province_suite(schema: str) -> gx.ExpectationSuite:
                   select 1 from {{batch}} as b
                   where b.province_code = provinces.unit_code and b.period_code = periods.period_code
               )""",
-    ))
+        )
+    )
     return suite
 
 
 def suites(schema: str) -> dict[str, gx.ExpectationSuite]:
     """Table name -> the suite that protects it."""
-    return {"mart_national_indicator": national_suite(schema), "mart_province_indicator": province_suite(schema)}
+    return {
+        "mart_national_indicator": national_suite(schema),
+        "mart_province_indicator": province_suite(schema),
+    }

@@ -97,21 +97,44 @@ def map_headers(headers: list[str], file_name: str, sheet: str = INDICATOR_SHEET
         name = by_label.get(_fold(header or ""))
         if name is None:
             problems.append(
-                Problem(file_name, sheet, 1, header, header, "unknown_column",
-                        "column is not in the submission contract", "cột không có trong mẫu báo cáo")
+                Problem(
+                    file_name,
+                    sheet,
+                    1,
+                    header,
+                    header,
+                    "unknown_column",
+                    "column is not in the submission contract",
+                    "cột không có trong mẫu báo cáo",
+                )
             )
         elif name in mapped:
             problems.append(
-                Problem(file_name, sheet, 1, header, header, "duplicate_column",
-                        "column appears twice", "cột bị lặp lại")
+                Problem(
+                    file_name,
+                    sheet,
+                    1,
+                    header,
+                    header,
+                    "duplicate_column",
+                    "column appears twice",
+                    "cột bị lặp lại",
+                )
             )
         mapped.append(name or "")
     for column in columns:
         if column.name not in mapped:
             problems.append(
-                Problem(file_name, sheet, 1, column.name, None, "missing_column",
-                        f"required column '{column.name}' ({column.header_vi}) is missing",
-                        f"thiếu cột '{column.header_vi}' ({column.name})")
+                Problem(
+                    file_name,
+                    sheet,
+                    1,
+                    column.name,
+                    None,
+                    "missing_column",
+                    f"required column '{column.name}' ({column.header_vi}) is missing",
+                    f"thiếu cột '{column.header_vi}' ({column.name})",
+                )
             )
     if problems:
         raise FileRejected(problems)
@@ -143,16 +166,22 @@ class RowValidator:
         try:
             number = Decimal(text)
         except InvalidOperation:
-            problems.append(self._problem(row, column, raw, "not_a_number",
-                                          "is not a number", "không phải là số"))
+            problems.append(self._problem(row, column, raw, "not_a_number", "is not a number", "không phải là số"))
             return None
         if number != number.to_integral_value():
-            problems.append(self._problem(row, column, raw, "not_a_whole_number",
-                                          "must be a whole number", "phải là số nguyên"))
+            problems.append(
+                self._problem(
+                    row,
+                    column,
+                    raw,
+                    "not_a_whole_number",
+                    "must be a whole number written without separators (4351, not 4.351 or 4,351)",
+                    "phải là số nguyên, viết liền không có dấu phân cách (4351, không viết 4.351 hay 4,351)",
+                )
+            )
             return None
         if number < 0:
-            problems.append(self._problem(row, column, raw, "negative",
-                                          "must not be negative", "không được là số âm"))
+            problems.append(self._problem(row, column, raw, "negative", "must not be negative", "không được là số âm"))
             return None
         return int(number)
 
@@ -161,39 +190,81 @@ class RowValidator:
         period_text = (record.get("period") or "").strip()
         try:
             if parse_period(period_text).code != self.period.code:
-                problems.append(self._problem(
-                    row, "period", period_text, "period_mismatch",
-                    f"period differs from the file's period {self.period.code}",
-                    f"kỳ báo cáo khác với kỳ của tệp {self.period.code}"))
+                problems.append(
+                    self._problem(
+                        row,
+                        "period",
+                        period_text,
+                        "period_mismatch",
+                        f"period differs from the file's period {self.period.code}",
+                        f"kỳ báo cáo khác với kỳ của tệp {self.period.code}",
+                    )
+                )
         except ValueError:
-            problems.append(self._problem(row, "period", period_text, "bad_period",
-                                          "is not a period (2026-09, 2026-Q3, 2026-H2, 2026)",
-                                          "kỳ báo cáo không hợp lệ (2026-09, 2026-Q3, 2026-H2, 2026)"))
+            problems.append(
+                self._problem(
+                    row,
+                    "period",
+                    period_text,
+                    "bad_period",
+                    "is not a period (2026-09, 2026-Q3, 2026-H2, 2026)",
+                    "kỳ báo cáo không hợp lệ (2026-09, 2026-Q3, 2026-H2, 2026)",
+                )
+            )
 
         unit_code = (record.get("unit_code") or "").strip()
         owner = self.units.get(unit_code)
         if not unit_code:
             problems.append(self._problem(row, "unit_code", None, "required", "is required", "bắt buộc nhập"))
         elif owner is None:
-            problems.append(self._problem(row, "unit_code", unit_code, "unknown_unit",
-                                          f"is not a unit code valid in {self.period.code}",
-                                          f"mã đơn vị không tồn tại trong kỳ {self.period.code}"))
+            problems.append(
+                self._problem(
+                    row,
+                    "unit_code",
+                    unit_code,
+                    "unknown_unit",
+                    f"is not a unit code valid in {self.period.code}",
+                    f"mã đơn vị không tồn tại trong kỳ {self.period.code}",
+                )
+            )
         elif owner != self.province_code:
-            problems.append(self._problem(row, "unit_code", unit_code, "unit_of_other_province",
-                                          f"belongs to province {owner}, not {self.province_code}",
-                                          f"đơn vị thuộc tỉnh {owner}, không thuộc tỉnh {self.province_code}"))
+            problems.append(
+                self._problem(
+                    row,
+                    "unit_code",
+                    unit_code,
+                    "unit_of_other_province",
+                    f"belongs to province {owner}, not {self.province_code}",
+                    f"đơn vị thuộc tỉnh {owner}, không thuộc tỉnh {self.province_code}",
+                )
+            )
 
         code = (record.get("indicator_code") or "").strip()
         indicator = self.catalogue.get(code)
         if indicator is None:
-            problems.append(self._problem(row, "indicator_code", code or None, "unknown_indicator",
-                                          "is not an indicator of the catalogue",
-                                          "mã chỉ tiêu không có trong danh mục"))
+            problems.append(
+                self._problem(
+                    row,
+                    "indicator_code",
+                    code or None,
+                    "unknown_indicator",
+                    "is not an indicator of the catalogue",
+                    "mã chỉ tiêu không có trong danh mục",
+                )
+            )
         category = (record.get("category") or "").strip() or TOTAL
         if indicator is not None and category not in indicator.allowed_categories():
             allowed = ", ".join(indicator.allowed_categories())
-            problems.append(self._problem(row, "category", category, "unknown_category",
-                                          f"must be one of: {allowed}", f"phân loại phải là một trong: {allowed}"))
+            problems.append(
+                self._problem(
+                    row,
+                    "category",
+                    category,
+                    "unknown_category",
+                    f"must be one of: {allowed}",
+                    f"phân loại phải là một trong: {allowed}",
+                )
+            )
 
         value = self._count(row, "value", record.get("value"), problems)
         numerator = self._count(row, "numerator", record.get("numerator"), problems)
@@ -201,31 +272,65 @@ class RowValidator:
         if indicator is not None and indicator.is_ratio:
             for column, number in (("numerator", numerator), ("denominator", denominator)):
                 if number is None and not any(p.column == column for p in problems):
-                    problems.append(self._problem(row, column, None, "required",
-                                                  "is required for a ratio indicator",
-                                                  "bắt buộc với chỉ tiêu tỷ lệ"))
+                    problems.append(
+                        self._problem(
+                            row,
+                            column,
+                            None,
+                            "required",
+                            "is required for a ratio indicator",
+                            "bắt buộc với chỉ tiêu tỷ lệ",
+                        )
+                    )
             if numerator is not None and denominator is not None and numerator > denominator:
-                problems.append(self._problem(row, "numerator", numerator, "numerator_over_denominator",
-                                              f"is larger than the denominator {denominator}",
-                                              f"tử số lớn hơn mẫu số {denominator}"))
+                problems.append(
+                    self._problem(
+                        row,
+                        "numerator",
+                        numerator,
+                        "numerator_over_denominator",
+                        f"is larger than the denominator {denominator}",
+                        f"tử số lớn hơn mẫu số {denominator}",
+                    )
+                )
         elif indicator is not None and value is None and not any(p.column == "value" for p in problems):
-            problems.append(self._problem(row, "value", None, "required",
-                                          "is required for a count indicator", "bắt buộc với chỉ tiêu đếm"))
+            problems.append(
+                self._problem(
+                    row,
+                    "value",
+                    None,
+                    "required",
+                    "is required for a count indicator",
+                    "bắt buộc với chỉ tiêu đếm",
+                )
+            )
 
         key = (unit_code, code, category)
         if key in self._seen:
-            problems.append(self._problem(row, "indicator_code", code, "duplicate_row",
-                                          f"repeats row {self._seen[key]} (same unit, indicator and category)",
-                                          f"trùng với dòng {self._seen[key]} (cùng đơn vị, chỉ tiêu, phân loại)"))
+            problems.append(
+                self._problem(
+                    row,
+                    "indicator_code",
+                    code,
+                    "duplicate_row",
+                    f"repeats row {self._seen[key]} (same unit, indicator and category)",
+                    f"trùng với dòng {self._seen[key]} (cùng đơn vị, chỉ tiêu, phân loại)",
+                )
+            )
         else:
             self._seen[key] = row
         if problems:
             return None, problems
         is_ratio = indicator is not None and indicator.is_ratio
-        return IndicatorRow(row, unit_code, code, category,
-                            None if is_ratio else value,
-                            numerator if is_ratio else None,
-                            denominator if is_ratio else None), []
+        return IndicatorRow(
+            row,
+            unit_code,
+            code,
+            category,
+            None if is_ratio else value,
+            numerator if is_ratio else None,
+            denominator if is_ratio else None,
+        ), []
 
 
 def validate_rows(validator: RowValidator, records: Iterable[tuple[int, dict]]) -> Iterator[IndicatorRow | Problem]:

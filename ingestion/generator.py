@@ -36,7 +36,12 @@ def _commune_rows(unit: UnitRecord, period: Period, seed: int) -> Iterator[Row]:
 
     def ratio(code: str, share: float, denominator: int, category: str = TOTAL) -> Row:
         numerator = min(denominator, round(denominator * share))
-        return {"indicator_code": code, "category": category, "numerator": numerator, "denominator": denominator}
+        return {
+            "indicator_code": code,
+            "category": category,
+            "numerator": numerator,
+            "denominator": denominator,
+        }
 
     teams = villages + base.randint(-2, 3)
     yield count("steering_committees", 1)
@@ -51,8 +56,14 @@ def _commune_rows(unit: UnitRecord, period: Period, seed: int) -> Iterator[Row]:
     yield ratio("households_with_extinguisher", base.uniform(0.90, 1.0), households)
     yield count("models_launched", sum(rng.random() < 0.09 for _ in range(months)))
     yield count("models_active", base.randint(2, 9) * drift)
-    units = {"kdc": villages, "commune": 1, "agency": base.randint(3, 15), "enterprise": base.randint(1, 40),
-             "school": base.randint(3, 12), "health_station": 1}
+    units = {
+        "kdc": villages,
+        "commune": 1,
+        "agency": base.randint(3, 15),
+        "enterprise": base.randint(1, 40),
+        "school": base.randint(3, 12),
+        "health_station": 1,
+    }
     for unit_type, total in units.items():
         yield ratio("units_meeting_antt_standard", base.uniform(0.85, 1.0), total, unit_type)
     yield count("villages_without_crime", villages * base.uniform(0.7, 0.95))
@@ -65,14 +76,20 @@ def _commune_rows(unit: UnitRecord, period: Period, seed: int) -> Iterator[Row]:
     yield count("training_conferences", conferences)
     yield count("training_participants", conferences * rng.randint(60, 120))
     yield count("prestigious_persons_engaged", rng.randint(0, 4) * months)
-    levels = ("central", "province", "commune") if period.on_current_map else ("central", "province",
-                                                                               "district", "commune")
+    levels = (
+        ("central", "province", "commune") if period.on_current_map else ("central", "province", "district", "commune")
+    )
     for level in levels:
         weight = {"central": 0.02, "province": 0.2, "district": 0.5, "commune": 1.0}[level]
         yield count("collectives_commended", sum(rng.random() < 0.3 * weight for _ in range(months)), level)
         yield count("individuals_commended", sum(rng.randint(0, 3) * weight for _ in range(months)), level)
-    for weapon, most in (("homemade_gun", 2), ("military_gun", 0.3), ("explosive", 1), ("ammunition", 8),
-                         ("support_tool", 1.5)):
+    for weapon, most in (
+        ("homemade_gun", 2),
+        ("military_gun", 0.3),
+        ("explosive", 1),
+        ("ammunition", 8),
+        ("support_tool", 1.5),
+    ):
         yield count("weapons_surrendered", rng.uniform(0, most) * months / 3, weapon)
     yield count("key_areas", base.random() < 0.3, "stable")
     yield count("key_areas", base.random() < 0.2, "contained")
@@ -108,6 +125,7 @@ def current_province_codes() -> list[str]:
     return [u.unit_code for u in current_units() if u.unit_level == "province"]
 
 
-def generate_national(landing_dir: Path, period_code: str, provinces: list[str] | None = None,
-                      seed: int = 2025) -> list[Path]:
+def generate_national(
+    landing_dir: Path, period_code: str, provinces: list[str] | None = None, seed: int = 2025
+) -> list[Path]:
     return [write_submission(landing_dir, code, period_code, seed) for code in provinces or current_province_codes()]

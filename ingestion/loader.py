@@ -19,8 +19,16 @@ from ingestion.periods import Period, parse_period
 from ingestion.readers import open_table
 from warehouse.settings import Settings
 
-RAW_COLUMNS = ("submission_id", "source_row", "unit_code", "indicator_code", "category", "value",
-               "numerator", "denominator")
+RAW_COLUMNS = (
+    "submission_id",
+    "source_row",
+    "unit_code",
+    "indicator_code",
+    "category",
+    "value",
+    "numerator",
+    "denominator",
+)
 
 
 @dataclass
@@ -51,20 +59,29 @@ def discover(landing_dir: Path) -> list[Path]:
     return sorted(files, key=lambda p: (p.stat().st_mtime_ns, str(p)))
 
 
-def _target(file_name: str, landing_dir: Path, path: Path) -> tuple[str | None, Period | None, list[Problem]]:
-    """Province and period come from the folders landing/<province>/<period>/ the file was put in."""
+def _target(file_name: str, landing_dir: Path, path: Path) -> tuple[str | None, str | None, list[Problem]]:
+    """Province and period as named by the folders landing/<province>/<period>/ the file was put in."""
+    parts = path.relative_to(landing_dir).parts if path.is_relative_to(landing_dir) else ()
+    province_dir, period_dir = (parts[0], parts[1]) if len(parts) > 2 else (None, None)
     try:
-        province_dir, period_dir = path.relative_to(landing_dir).parts[:2]
+        return province_dir, parse_period(period_dir or "").code, []
     except ValueError:
-        province_dir = period_dir = ""
-    try:
-        period = parse_period(period_dir)
-    except ValueError:
-        return province_dir, None, [Problem(
-            file_name, None, None, None, period_dir, "bad_period_folder",
-            "the folder above the file must be a period such as 2026-09, 2026-Q3, 2026-H2 or 2026",
-            "thư mục chứa tệp phải là kỳ báo cáo, ví dụ 2026-09, 2026-Q3, 2026-H2, 2026")]
-    return province_dir, period, []
+        return (
+            province_dir,
+            period_dir,
+            [
+                Problem(
+                    file_name,
+                    None,
+                    None,
+                    None,
+                    period_dir,
+                    "bad_period_folder",
+                    "the folder above the file must be a period such as 2026-09, 2026-Q3, 2026-H2 or 2026",
+                    "thư mục chứa tệp phải là kỳ báo cáo, ví dụ 2026-09, 2026-Q3, 2026-H2, 2026",
+                )
+            ],
+        )
 
 
 def _units_for(conn: psycopg.Connection, period: Period) -> dict[str, str]:
@@ -81,25 +98,50 @@ def _known_provinces(conn: psycopg.Connection) -> set[str]:
     return {r[0] for r in conn.execute("select unit_code from ref.unit where unit_level = 'province'")}
 
 
+def _earlier_copy(
+    conn: psycopg.Connection, digest: str, province_code: str | None, period_code: str | None
+) -> int | None:
+    """The same bytes for the same province and period, as the current version or an earlier rejection.
+
+    Sending again the bytes of a superseded version is a deliberate revert and becomes a new version.
+    """
+    row = conn.execute(
+        """select submission_id from ingest.submission
+           where sha256 = %s and province_code is not distinct from %s and period_code is not distinct from %s
+             and status in ('accepted', 'rejected')
+           order by submission_id desc limit 1""",
+        [digest, province_code, period_code],
+    ).fetchone()
+    return row[0] if row else None
+
+
 def ingest_file(conn: psycopg.Connection, path: Path, settings: Settings) -> IngestResult:
     """Register, check and load one file. Re-running it for the same file changes nothing."""
     file_name = path.name
     digest = sha256_of(path)
-    existing = conn.execute(
-        "select submission_id, status from ingest.submission where sha256 = %s", [digest]
-    ).fetchone()
+    province_code, period_code, problems = _target(file_name, settings.landing_dir, path)
+    existing = _earlier_copy(conn, digest, province_code, period_code)
     if existing:
-        _move(path, settings.data_dir / "archive" / "duplicates", existing[0])
-        return IngestResult(file_name, "duplicate", existing[0])
+        _move(path, settings.data_dir / "archive" / "duplicates", existing)
+        return IngestResult(file_name, "duplicate", existing, province_code, period_code)
 
-    province_code, period, problems = _target(file_name, settings.landing_dir, path)
     if not problems and province_code not in _known_provinces(conn):
-        problems.append(Problem(file_name, None, None, None, province_code, "unknown_province",
-                                "the folder above the period must be a province code such as 38",
-                                "thư mục tỉnh phải là mã tỉnh, ví dụ 38"))
+        problems.append(
+            Problem(
+                file_name,
+                None,
+                None,
+                None,
+                province_code,
+                "unknown_province",
+                "the folder above the period must be a province code such as 38",
+                "thư mục tỉnh phải là mã tỉnh, ví dụ 38",
+            )
+        )
     if problems:
-        return _reject(conn, path, settings, digest, province_code, None, problems)
+        return _reject(conn, path, settings, digest, province_code, period_code, problems)
 
+    period = parse_period(period_code)
     lock_key = f"{province_code}/{period.code}"
     rows_loaded = 0
     problems = []
@@ -107,15 +149,25 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: Settings) -> Ing
         with conn.transaction():
             # Two versions of one province-period load one after the other, never interleaved.
             conn.execute("select pg_advisory_xact_lock(hashtext(%s))", [lock_key])
-            if conn.execute("select 1 from ingest.submission where sha256 = %s", [digest]).fetchone():
+            if _earlier_copy(conn, digest, province_code, period.code):
                 raise _AlreadyLoaded
+            # The earlier version steps aside first: at most one accepted version exists at any time.
+            version, previous_id = _supersede(conn, province_code, period.code)
             submission_id = conn.execute(
                 """insert into ingest.submission
                    (file_name, stored_path, sha256, byte_size, province_code, period_code, period_type,
                     period_start, period_end, status)
                    values (%s, '', %s, %s, %s, %s, %s, %s, %s, 'accepted') returning submission_id""",
-                [file_name, digest, path.stat().st_size, province_code, period.code, period.period_type,
-                 period.start, period.end],
+                [
+                    file_name,
+                    digest,
+                    path.stat().st_size,
+                    province_code,
+                    period.code,
+                    period.period_type,
+                    period.start,
+                    period.end,
+                ],
             ).fetchone()[0]
             table = open_table(path, file_name)
             mapped = map_headers(table.headers, file_name, table.sheet)
@@ -125,19 +177,42 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: Settings) -> Ing
                 for item in validate_rows(validator, records):
                     if isinstance(item, IndicatorRow):
                         if not problems:
-                            copy.write_row((submission_id, item.source_row, item.unit_code,
-                                            item.indicator_code, item.category, item.value,
-                                            item.numerator, item.denominator))
+                            copy.write_row(
+                                (
+                                    submission_id,
+                                    item.source_row,
+                                    item.unit_code,
+                                    item.indicator_code,
+                                    item.category,
+                                    item.value,
+                                    item.numerator,
+                                    item.denominator,
+                                )
+                            )
                             rows_loaded += 1
                     else:
                         problems.append(item)
             if problems:
                 raise FileRejected(problems)
             if rows_loaded == 0:
-                raise FileRejected([Problem(file_name, table.sheet, None, None, None, "no_rows",
-                                            "the file has a header but no data rows",
-                                            "tệp chỉ có dòng tiêu đề, không có dữ liệu")])
-            version = _supersede(conn, submission_id, province_code, period.code)
+                raise FileRejected(
+                    [
+                        Problem(
+                            file_name,
+                            table.sheet,
+                            None,
+                            None,
+                            None,
+                            "no_rows",
+                            "the file has a header but no data rows",
+                            "tệp chỉ có dòng tiêu đề, không có dữ liệu",
+                        )
+                    ]
+                )
+            conn.execute(
+                "update ingest.submission set superseded_by = %s where submission_id = %s",
+                [submission_id, previous_id],
+            )
             stored = _keep(path, settings.data_dir / "archive" / province_code / period.code, submission_id)
             conn.execute(
                 "update ingest.submission set stored_path = %s, version = %s, row_count = %s where submission_id = %s",
@@ -155,22 +230,30 @@ class _AlreadyLoaded(Exception):
     """Another worker registered the same file while this one waited for the lock."""
 
 
-def _supersede(conn: psycopg.Connection, submission_id: int, province_code: str, period_code: str) -> int:
-    previous = conn.execute(
-        """select coalesce(max(version), 0) from ingest.submission
+def _supersede(conn: psycopg.Connection, province_code: str, period_code: str) -> tuple[int, int | None]:
+    """Mark the accepted version superseded; return the new version's number and the superseded id."""
+    version = conn.execute(
+        """select coalesce(max(version), 0) + 1 from ingest.submission
            where province_code = %s and period_code = %s and status in ('accepted', 'superseded')""",
         [province_code, period_code],
     ).fetchone()[0]
-    conn.execute(
-        """update ingest.submission set status = 'superseded', superseded_by = %s
-           where province_code = %s and period_code = %s and status = 'accepted' and submission_id <> %s""",
-        [submission_id, province_code, period_code, submission_id],
-    )
-    return previous + 1
+    previous = conn.execute(
+        """update ingest.submission set status = 'superseded'
+           where province_code = %s and period_code = %s and status = 'accepted' returning submission_id""",
+        [province_code, period_code],
+    ).fetchone()
+    return version, previous[0] if previous else None
 
 
-def _reject(conn: psycopg.Connection, path: Path, settings: Settings, digest: str, province_code: str | None,
-            period_code: str | None, problems: list[Problem]) -> IngestResult:
+def _reject(
+    conn: psycopg.Connection,
+    path: Path,
+    settings: Settings,
+    digest: str,
+    province_code: str | None,
+    period_code: str | None,
+    problems: list[Problem],
+) -> IngestResult:
     file_name = path.name
     bad_rows = len({p.row for p in problems if p.row is not None and p.row > 1})
     with conn.transaction():
@@ -185,12 +268,25 @@ def _reject(conn: psycopg.Connection, path: Path, settings: Settings, digest: st
             " reason_code, reason_en, reason_vi) from stdin"
         ) as copy:
             for p in problems:
-                copy.write_row((submission_id, p.file_name, p.sheet, p.row, p.column, p.value, p.code,
-                                p.reason_en, p.reason_vi))
+                copy.write_row(
+                    (
+                        submission_id,
+                        p.file_name,
+                        p.sheet,
+                        p.row,
+                        p.column,
+                        p.value,
+                        p.code,
+                        p.reason_en,
+                        p.reason_vi,
+                    )
+                )
         folder = settings.quarantine_dir / (province_code or "_unknown") / (period_code or "_unknown")
         stored = _keep(path, folder, submission_id)
-        conn.execute("update ingest.submission set stored_path = %s where submission_id = %s",
-                     [str(stored), submission_id])
+        conn.execute(
+            "update ingest.submission set stored_path = %s where submission_id = %s",
+            [str(stored), submission_id],
+        )
     path.unlink()
     return IngestResult(file_name, "rejected", submission_id, province_code, period_code, problems=problems)
 

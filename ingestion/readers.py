@@ -47,11 +47,20 @@ def read_csv(path: Path, file_name: str) -> Table:
 
 
 def _encoding_problem(file_name: str, row: int) -> FileRejected:
-    return FileRejected([
-        Problem(file_name, None, row, None, None, "bad_encoding",
+    return FileRejected(
+        [
+            Problem(
+                file_name,
+                None,
+                row,
+                None,
+                None,
+                "bad_encoding",
                 "the file is not UTF-8 text; save it as 'CSV UTF-8' or send the XLSX template",
-                "tệp không phải mã UTF-8; hãy lưu dạng 'CSV UTF-8' hoặc gửi tệp mẫu XLSX")
-    ])
+                "tệp không phải mã UTF-8; hãy lưu dạng 'CSV UTF-8' hoặc gửi tệp mẫu XLSX",
+            )
+        ]
+    )
 
 
 READERS = {".csv": read_csv}
@@ -61,6 +70,10 @@ def open_table(path: Path, file_name: str) -> Table:
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         accepted = ", ".join(sorted(READERS))
-        raise _file_problem(file_name, "unsupported_format", f"file type must be one of {accepted}",
-                            f"định dạng tệp phải là {accepted}")
+        raise _file_problem(
+            file_name,
+            "unsupported_format",
+            f"file type must be one of {accepted}",
+            f"định dạng tệp phải là {accepted}",
+        )
     return reader(path, file_name)

@@ -34,16 +34,38 @@ def current_units() -> list[UnitRecord]:
 
     records = []
     for province in vp.Province.iter_all():
-        records.append(UnitRecord("current", f"{province.code.value:02d}", "province", province.name,
-                                  province.division_type.value, None, f"{province.code.value:02d}",
-                                  REORGANISATION_DATE, None, CURRENT_SOURCE))
+        records.append(
+            UnitRecord(
+                "current",
+                f"{province.code.value:02d}",
+                "province",
+                province.name,
+                province.division_type.value,
+                None,
+                f"{province.code.value:02d}",
+                REORGANISATION_DATE,
+                None,
+                CURRENT_SOURCE,
+            )
+        )
     nested = json.loads(vp.NESTED_DIVISIONS_JSON_PATH.read_text(encoding="utf-8"))
     for province in nested:
         province_code = f"{province['code']:02d}"
         for ward in province["wards"]:
-            records.append(UnitRecord("current", f"{ward['code']:05d}", "commune", ward["name"],
-                                      ward["division_type"], province_code, province_code,
-                                      REORGANISATION_DATE, None, CURRENT_SOURCE))
+            records.append(
+                UnitRecord(
+                    "current",
+                    f"{ward['code']:05d}",
+                    "commune",
+                    ward["name"],
+                    ward["division_type"],
+                    province_code,
+                    province_code,
+                    REORGANISATION_DATE,
+                    None,
+                    CURRENT_SOURCE,
+                )
+            )
     return records
 
 

@@ -39,8 +39,10 @@ def print_summary(url: str, period_code: str) -> None:
     print("-" * len(header))
     for code, measure, value, numerator, denominator, pct, provinces in rows:
         shown = "" if measure == "ratio" else _number(value)
-        print(f"{code:40} {shown:>12} {_number(numerator):>14} {_number(denominator):>14} "
-              f"{'' if pct is None else f'{pct:.1f}':>7} {provinces:>5}")
+        print(
+            f"{code:40} {shown:>12} {_number(numerator):>14} {_number(denominator):>14} "
+            f"{'' if pct is None else f'{pct:.1f}':>7} {provinces:>5}"
+        )
     print(f"\nSubmissions for {period_code}: " + ", ".join(f"{n} {s}" for s, n in status))
     if publish:
         print(f"Publish #{publish[0]} at {publish[1]:%Y-%m-%d %H:%M:%S %Z} from {publish[2]} accepted submissions.")

@@ -30,7 +30,7 @@ create table ingest.submission (
     submission_id      bigserial primary key,
     file_name          text not null,
     stored_path        text not null,
-    sha256             text not null unique,
+    sha256             text not null,
     byte_size          bigint not null,
     province_code      text,
     period_code        text,
@@ -47,6 +47,8 @@ create table ingest.submission (
 -- The latest accepted version wins: at most one accepted submission per province and period.
 create unique index submission_one_accepted
     on ingest.submission (province_code, period_code) where status = 'accepted';
+
+create index submission_sha256 on ingest.submission (sha256);
 
 create table ingest.rejection (
     rejection_id   bigserial primary key,

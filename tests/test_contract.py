@@ -1,0 +1,131 @@
+"""Row and header rules of the submission contract, each with its reason for the officer."""
+
+import pytest
+
+from ingestion.contract import FileRejected, RowValidator, map_headers
+from ingestion.periods import parse_period
+
+UNITS = {"00070": "01", "00073": "01", "04045": "38"}
+
+
+def validator(province="01", period="2026-Q3"):
+    return RowValidator("01_2026-Q3.csv", province, parse_period(period), UNITS)
+
+
+def row(**overrides):
+    base = {
+        "period": "2026-Q3",
+        "unit_code": "00070",
+        "indicator_code": "security_teams",
+        "category": "",
+        "value": "26",
+        "numerator": "",
+        "denominator": "",
+    }
+    return {**base, **overrides}
+
+
+def problems_of(record, v=None):
+    good, problems = (v or validator()).check(7, record)
+    assert good is None
+    return {(p.column, p.code) for p in problems}, problems
+
+
+def test_a_good_count_row_becomes_a_typed_row():
+    good, problems = validator().check(2, row())
+    assert problems == []
+    assert (good.unit_code, good.indicator_code, good.category, good.value) == (
+        "00070",
+        "security_teams",
+        "total",
+        26,
+    )
+
+
+def test_a_good_ratio_row_keeps_numerator_and_denominator():
+    good, problems = validator().check(
+        2, row(indicator_code="households_in_anxh", value="", numerator="9900", denominator="10000")
+    )
+    assert problems == [], [p.describe() for p in problems]
+    assert (good.value, good.numerator, good.denominator) == (None, 9900, 10000)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"value": "-3"}, ("value", "negative")),
+        ({"value": "2.5"}, ("value", "not_a_whole_number")),
+        ({"value": "mười"}, ("value", "not_a_number")),
+        ({"value": ""}, ("value", "required")),
+        ({"indicator_code": "tanks"}, ("indicator_code", "unknown_indicator")),
+        ({"unit_code": "99999"}, ("unit_code", "unknown_unit")),
+        ({"unit_code": "04045"}, ("unit_code", "unit_of_other_province")),
+        ({"unit_code": ""}, ("unit_code", "required")),
+        ({"period": "2026-Q2"}, ("period", "period_mismatch")),
+        ({"period": "Q3/2026"}, ("period", "bad_period")),
+        ({"category": "tanks"}, ("category", "unknown_category")),
+        (
+            {"indicator_code": "households_in_anxh", "value": "", "numerator": "11", "denominator": "10"},
+            ("numerator", "numerator_over_denominator"),
+        ),
+        (
+            {"indicator_code": "households_in_anxh", "value": "", "numerator": "11", "denominator": ""},
+            ("denominator", "required"),
+        ),
+    ],
+)
+def test_a_bad_field_is_named_with_its_row_column_and_reason(overrides, expected):
+    found, problems = problems_of(row(**overrides))
+    assert expected in found
+    problem = next(p for p in problems if (p.column, p.code) == expected)
+    assert problem.row == 7 and problem.file_name == "01_2026-Q3.csv" and problem.sheet == "indicators"
+    assert problem.reason_en and problem.reason_vi
+    assert "row 7" in problem.describe() and expected[0] in problem.describe()
+
+
+def test_a_number_with_thousands_separators_is_refused_rather_than_guessed():
+    _, problems = problems_of(row(value="4.351"))
+    assert problems[0].code == "not_a_whole_number"
+    assert "4351, not 4.351" in problems[0].reason_en
+
+
+def test_a_category_indicator_accepts_its_categories_only():
+    v = validator()
+    good, problems = v.check(2, row(indicator_code="weapons_surrendered", category="homemade_gun", value="20"))
+    assert problems == [] and good.category == "homemade_gun"
+    found, _ = problems_of(row(indicator_code="weapons_surrendered", category="", value="20"), v)
+    assert ("category", "unknown_category") in found
+
+
+def test_the_same_unit_indicator_and_category_twice_is_a_duplicate_naming_the_first_row():
+    v = validator()
+    assert v.check(2, row())[1] == []
+    good, problems = v.check(3, row(value="30"))
+    assert good is None
+    assert [p.code for p in problems] == ["duplicate_row"]
+    assert "row 2" in problems[0].reason_en
+
+
+def test_headers_may_be_codes_or_vietnamese_labels_in_any_case():
+    headers = ["Kỳ báo cáo", "MÃ ĐƠN VỊ", "indicator_code", "Phân loại", "Giá trị", "Tử số", "mẫu số"]
+    assert map_headers(headers, "f.csv") == [
+        "period",
+        "unit_code",
+        "indicator_code",
+        "category",
+        "value",
+        "numerator",
+        "denominator",
+    ]
+
+
+def test_missing_unknown_and_repeated_headers_are_all_reported_at_once():
+    with pytest.raises(FileRejected) as caught:
+        map_headers(["period", "unit_code", "unit_code", "colour", "value"], "f.csv")
+    codes = {(p.column, p.code) for p in caught.value.problems}
+    assert {
+        ("unit_code", "duplicate_column"),
+        ("colour", "unknown_column"),
+        ("indicator_code", "missing_column"),
+        ("denominator", "missing_column"),
+    } <= codes
