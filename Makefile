@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced-from-lock
 
-.PHONY: demo test lint format bench clean psql
+.PHONY: demo test lint format bench clean psql rollback
 
 $(STAMP): pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,10 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 psql: $(STAMP)
-	$(BIN)/python -m warehouse.db psql
+	$(BIN)/python -m warehouse psql
 
 clean:
 	rm -rf .data dbt_project/target dbt_project/logs
+
+rollback: $(STAMP)
+	$(BIN)/python -m warehouse rollback

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import great_expectations as gx
+from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from expectations.suites import suites
 from warehouse.db import warehouse_url
@@ -23,7 +24,9 @@ class Finding:
 
     def describe(self) -> str:
         count = "" if self.unexpected_count is None else f", {self.unexpected_count} rows"
-        return f"[{self.severity}] {self.check} on {self.table}{count}: {self.description}"
+        lines = [f"[{self.severity}] {self.check} on {self.table}{count}: {self.description}"]
+        lines += ["      " + ", ".join(f"{key}={value}" for key, value in row.items()) for row in self.sample]
+        return "\n".join(lines)
 
 
 @dataclass
@@ -59,6 +62,7 @@ def sqlalchemy_url(url: str) -> str:
 
 def run_gate(schema: str, url: str | None = None) -> GateReport:
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_sql(name="warehouse", connection_string=sqlalchemy_url(url or warehouse_url()))
     definitions = []
     for table, suite in suites(schema).items():
@@ -72,7 +76,7 @@ def run_gate(schema: str, url: str | None = None) -> GateReport:
         gx.Checkpoint(
             name="publish_gate",
             validation_definitions=definitions,
-            result_format={"result_format": "SUMMARY"},
+            result_format={"result_format": "COMPLETE"},
         )
     )
     result = checkpoint.run()

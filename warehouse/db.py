@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -57,18 +54,3 @@ def libpq_params(url: str) -> dict[str, str]:
         "password": unquote(query.get("password") or parts.password or ""),
         "dbname": unquote(query.get("dbname") or parts.path.lstrip("/") or "postgres"),
     }
-
-
-def main(argv: list[str]) -> int:
-    if argv[:1] == ["psql"]:
-        url = warehouse_url()
-        return subprocess.call(["psql", url, *argv[1:]], env=os.environ)
-    if argv[:1] == ["url"]:
-        print(warehouse_url())
-        return 0
-    print("usage: python -m warehouse.db psql|url", file=sys.stderr)
-    return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,22 @@
+# One image for every Airflow service: the project's own lock file, so production runs the versions tests ran.
+FROM python:3.11.10-slim-bookworm
+
+ENV UV_PROJECT_ENVIRONMENT=/opt/venv \
+    PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1
+RUN pip install --no-cache-dir uv==0.13.8 \
+    && useradd --uid 50000 --gid 0 --create-home airflow
+
+WORKDIR /opt/antq
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --frozen --no-install-project --no-cache
+COPY . .
+RUN uv sync --frozen --no-cache \
+    && mkdir -p /opt/antq/data /opt/antq/landing \
+    && chown -R airflow:0 /opt/antq
+
+USER airflow
+ENV AIRFLOW_HOME=/opt/antq/data/airflow \
+    AIRFLOW__CORE__DAGS_FOLDER=/opt/antq/dags \
+    ANTQ_DATA_DIR=/opt/antq/data \
+    ANTQ_LANDING_DIR=/opt/antq/landing

@@ -1,0 +1,95 @@
+"""docker-compose.yml cannot be started here (no Docker engine), so its consistency is checked statically."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from warehouse.settings import PROJECT_DIR
+
+COMPOSE = yaml.safe_load((PROJECT_DIR / "docker-compose.yml").read_text(encoding="utf-8"))
+SERVICES = COMPOSE["services"]
+AIRFLOW_SERVICES = {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"}
+LONG_RUNNING = set(SERVICES) - {"airflow-init"}
+
+
+def env_example() -> dict[str, str]:
+    lines = (PROJECT_DIR / ".env.example").read_text(encoding="utf-8").splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_the_production_services_are_all_there():
+    assert {"postgres", "mailpit", "airflow-init"} | AIRFLOW_SERVICES <= set(SERVICES)
+
+
+def test_every_image_is_pinned_to_a_version():
+    for name, service in SERVICES.items():
+        image = service["image"]
+        assert ":" in image and not image.endswith(":latest"), f"{name} uses an unpinned image {image}"
+        assert re.search(r":v?\d", image), f"{name}: {image} is not pinned to a version"
+
+
+def test_every_long_running_service_has_a_healthcheck_and_a_restart_policy():
+    for name in LONG_RUNNING:
+        assert SERVICES[name].get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+        assert SERVICES[name].get("restart") == "unless-stopped", name
+
+
+def test_dependencies_name_real_services_with_conditions_that_fit_them():
+    for name, service in SERVICES.items():
+        for dependency, spec in service.get("depends_on", {}).items():
+            assert dependency in SERVICES, f"{name} depends on unknown {dependency}"
+            condition = spec["condition"]
+            if condition == "service_healthy":
+                assert "healthcheck" in SERVICES[dependency], f"{name} waits for {dependency} health it lacks"
+            else:
+                assert condition == "service_completed_successfully" and dependency == "airflow-init"
+    for name in AIRFLOW_SERVICES:
+        assert set(SERVICES[name]["depends_on"]) >= {"postgres", "airflow-init"}, name
+
+
+def test_named_volumes_are_declared_and_bind_mounts_exist():
+    declared = set(COMPOSE["volumes"])
+    for name, service in SERVICES.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("."):
+                assert (PROJECT_DIR / source).exists(), f"{name} mounts missing {source}"
+            else:
+                assert source in declared, f"{name} uses undeclared volume {source}"
+
+
+def test_every_variable_the_compose_file_uses_is_in_env_example():
+    used = set(re.findall(r"\$\{(\w+)", (PROJECT_DIR / "docker-compose.yml").read_text(encoding="utf-8")))
+    assert used <= set(env_example()), f"missing from .env.example: {used - set(env_example())}"
+
+
+def test_airflow_services_reach_the_warehouse_airflow_db_and_mail_catcher_by_service_name():
+    for name in AIRFLOW_SERVICES | {"airflow-init"}:
+        env = SERVICES[name]["environment"]
+        assert "@postgres:5432/antq" in env["ANTQ_WAREHOUSE_URL"]
+        assert "@postgres:5432/airflow" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+        assert env["ANTQ_SMTP_HOST"] == "mailpit"
+        assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"].startswith("http://airflow-apiserver:8080/")
+        assert "landing:/opt/antq/landing" in SERVICES[name]["volumes"]
+
+
+def test_the_settings_the_code_reads_are_the_ones_compose_sets():
+    read = set(re.findall(r'"(ANTQ_[A-Z_]+)"', Path(PROJECT_DIR / "warehouse" / "settings.py").read_text()))
+    env = SERVICES["airflow-scheduler"]["environment"]
+    assert {"ANTQ_WAREHOUSE_URL", "ANTQ_LANDING_DIR", "ANTQ_SMTP_HOST", "ANTQ_DATA_TEAM"} <= read
+    assert read - set(env) <= {"ANTQ_QUARANTINE_DIR"}, f"not set in compose: {read - set(env)}"
+
+
+def test_the_init_script_creates_the_databases_compose_connects_to():
+    script = (PROJECT_DIR / "docker" / "postgres-init.sh").read_text(encoding="utf-8")
+    assert "create database antq" in script and "create database airflow" in script
+    for password in ("ANTQ_DB_PASSWORD", "AIRFLOW_DB_PASSWORD"):
+        assert password in SERVICES["postgres"]["environment"]
+
+
+def test_the_image_installs_from_the_lock_file():
+    dockerfile = (PROJECT_DIR / "Dockerfile").read_text(encoding="utf-8")
+    assert "uv sync --frozen" in dockerfile and "COPY pyproject.toml uv.lock" in dockerfile

@@ -1,0 +1,120 @@
+"""The real DAGs, run by Airflow (`airflow dags test`), against a real Postgres: ingest -> dbt -> GX -> publish.
+
+The tests in this module share one warehouse and run in order, like the days of a reporting cycle.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from ingestion.catalogue import load_catalogue
+from ingestion.generator import current_province_codes, generate_national
+from tests.conftest import make_settings
+from warehouse.airflow_runner import DagRunFailed, run_dag
+
+pytestmark = pytest.mark.e2e
+PERIOD = "2026-Q3"
+
+
+@pytest.fixture(scope="module")
+def cycle(server_url, tmp_path_factory):
+    return make_settings(server_url, tmp_path_factory.mktemp("e2e"), "antq_e2e")
+
+
+def run_pipeline(settings) -> None:
+    for dag_id in ("antq_ingest", "antq_publish"):
+        run_dag(dag_id, settings, settings.warehouse_url)
+
+
+def marts_checksums(settings) -> dict[str, str]:
+    with psycopg.connect(settings.warehouse_url) as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+            )
+        ]
+        return {
+            table: conn.execute(
+                f"select count(*) || ':' || coalesce(md5(string_agg(t::text, '|' order by t::text)), '')"
+                f" from marts.{table} as t"
+            ).fetchone()[0]
+            for table in tables
+        }
+
+
+def test_the_dags_publish_one_national_row_per_indicator_equal_to_the_sum_of_provinces(cycle):
+    generate_national(cycle.landing_dir, PERIOD)
+    run_pipeline(cycle)
+    with psycopg.connect(cycle.warehouse_url) as conn:
+        national = {
+            r[0]: r[1:]
+            for r in conn.execute(
+                "select indicator_code, value, numerator, denominator, provinces_reporting"
+                " from marts.mart_national_indicator where period_code = %s",
+                [PERIOD],
+            )
+        }
+        provinces = {
+            r[0]: r[1:]
+            for r in conn.execute(
+                "select indicator_code, sum(value), sum(numerator), sum(denominator), count(*)"
+                " from marts.mart_province_indicator where period_code = %s group by 1",
+                [PERIOD],
+            )
+        }
+        raw = {
+            r[0]: r[1:]
+            for r in conn.execute(
+                "select indicator_code, sum(value), sum(numerator), sum(denominator)"
+                " from raw.indicator_value join ingest.submission using (submission_id)"
+                " where status = 'accepted' and period_code = %s group by 1",
+                [PERIOD],
+            )
+        }
+        pct = conn.execute(
+            "select ratio_pct, round(100.0 * numerator / denominator, 2) from marts.mart_national_indicator"
+            " where indicator_code = 'households_in_anxh'"
+        ).fetchone()
+    assert set(national) == set(load_catalogue()), "one row per catalogue indicator"
+    assert all(row[3] == 34 for row in national.values())
+    for code, (value, numerator, denominator, _) in national.items():
+        assert (value, numerator, denominator) == provinces[code][:3], code
+        assert (value, numerator, denominator) == raw[code], code
+        assert provinces[code][3] == 34
+    assert national["security_teams"][0] > 30_000, "thousands of teams per province, as the seeds report"
+    assert pct[0] == pct[1] and 90 < pct[0] <= 100, "a ratio is Σ numerator / Σ denominator"
+
+
+def test_running_the_pipeline_again_changes_nothing(cycle):
+    before = marts_checksums(cycle)
+    generate_national(cycle.landing_dir, PERIOD)
+    run_pipeline(cycle)
+    assert marts_checksums(cycle) == before
+    with psycopg.connect(cycle.warehouse_url) as conn:
+        statuses = conn.execute("select status, count(*) from ingest.submission group by 1").fetchall()
+        publishes = conn.execute("select count(*) from meta.publish_log where action = 'publish'").fetchone()[0]
+    assert statuses == [("accepted", 34)]
+    assert publishes == 2
+
+
+def test_a_failed_gate_leaves_the_published_marts_exactly_as_they_were(cycle):
+    before = marts_checksums(cycle)
+    missing = "38"
+    generate_national(cycle.landing_dir, "2026-10", [c for c in current_province_codes() if c != missing])
+    run_dag("antq_ingest", cycle, cycle.warehouse_url)
+    with pytest.raises(DagRunFailed) as failed:
+        run_dag("antq_publish", cycle, cycle.warehouse_url)
+    assert marts_checksums(cycle) == before
+    log = (cycle.data_dir / "logs" / "antq_publish.log").read_text(encoding="utf-8")
+    assert "completeness" in log and "Thanh Hóa" in log, "the failure names the check and the missing province"
+    assert "antq_publish" in str(failed.value)
+    with psycopg.connect(cycle.warehouse_url) as conn:
+        assert conn.execute("select count(*) from meta.publish_log").fetchone()[0] == 2
+        assert (
+            conn.execute("select count(*) from marts.mart_national_indicator where period_code = '2026-10'").fetchone()[
+                0
+            ]
+            == 0
+        )
