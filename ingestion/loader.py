@@ -8,7 +8,9 @@ recorded in ingest.rejection with its reason, so the officer can fix all of them
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,6 +127,21 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: Settings) -> Ing
         _move(path, settings.data_dir / "archive" / "duplicates", existing)
         return IngestResult(file_name, "duplicate", existing, province_code, period_code)
 
+    size = path.stat().st_size
+    if size > settings.max_file_bytes:
+        limit = settings.max_file_bytes // (1024 * 1024)
+        problems.append(
+            Problem(
+                file_name,
+                None,
+                None,
+                None,
+                f"{size // (1024 * 1024)} MB",
+                "file_too_large",
+                f"the file is larger than the {limit} MB limit; split it or contact the data team",
+                f"tệp lớn hơn giới hạn {limit} MB; hãy chia nhỏ tệp hoặc liên hệ nhóm dữ liệu",
+            )
+        )
     if not problems and province_code not in _known_provinces(conn):
         problems.append(
             Problem(
@@ -281,7 +298,7 @@ def _reject(
                         p.reason_vi,
                     )
                 )
-        folder = settings.quarantine_dir / (province_code or "_unknown") / (period_code or "_unknown")
+        folder = settings.quarantine_dir / safe_name(province_code or "_unknown") / safe_name(period_code or "_unknown")
         stored = _keep(path, folder, submission_id)
         conn.execute(
             "update ingest.submission set stored_path = %s where submission_id = %s",
@@ -291,6 +308,17 @@ def _reject(
     return IngestResult(file_name, "rejected", submission_id, province_code, period_code, problems=problems)
 
 
+def safe_name(name: str, max_bytes: int = 200) -> str:
+    """A file name that is safe on any file system and in any shell: the original stays in the registry."""
+    name = unicodedata.normalize("NFC", name)
+    stem, dot, suffix = name.rpartition(".") if "." in name else (name, "", "")
+    suffix = re.sub(r"[^\w]+", "", suffix)[:10]
+    clean = re.sub(r"[^\w.\-]+", "_", stem).strip("._") or "file"
+    budget = max_bytes - len(suffix.encode()) - 1
+    clean = clean.encode()[:budget].decode(errors="ignore")
+    return clean + (f".{suffix}" if dot and suffix else "")
+
+
 def _keep(path: Path, folder: Path, submission_id: int) -> Path:
     """Copy the file, named by its submission, where it is kept for good.
 
@@ -298,13 +326,13 @@ def _keep(path: Path, folder: Path, submission_id: int) -> Path:
     landing, where the next run finds it registered (same sha256) and only tidies it away.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{submission_id:08d}_{path.name}"
+    target = folder / f"{submission_id:08d}_{safe_name(path.name)}"
     shutil.copy2(path, target)
     return target
 
 
 def _move(path: Path, folder: Path, submission_id: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{submission_id:08d}_{path.name}"
+    target = folder / f"{submission_id:08d}_{safe_name(path.name)}"
     shutil.move(path, target)
     return target

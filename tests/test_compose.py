@@ -90,6 +90,11 @@ def test_the_init_script_creates_the_databases_compose_connects_to():
         assert password in SERVICES["postgres"]["environment"]
 
 
+def test_the_optional_bi_tool_is_behind_a_profile():
+    assert SERVICES["metabase"]["profiles"] == ["bi"]
+    assert "ANTQ_BI_READER_PASSWORD" in SERVICES["airflow-init"]["environment"]
+
+
 def test_the_image_installs_from_the_lock_file():
     dockerfile = (PROJECT_DIR / "Dockerfile").read_text(encoding="utf-8")
     assert "uv sync --frozen" in dockerfile and "COPY pyproject.toml uv.lock" in dockerfile

@@ -87,11 +87,29 @@ def test_the_dags_publish_one_national_row_per_indicator_equal_to_the_sum_of_pro
     assert pct[0] == pct[1] and 90 < pct[0] <= 100, "a ratio is Σ numerator / Σ denominator"
 
 
+def test_bi_reads_every_published_mart_and_an_analyst_only_their_province(cycle):
+    with psycopg.connect(cycle.warehouse_url, autocommit=True) as conn:
+        tables = [
+            r[0] for r in conn.execute("select table_name from information_schema.tables where table_schema = 'marts'")
+        ]
+        assert {"dim_unit", "fct_indicator_value", "mart_national_indicator", "publish_log"} <= set(tables)
+        conn.execute("set role antq_bi_reader")
+        for table in tables:
+            assert conn.execute(f"select count(*) from marts.{table}").fetchone()[0] > 0, table
+        conn.execute("set role antq_analyst_38")
+        for table in ("mart_province_indicator", "fct_indicator_value"):
+            seen = conn.execute(f"select distinct province_code from marts.{table}").fetchall()
+            assert seen == [("38",)], table
+        assert conn.execute("select count(*) from marts.mart_national_indicator").fetchone()[0] == len(load_catalogue())
+
+
 def test_running_the_pipeline_again_changes_nothing(cycle):
     before = marts_checksums(cycle)
     generate_national(cycle.landing_dir, PERIOD)
     run_pipeline(cycle)
-    assert marts_checksums(cycle) == before
+    after = marts_checksums(cycle)
+    assert after.pop("publish_log") != before.pop("publish_log"), "the second publish is logged"
+    assert after == before
     with psycopg.connect(cycle.warehouse_url) as conn:
         statuses = conn.execute("select status, count(*) from ingest.submission group by 1").fetchall()
         publishes = conn.execute("select count(*) from meta.publish_log where action = 'publish'").fetchone()[0]

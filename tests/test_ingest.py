@@ -238,3 +238,41 @@ def test_resending_a_rejected_file_unchanged_is_a_no_op(settings, conn):
     again = ingest_file(conn, write_csv(settings, "01", "2026-09", rows), settings)
     assert (first.status, again.status, again.submission_id) == ("rejected", "duplicate", first.submission_id)
     assert conn.execute("select count(*) from ingest.rejection").fetchone()[0] == 1
+
+
+def test_hostile_file_names_are_kept_as_data_and_stored_under_a_safe_name(settings, conn):
+    names = [
+        "x'; drop table raw.indicator_value; --.csv",
+        "$(reboot) ; rm -rf ~ `id`.csv",
+        "Báo cáo tổng kết phong trào " * 7 + ".csv",
+    ]
+    for index, name in enumerate(names):
+        rows = [["2026-09", "00070", "security_teams", "", str(26 + index), "", ""]]
+        result = ingest_file(conn, write_csv(settings, "01", "2026-09", rows, name=name), settings)
+        assert result.status == "accepted", name
+    stored = conn.execute("select file_name, stored_path from ingest.submission order by submission_id").fetchall()
+    assert [row[0] for row in stored] == names, "the registry keeps the name the province sent"
+    for _, path in stored:
+        kept = Path(path)
+        assert kept.exists() and kept.parent.is_relative_to(settings.data_dir / "archive")
+        assert len(kept.name.encode()) <= 210 and not set(kept.name) & set("'`$;~ /")
+    assert raw_count(conn) == 3
+
+
+def test_sql_looking_cell_values_are_refused_as_data_and_never_executed(settings, conn):
+    attack = "00070'); drop table ingest.submission; --"
+    path = write_csv(settings, "01", "2026-09", [["2026-09", attack, "security_teams", "", "1", "", ""]])
+    result = ingest_file(conn, path, settings)
+    assert result.status == "rejected"
+    assert conn.execute("select value from ingest.rejection").fetchone()[0] == attack
+    assert conn.execute("select count(*) from ingest.submission").fetchone()[0] == 1
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(settings, conn):
+    from dataclasses import replace
+
+    small = replace(settings, max_file_bytes=1024)
+    rows = [["2026-09", "00070", "security_teams", "", "26", "", ""]] * 100
+    result = ingest_file(conn, write_csv(small, "01", "2026-09", rows), small)
+    assert result.status == "rejected" and {p.code for p in result.problems} == {"file_too_large"}
+    assert raw_count(conn) == 0

@@ -6,9 +6,12 @@ from warehouse.publish import PublishError, publish, rollback
 
 
 def build(conn, figure: int) -> None:
+    """What dbt does: the transformer role creates the build schema."""
+    conn.execute("set role antq_transformer")
     conn.execute("create schema build")
     conn.execute("create table build.mart_national_indicator (indicator_code text, value bigint)")
     conn.execute("insert into build.mart_national_indicator values ('security_teams', %s)", [figure])
+    conn.execute("reset role")
 
 
 def live_value(conn) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
+from warehouse import security
 from warehouse.db import connect, warehouse_url
 from warehouse.migrate import migrate
 from warehouse.settings import Settings
@@ -23,6 +24,13 @@ def prepare_warehouse(settings: Settings | None = None) -> dict:
         applied = migrate(conn)
         units = conn.execute("select count(*) from ref.unit").fetchone()[0]
         loaded = load_reference(conn) if units == 0 else {}
+        provinces = [
+            r[0]
+            for r in conn.execute(
+                "select unit_code from ref.unit where map = 'current' and unit_level = 'province' order by 1"
+            )
+        ]
+        security.bootstrap(conn, provinces)
     return {"migrations_applied": applied, "reference_loaded": loaded}
 
 
@@ -32,6 +40,7 @@ def refresh_reference(settings: Settings | None = None) -> dict:
     settings = settings or Settings.from_env()
     with connect(warehouse_url(settings)) as conn:
         migrate(conn)
+        conn.execute(f"set role {security.LOADER}")
         return load_reference(conn)
 
 
@@ -51,6 +60,7 @@ def ingest(path: str, settings: Settings | None = None) -> dict:
     if not file_path.exists():  # already handled by an earlier try of this task
         return {"file_name": file_path.name, "status": "gone", "problems": []}
     with connect(warehouse_url(settings)) as conn:
+        conn.execute(f"set role {security.LOADER}")
         result = ingest_file(conn, file_path, settings)
     outcome = asdict(result)
     outcome["problems"] = [p.describe() for p in result.problems]
@@ -63,7 +73,7 @@ def build_marts(settings: Settings | None = None) -> None:
 
     settings = settings or Settings.from_env()
     with connect(warehouse_url(settings)) as conn:
-        migrate(conn)
+        conn.execute(f"set role {security.TRANSFORMER}")
         conn.execute(f"drop schema if exists {BUILD_SCHEMA} cascade")
     run_dbt("build", settings=settings)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
+from warehouse.security import TRANSFORMER, secure_schema
 from warehouse.transform import BUILD_SCHEMA
 
 LIVE_SCHEMA = "marts"
@@ -21,9 +22,17 @@ def _schema_exists(conn: psycopg.Connection, name: str) -> bool:
 def publish(conn: psycopg.Connection, checks_passed: int, note: str = "") -> int:
     """Swap the checked build schema in as `marts`; return the publish id. BI never sees a half-state."""
     with conn.transaction():
+        conn.execute(f"set local role {TRANSFORMER}")
         conn.execute("select pg_advisory_xact_lock(hashtext('antq.publish'))")
         if not _schema_exists(conn, BUILD_SCHEMA):
             raise PublishError(f"nothing to publish: schema {BUILD_SCHEMA} does not exist")
+        conn.execute(
+            f"""create view {BUILD_SCHEMA}.publish_log as
+                select publish_id, published_at, action, cardinality(submission_ids) as submissions,
+                       checks_passed, note
+                from meta.publish_log"""
+        )
+        secure_schema(conn, BUILD_SCHEMA)
         conn.execute(f"drop schema if exists {PREVIOUS_SCHEMA} cascade")
         if _schema_exists(conn, LIVE_SCHEMA):
             conn.execute(f"alter schema {LIVE_SCHEMA} rename to {PREVIOUS_SCHEMA}")
@@ -40,6 +49,7 @@ def publish(conn: psycopg.Connection, checks_passed: int, note: str = "") -> int
 def rollback(conn: psycopg.Connection) -> int:
     """Put the previous marts back (and keep the rolled-back version as the new previous)."""
     with conn.transaction():
+        conn.execute(f"set local role {TRANSFORMER}")
         conn.execute("select pg_advisory_xact_lock(hashtext('antq.publish'))")
         if not _schema_exists(conn, PREVIOUS_SCHEMA):
             raise PublishError("no previous marts to roll back to")

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from warehouse.db import libpq_params, warehouse_url
+from warehouse.security import TRANSFORMER
 from warehouse.settings import DBT_PROJECT_DIR, Settings
 
 BUILD_SCHEMA = "build"
@@ -24,6 +25,7 @@ def dbt_env(url: str, settings: Settings) -> dict[str, str]:
         **os.environ,
         **{f"ANTQ_PG_{key.upper()}": value for key, value in params.items()},
         "ANTQ_BUILD_SCHEMA": BUILD_SCHEMA,
+        "ANTQ_PG_ROLE": TRANSFORMER,
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DBT_TARGET_PATH": str(settings.data_dir / "dbt" / "target"),
         "DBT_LOG_PATH": str(settings.data_dir / "dbt" / "logs"),
