@@ -7,8 +7,15 @@ from airflow.sdk import dag, task
 from warehouse.assets import ACCEPTED_SUBMISSIONS
 
 
+def alert_task_failure(context):
+    from warehouse.pipeline import alert_task_failure
+
+    alert_task_failure(context)
+
+
 @dag(
     schedule="*/15 * * * *",
+    default_args={"on_failure_callback": alert_task_failure},
     start_date=datetime(2025, 1, 1),
     catchup=False,
     max_active_runs=1,

@@ -7,8 +7,15 @@ from airflow.sdk import dag, task
 from warehouse.assets import ACCEPTED_SUBMISSIONS, PUBLISHED_MARTS
 
 
+def alert_task_failure(context):
+    from warehouse.pipeline import alert_task_failure
+
+    alert_task_failure(context)
+
+
 @dag(
     schedule=[ACCEPTED_SUBMISSIONS],
+    default_args={"on_failure_callback": alert_task_failure},
     start_date=datetime(2025, 1, 1),
     catchup=False,
     max_active_runs=1,
@@ -31,7 +38,7 @@ def antq_publish():
     def publish_marts(gate: dict) -> int:
         from warehouse.pipeline import publish_marts
 
-        return publish_marts(gate["checks_run"])
+        return publish_marts(gate)
 
     built = build_marts()
     gate = validate_marts()

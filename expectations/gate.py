@@ -21,6 +21,8 @@ class Finding:
     description: str
     unexpected_count: int | None
     sample: list[dict] = field(default_factory=list)
+    provinces: list[str] = field(default_factory=list)
+    periods: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         count = "" if self.unexpected_count is None else f", {self.unexpected_count} rows"
@@ -34,6 +36,11 @@ class GateReport:
     schema: str
     checks_run: int
     findings: list[Finding]
+
+    @classmethod
+    def from_dict(cls, data: dict) -> GateReport:
+        """The report as it travels between Airflow tasks (XCom holds its asdict())."""
+        return cls(data["schema"], data["checks_run"], [Finding(**f) for f in data["findings"]])
 
     @property
     def errors(self) -> list[Finding]:
@@ -60,12 +67,17 @@ def sqlalchemy_url(url: str) -> str:
     return "postgresql+psycopg://" + url.split("://", 1)[1]
 
 
-def run_gate(schema: str, url: str | None = None) -> GateReport:
+def _distinct(rows: list, *keys: str) -> list[str]:
+    found = {" ".join(str(row[k]) for k in keys if row.get(k) is not None) for row in rows if isinstance(row, dict)}
+    return sorted(value for value in found if value)
+
+
+def run_gate(schema: str, url: str | None = None, freshness_days: int = 120) -> GateReport:
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_sql(name="warehouse", connection_string=sqlalchemy_url(url or warehouse_url()))
     definitions = []
-    for table, suite in suites(schema).items():
+    for table, suite in suites(schema, freshness_days).items():
         asset = source.add_table_asset(name=table, table_name=table, schema_name=schema)
         batch = asset.add_batch_definition_whole_table(f"{table}_all")
         context.suites.add(suite)
@@ -83,7 +95,7 @@ def run_gate(schema: str, url: str | None = None) -> GateReport:
     findings: list[Finding] = []
     checks_run = 0
     for validation in result.run_results.values():
-        table = validation.asset_name if hasattr(validation, "asset_name") else validation.suite_name
+        table = validation.suite_name  # each suite is named for the table it protects
         for outcome in validation.results:
             checks_run += 1
             if outcome.success:
@@ -91,19 +103,21 @@ def run_gate(schema: str, url: str | None = None) -> GateReport:
             config = outcome.expectation_config
             details = outcome.result or {}
             unexpected = details.get("unexpected_count", details.get("observed_value"))
-            sample = details.get("details", {}).get("unexpected_rows") or details.get("partial_unexpected_list") or []
+            rows = details.get("details", {}).get("unexpected_rows") or details.get("partial_unexpected_list") or []
+            description = config.description or config.type
+            error = (outcome.exception_info or {}).get("exception_message")
+            if error:  # a check that cannot run fails closed
+                description += f" (the check itself failed: {error})"
             findings.append(
                 Finding(
                     check=(config.meta or {}).get("check", config.type),
-                    table=table or validation.suite_name,
+                    table=table,
                     severity=str(getattr(config.severity, "value", config.severity) or "critical"),
-                    description=config.description or config.type,
+                    description=description,
                     unexpected_count=unexpected if isinstance(unexpected, int) else None,
-                    sample=[dict(row) if isinstance(row, dict) else {"value": row} for row in sample[:SAMPLE_ROWS]],
+                    sample=[dict(row) if isinstance(row, dict) else {"value": row} for row in rows[:SAMPLE_ROWS]],
+                    provinces=_distinct(rows, "province_code", "province_name"),
+                    periods=_distinct(rows, "period_code"),
                 )
             )
-            if outcome.exception_info and outcome.exception_info.get("raised_exception"):
-                findings[
-                    -1
-                ].description += f" (the check itself failed: {outcome.exception_info.get('exception_message')})"
     return GateReport(schema, checks_run, findings)

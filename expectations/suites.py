@@ -1,30 +1,43 @@
 """The expectation suites that gate publishing, one per mart, written as code.
 
-Every expectation carries a `check` name in its meta (the word the alert email uses) and a severity:
-critical blocks publishing, warning publishes and is reported.
+Every expectation carries a `check` name in its meta (the word the alert email uses) and the severity
+that expectations/severity.yaml gives that check: critical blocks publishing, warning publishes and is
+reported.
 """
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
+
 import great_expectations as gx
 import great_expectations.expectations as gxe
+import yaml
+
+SEVERITY_FILE = Path(__file__).parent / "severity.yaml"
 
 
-def _rows(check: str, description: str, query: str, severity: str = "critical") -> gxe.UnexpectedRowsExpectation:
-    return gxe.UnexpectedRowsExpectation(
-        unexpected_rows_query=query, description=description, severity=severity, meta={"check": check}
-    )
+@cache
+def severity(check: str) -> str:
+    levels = yaml.safe_load(SEVERITY_FILE.read_text(encoding="utf-8"))
+    return levels[check]
 
 
-def national_suite(schema: str) -> gx.ExpectationSuite:
+def _meta(check: str) -> dict:
+    return {"meta": {"check": check}, "severity": severity(check)}
+
+
+def _rows(check: str, description: str, query: str) -> gxe.UnexpectedRowsExpectation:
+    return gxe.UnexpectedRowsExpectation(unexpected_rows_query=query, description=description, **_meta(check))
+
+
+def national_suite(schema: str, freshness_days: int) -> gx.ExpectationSuite:
     suite = gx.ExpectationSuite(name="mart_national_indicator")
-    suite.add_expectation(gxe.ExpectTableRowCountToBeBetween(min_value=1, meta={"check": "not_empty"}))
+    suite.add_expectation(gxe.ExpectTableRowCountToBeBetween(min_value=1, **_meta("not_empty")))
     for column in ("period_code", "indicator_code", "provinces_reporting"):
-        suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column, meta={"check": "keys"}))
+        suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column, **_meta("keys")))
     for column in ("value", "numerator", "denominator"):
-        suite.add_expectation(
-            gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, meta={"check": "non_negative"})
-        )
+        suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, **_meta("non_negative")))
     suite.add_expectation(
         _rows(
             "ratio_within_100",
@@ -49,18 +62,26 @@ def national_suite(schema: str) -> gx.ExpectationSuite:
                or n.denominator is distinct from p.denominator""",
         )
     )
+    suite.add_expectation(
+        _rows(
+            "freshness",
+            f"The latest published period ended less than {freshness_days} days ago",
+            f"""select max(period_code) as latest_period, max(period_end) as latest_period_end from {{batch}}
+                having max(period_end) < current_date - {int(freshness_days)}""",
+        )
+    )
     return suite
 
 
 def province_suite(schema: str) -> gx.ExpectationSuite:
     suite = gx.ExpectationSuite(name="mart_province_indicator")
     for column in ("province_code", "period_code", "indicator_code"):
-        suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column, meta={"check": "keys"}))
+        suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column, **_meta("keys")))
     suite.add_expectation(
         _rows(
             "ratio_within_100",
             "A province's ratio numerator never exceeds its denominator",
-            """select province_code, period_code, indicator_code, numerator, denominator
+            """select province_code, province_name, period_code, indicator_code, numerator, denominator
            from {batch} where numerator > denominator""",
         )
     )
@@ -80,12 +101,35 @@ def province_suite(schema: str) -> gx.ExpectationSuite:
               )""",
         )
     )
+    suite.add_expectation(
+        _rows(
+            "outlier",
+            "A province's count stays within the catalogue's outlier_ratio of its median over its last 6 periods",
+            f"""select cur.province_code, cur.province_name, cur.period_code, cur.indicator_code, cur.value,
+                   history.median_value, indicators.outlier_ratio
+            from {{batch}} as cur
+            inner join {schema}.dim_indicator as indicators using (indicator_code)
+            cross join lateral (
+                select percentile_cont(0.5) within group (order by previous.value) as median_value,
+                       count(*) as periods
+                from (
+                    select prev.value from {{batch}} as prev
+                    where prev.province_code = cur.province_code and prev.indicator_code = cur.indicator_code
+                      and prev.period_type = cur.period_type and prev.period_start < cur.period_start
+                    order by prev.period_start desc limit 6
+                ) as previous
+            ) as history
+            where indicators.measure = 'count' and history.periods >= 2 and history.median_value >= 10
+              and (cur.value > history.median_value * indicators.outlier_ratio
+                   or cur.value * indicators.outlier_ratio < history.median_value)""",
+        )
+    )
     return suite
 
 
-def suites(schema: str) -> dict[str, gx.ExpectationSuite]:
+def suites(schema: str, freshness_days: int) -> dict[str, gx.ExpectationSuite]:
     """Table name -> the suite that protects it."""
     return {
-        "mart_national_indicator": national_suite(schema),
+        "mart_national_indicator": national_suite(schema, freshness_days),
         "mart_province_indicator": province_suite(schema),
     }

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import itertools
 import os
+import socket
 from dataclasses import replace
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import psycopg
 import pytest
+from aiosmtpd.controller import Controller
 
 from warehouse.db import start_embedded
 from warehouse.migrate import migrate
@@ -36,17 +40,58 @@ def _database_url(server_url: str, name: str) -> str:
     return f"{base}?{query}" if query else base
 
 
-def make_settings(server_url: str, data_dir: Path, name: str) -> Settings:
-    url = _database_url(server_url, name)
-    return replace(Settings.from_env({"ANTQ_DATA_DIR": str(data_dir), "ANTQ_SMTP_PORT": "0"}), warehouse_url=url)
+class Mailbox:
+    """A real SMTP server (aiosmtpd) on localhost that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.port = 0
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def take(self) -> list[EmailMessage]:
+        taken, self.messages = self.messages, []
+        return taken
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    mailbox = Mailbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        mailbox.port = probe.getsockname()[1]
+    controller = Controller(mailbox, hostname="127.0.0.1", port=mailbox.port)
+    controller.start()
+    yield mailbox
+    controller.stop()
 
 
 @pytest.fixture
-def settings(server_url, tmp_path) -> Settings:
+def mailbox(smtp_server) -> Mailbox:
+    smtp_server.take()
+    return smtp_server
+
+
+def make_settings(server_url: str, data_dir: Path, name: str, smtp_port: int = 0) -> Settings:
+    url = _database_url(server_url, name)
+    env = {
+        "ANTQ_DATA_DIR": str(data_dir),
+        "ANTQ_SMTP_HOST": "127.0.0.1",
+        "ANTQ_SMTP_PORT": str(smtp_port),
+        "ANTQ_DATA_TEAM": "data-team@antq.test",
+    }
+    return replace(Settings.from_env(env), warehouse_url=url)
+
+
+@pytest.fixture
+def settings(server_url, smtp_server, tmp_path) -> Settings:
     """Settings pointing at a brand-new database and data folder, with the schema and reference loaded."""
     from warehouse.pipeline import prepare_warehouse
 
-    settings = make_settings(server_url, tmp_path, f"antq_test_{os.getpid()}_{next(_counter)}")
+    name = f"antq_test_{os.getpid()}_{next(_counter)}"
+    settings = make_settings(server_url, tmp_path, name, smtp_server.port)
     prepare_warehouse(settings)
     return settings
 
@@ -56,3 +101,21 @@ def conn(settings):
     with psycopg.connect(settings.warehouse_url, autocommit=True) as connection:
         migrate(connection)
         yield connection
+
+
+def marts_checksums(url: str) -> dict[str, str]:
+    """Row count and md5 of every relation in `marts`: equal checksums mean BI sees exactly the same data."""
+    with psycopg.connect(url) as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+            )
+        ]
+        return {
+            table: conn.execute(
+                f"select count(*) || ':' || coalesce(md5(string_agg(t::text, '|' order by t::text)), '')"
+                f" from marts.{table} as t"
+            ).fetchone()[0]
+            for table in tables
+        }

@@ -11,6 +11,7 @@ import pytest
 from ingestion.catalogue import load_catalogue
 from ingestion.generator import current_province_codes, generate_national
 from tests.conftest import make_settings
+from tests.conftest import marts_checksums as checksums_of
 from warehouse.airflow_runner import DagRunFailed, run_dag
 
 pytestmark = pytest.mark.e2e
@@ -18,8 +19,8 @@ PERIOD = "2026-Q3"
 
 
 @pytest.fixture(scope="module")
-def cycle(server_url, tmp_path_factory):
-    return make_settings(server_url, tmp_path_factory.mktemp("e2e"), "antq_e2e")
+def cycle(server_url, smtp_server, tmp_path_factory):
+    return make_settings(server_url, tmp_path_factory.mktemp("e2e"), "antq_e2e", smtp_server.port)
 
 
 def run_pipeline(settings) -> None:
@@ -28,20 +29,7 @@ def run_pipeline(settings) -> None:
 
 
 def marts_checksums(settings) -> dict[str, str]:
-    with psycopg.connect(settings.warehouse_url) as conn:
-        tables = [
-            r[0]
-            for r in conn.execute(
-                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
-            )
-        ]
-        return {
-            table: conn.execute(
-                f"select count(*) || ':' || coalesce(md5(string_agg(t::text, '|' order by t::text)), '')"
-                f" from marts.{table} as t"
-            ).fetchone()[0]
-            for table in tables
-        }
+    return checksums_of(settings.warehouse_url)
 
 
 def test_the_dags_publish_one_national_row_per_indicator_equal_to_the_sum_of_provinces(cycle):
@@ -117,7 +105,7 @@ def test_running_the_pipeline_again_changes_nothing(cycle):
     assert publishes == 2
 
 
-def test_a_failed_gate_leaves_the_published_marts_exactly_as_they_were(cycle):
+def test_a_failed_gate_leaves_the_published_marts_exactly_as_they_were(cycle, mailbox):
     before = marts_checksums(cycle)
     missing = "38"
     generate_national(cycle.landing_dir, "2026-10", [c for c in current_province_codes() if c != missing])
@@ -128,6 +116,12 @@ def test_a_failed_gate_leaves_the_published_marts_exactly_as_they_were(cycle):
     log = (cycle.data_dir / "logs" / "antq_publish.log").read_text(encoding="utf-8")
     assert "completeness" in log and "Thanh Hóa" in log, "the failure names the check and the missing province"
     assert "antq_publish" in str(failed.value)
+    mails = mailbox.take()
+    assert len(mails) == 1, [m["Subject"] for m in mails]
+    assert "completeness" in mails[0]["Subject"] and mails[0]["To"] == "data-team@antq.test"
+    body = mails[0].get_body(("plain",)).get_content()
+    assert "38 Thanh Hóa" in body and "2026-10" in body
+    assert mails[0].get_body(("html",)) is not None
     with psycopg.connect(cycle.warehouse_url) as conn:
         assert conn.execute("select count(*) from meta.publish_log").fetchone()[0] == 2
         assert (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from warehouse import security
+from warehouse import alerts, security
 from warehouse.db import connect, warehouse_url
 from warehouse.migrate import migrate
 from warehouse.settings import Settings
@@ -62,6 +62,13 @@ def ingest(path: str, settings: Settings | None = None) -> dict:
     with connect(warehouse_url(settings)) as conn:
         conn.execute(f"set role {security.LOADER}")
         result = ingest_file(conn, file_path, settings)
+        if result.status == "rejected":
+            contact = conn.execute(
+                "select email from ref.province_contact where province_code = %s", [result.province_code]
+            ).fetchone()
+            alerts.send_or_report(
+                alerts.rejection_alert(result, contact[0] if contact else None, settings), settings, conn
+            )
     outcome = asdict(result)
     outcome["problems"] = [p.describe() for p in result.problems]
     return outcome
@@ -79,21 +86,41 @@ def build_marts(settings: Settings | None = None) -> None:
 
 
 def validate_marts(settings: Settings | None = None) -> dict:
-    """Run the Great Expectations gate on the build schema; raise if any critical check failed."""
+    """Run the Great Expectations gate on the build schema; on a critical finding, email and raise."""
     from expectations.gate import run_gate
     from warehouse.transform import BUILD_SCHEMA
 
     settings = settings or Settings.from_env()
-    report = run_gate(BUILD_SCHEMA, warehouse_url(settings))
+    report = run_gate(BUILD_SCHEMA, warehouse_url(settings), settings.freshness_days)
     print(report.summary())
     if not report.passed:
+        alerts.send_or_report(alerts.gate_alert(report, settings, published=False), settings)
         raise GateFailed(report.summary())
-    return {"checks_run": report.checks_run, "warnings": [f.describe() for f in report.warnings]}
+    return asdict(report)
 
 
-def publish_marts(checks_run: int, settings: Settings | None = None) -> int:
+def publish_marts(gate: dict, settings: Settings | None = None) -> int:
+    """Swap the checked build in as `marts`; then send the digest of the gate's warnings, if any."""
+    from expectations.gate import GateReport
     from warehouse.publish import publish
 
     settings = settings or Settings.from_env()
+    report = GateReport.from_dict(gate)
     with connect(warehouse_url(settings)) as conn:
-        return publish(conn, checks_passed=checks_run)
+        publish_id = publish(conn, checks_passed=report.checks_run - len(report.findings))
+    if report.warnings:
+        alerts.send_or_report(alerts.gate_alert(report, settings, published=True), settings)
+    return publish_id
+
+
+def alert_task_failure(context: dict) -> None:
+    """Airflow on_failure_callback: a crashed task is a failure the team must hear about.
+
+    A failed gate has already sent its own, more precise email, so it is not mailed twice.
+    """
+    error = context.get("exception")
+    if isinstance(error, GateFailed):
+        return
+    ti = context["ti"]
+    settings = Settings.from_env()
+    alerts.send_or_report(alerts.task_failure_alert(ti.dag_id, ti.run_id, ti.task_id, repr(error), settings), settings)

@@ -69,6 +69,9 @@ def bootstrap(conn: psycopg.Connection, province_codes: list[str]) -> None:
             conn.execute(
                 sql.SQL("grant select on all tables in schema {} to {}").format(ident(schema), ident(TRANSFORMER))
             )
+        conn.execute(
+            sql.SQL("grant select, insert on meta.alert_log to {}, {}").format(ident(LOADER), ident(TRANSFORMER))
+        )
         conn.execute(sql.SQL("grant select, insert on meta.publish_log to {}").format(ident(TRANSFORMER)))
         conn.execute(
             sql.SQL("grant usage on sequence meta.publish_log_publish_id_seq to {}").format(ident(TRANSFORMER))

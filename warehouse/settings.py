@@ -28,6 +28,7 @@ class Settings:
     smtp_sender: str
     data_team: tuple[str, ...] = field(default_factory=tuple)
     max_file_bytes: int = 200 * 1024 * 1024
+    freshness_days: int = 120
 
     @property
     def airflow_home(self) -> Path:
@@ -52,4 +53,5 @@ class Settings:
             smtp_sender=env.get("ANTQ_SMTP_SENDER", "antq-warehouse@localhost"),
             data_team=_split(env.get("ANTQ_DATA_TEAM", "data-team@localhost")),
             max_file_bytes=int(float(env.get("ANTQ_MAX_FILE_MB", "200")) * 1024 * 1024),
+            freshness_days=int(env.get("ANTQ_FRESHNESS_DAYS", "120")),
         )

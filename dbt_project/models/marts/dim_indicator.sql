@@ -11,6 +11,7 @@ final as (
         measure,
         nullif(categories, '') as categories,
         unit_of_measure,
+        outlier_ratio,
         seed_example
     from catalogue
 )

@@ -13,13 +13,14 @@ national as (
         period_code,
         period_type,
         period_start,
+        period_end,
         indicator_code,
         sum(value) as value,
         sum(numerator) as numerator,
         sum(denominator) as denominator,
         count(distinct province_code) as provinces_reporting
     from facts
-    group by period_code, period_type, period_start, indicator_code
+    group by period_code, period_type, period_start, period_end, indicator_code
 ),
 
 final as (
@@ -27,6 +28,7 @@ final as (
         national.period_code,
         national.period_type,
         national.period_start,
+        national.period_end,
         national.indicator_code,
         indicators.name_vi as indicator_name_vi,
         indicators.name_en as indicator_name_en,

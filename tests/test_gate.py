@@ -1,0 +1,166 @@
+"""The quality gate with real dbt, Great Expectations and SMTP: a failed check publishes nothing and sends
+exactly one email naming the check and where; a warning publishes and is reported.
+
+The module builds one warehouse with three months of submissions from all 34 provinces and publishes it;
+each test then seeds one fault into a new build.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import replace
+from types import SimpleNamespace
+
+import psycopg
+import pytest
+
+from ingestion.generator import current_province_codes, write_submission
+from ingestion.loader import ingest_file
+from tests.conftest import make_settings, marts_checksums
+from warehouse import pipeline
+
+MONTHS = ("2026-07", "2026-08", "2026-09")
+
+
+@pytest.fixture(scope="module")
+def warehouse(server_url, smtp_server, tmp_path_factory):
+    settings = make_settings(server_url, tmp_path_factory.mktemp("gate"), "antq_gate", smtp_server.port)
+    pipeline.prepare_warehouse(settings)
+    with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
+        for month in MONTHS:
+            for province in current_province_codes():
+                ingest_file(conn, write_submission(settings.landing_dir, province, month), settings)
+    pipeline.build_marts(settings)
+    pipeline.publish_marts(pipeline.validate_marts(settings), settings)
+    smtp_server.take()
+    return settings
+
+
+def fails_gate(settings, mailbox) -> str:
+    """Run the gate on the current build; it must fail, leave marts alone and send one email."""
+    before = marts_checksums(settings.warehouse_url)
+    with pytest.raises(pipeline.GateFailed):
+        pipeline.validate_marts(settings)
+    assert marts_checksums(settings.warehouse_url) == before
+    mails = mailbox.take()
+    assert len(mails) == 1, [m["Subject"] for m in mails]
+    assert mails[0]["To"] == "data-team@antq.test"
+    assert mails[0].get_body(("html",)) is not None
+    return mails[0]["Subject"] + "\n" + mails[0].get_body(("plain",)).get_content()
+
+
+def tamper(settings, statement: str) -> None:
+    with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def test_a_national_figure_that_is_not_the_sum_of_provinces_blocks_publishing(warehouse, mailbox):
+    pipeline.build_marts(warehouse)
+    tamper(
+        warehouse,
+        "update build.mart_national_indicator set value = value + 1"
+        " where indicator_code = 'security_teams' and period_code = '2026-09'",
+    )
+    mail = fails_gate(warehouse, mailbox)
+    assert "reconciliation" in mail and "2026-09" in mail and "security_teams" in mail
+
+
+def test_a_ratio_over_100_percent_blocks_publishing_and_names_the_province(warehouse, mailbox):
+    pipeline.build_marts(warehouse)
+    tamper(
+        warehouse,
+        "update build.mart_province_indicator set numerator = denominator + 1"
+        " where province_code = '38' and indicator_code = 'households_in_anxh'",
+    )
+    mail = fails_gate(warehouse, mailbox)
+    assert "ratio_within_100" in mail and "38 Thanh Hóa" in mail
+
+
+def test_the_same_failure_found_again_by_a_retry_is_not_mailed_twice(warehouse, mailbox):
+    pipeline.build_marts(warehouse)
+    tamper(
+        warehouse,
+        "update build.mart_national_indicator set value = value + 7"
+        " where indicator_code = 'anxh_teams' and period_code = '2026-08'",
+    )
+    fails_gate(warehouse, mailbox)
+    with pytest.raises(pipeline.GateFailed):
+        pipeline.validate_marts(warehouse)
+    assert mailbox.take() == []
+
+
+def test_a_province_figure_far_from_its_own_history_blocks_publishing(warehouse, mailbox):
+    original = write_submission(warehouse.landing_dir, "38", "2026-09")
+    content = original.read_bytes()
+    inflated = original.with_name("38_2026-09_v2.csv")
+    with original.open(encoding="utf-8") as source, inflated.open("w", encoding="utf-8", newline="") as target:
+        reader = csv.DictReader(source)
+        writer = csv.DictWriter(target, fieldnames=reader.fieldnames)
+        writer.writeheader()
+        for row in reader:
+            if row["indicator_code"] == "security_teams":
+                row["value"] = str(int(row["value"]) * 10)
+            writer.writerow(row)
+    original.unlink()
+    with psycopg.connect(warehouse.warehouse_url, autocommit=True) as conn:
+        assert ingest_file(conn, inflated, warehouse).status == "accepted"
+        pipeline.build_marts(warehouse)
+        mail = fails_gate(warehouse, mailbox)
+        assert "outlier" in mail and "38 Thanh Hóa" in mail and "2026-09" in mail
+        original.write_bytes(content)  # the province sends its real figures again
+        assert ingest_file(conn, original, warehouse).status == "accepted"
+
+
+def test_a_warning_publishes_and_is_reported_in_a_digest(warehouse, mailbox):
+    strict = replace(warehouse, freshness_days=1)
+    before = marts_checksums(warehouse.warehouse_url)
+    pipeline.build_marts(strict)
+    gate = pipeline.validate_marts(strict)
+    pipeline.publish_marts(gate, strict)
+    after = marts_checksums(warehouse.warehouse_url)
+    assert after["publish_log"] != before["publish_log"], "published"
+    mails = mailbox.take()
+    assert len(mails) == 1 and "warning" in mails[0]["Subject"] and "freshness" in mails[0]["Subject"]
+
+
+def test_a_rejected_file_is_reported_to_the_province_contact_in_both_languages(warehouse, mailbox):
+    with psycopg.connect(warehouse.warehouse_url, autocommit=True) as conn:
+        conn.execute(
+            "insert into ref.province_contact values ('38', 'pv05@thanhhoa.antq.test')"
+            " on conflict (province_code) do update set email = excluded.email"
+        )
+    folder = warehouse.landing_dir / "38" / "2026-10"
+    folder.mkdir(parents=True)
+    bad = folder / "38_2026-10.csv"
+    bad.write_text(
+        "period,unit_code,indicator_code,category,value,numerator,denominator\n2026-10,00070,security_teams,,-5,,\n",
+        encoding="utf-8",
+    )
+    outcome = pipeline.ingest(str(bad), warehouse)
+    assert outcome["status"] == "rejected"
+    mails = mailbox.take()
+    assert len(mails) == 1 and mails[0]["To"] == "pv05@thanhhoa.antq.test"
+    body = mails[0].get_body(("plain",)).get_content()
+    assert "38_2026-10.csv" in body and "không được là số âm" in body and "must not be negative" in body
+    assert "belongs to province 01" in body, "the unit of another province is named too"
+
+
+def test_a_crashed_task_alerts_the_data_team_once(warehouse, mailbox, monkeypatch):
+    for name, value in {
+        "ANTQ_WAREHOUSE_URL": warehouse.warehouse_url,
+        "ANTQ_SMTP_HOST": warehouse.smtp_host,
+        "ANTQ_SMTP_PORT": str(warehouse.smtp_port),
+        "ANTQ_DATA_TEAM": "data-team@antq.test",
+    }.items():
+        monkeypatch.setenv(name, value)
+    context = {
+        "ti": SimpleNamespace(dag_id="antq_ingest", run_id="manual__1", task_id="ingest_file"),
+        "exception": RuntimeError("disk full"),
+    }
+    pipeline.alert_task_failure(context)
+    pipeline.alert_task_failure(context)
+    mails = mailbox.take()
+    assert len(mails) == 1 and "antq_ingest.ingest_file" in mails[0]["Subject"]
+    assert "disk full" in mails[0].get_body(("plain",)).get_content()
+    pipeline.alert_task_failure({**context, "exception": pipeline.GateFailed("already mailed")})
+    assert mailbox.take() == []

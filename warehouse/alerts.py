@@ -1,0 +1,164 @@
+"""Alerts by SMTP: one email per distinct alert, HTML and plain text, never sent twice for one key."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import TYPE_CHECKING
+
+import psycopg
+
+from warehouse.db import connect, warehouse_url
+from warehouse.settings import Settings
+
+if TYPE_CHECKING:
+    from expectations.gate import GateReport
+    from ingestion.loader import IngestResult
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str  # gate_failed | gate_warnings | file_rejected | late_submission | task_failed
+    key: str  # same key, same alert: sent once
+    recipients: tuple[str, ...]
+    subject: str
+    lines: tuple[str, ...]  # plain text, one paragraph or list item per line
+    table: tuple[tuple[str, ...], ...] = ()  # optional rows for the HTML part, first row is the header
+
+    def email(self, sender: str) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = sender
+        message["To"] = ", ".join(self.recipients)
+        message["Subject"] = self.subject
+        text = "\n".join(self.lines)
+        if self.table:
+            text += "\n\n" + "\n".join(" | ".join(row) for row in self.table)
+        message.set_content(text)
+        body = "".join(f"<p>{html.escape(line)}</p>" for line in self.lines)
+        if self.table:
+            head, *rows = self.table
+            cells = "".join(f"<th>{html.escape(c)}</th>" for c in head)
+            body += f"<table border='1' cellpadding='4'><tr>{cells}</tr>"
+            for row in rows:
+                body += "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+            body += "</table>"
+        message.add_alternative(f"<html><body>{body}</body></html>", subtype="html")
+        return message
+
+
+def send_or_report(alert: Alert, settings: Settings, conn: psycopg.Connection | None = None) -> bool:
+    """Send, but never let a mail server outage hide the failure being reported: print it instead."""
+    try:
+        return send(alert, settings, conn)
+    except (OSError, smtplib.SMTPException) as error:
+        print(f"could not send alert {alert.key} to {', '.join(alert.recipients)}: {error!r}")
+        return False
+
+
+def content_key(kind: str, *parts: str) -> str:
+    """A key for alerts whose identity is their content (the same failure found again by a retry)."""
+    return f"{kind}:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
+
+
+def send(alert: Alert, settings: Settings | None = None, conn: psycopg.Connection | None = None) -> bool:
+    """Send unless an alert with the same key was already sent; return whether it was sent now.
+
+    The key is recorded in the same transaction that sends: if SMTP fails, nothing is recorded and a
+    retry sends it; if it was recorded, a retry sends nothing.
+    """
+    settings = settings or Settings.from_env()
+    if not alert.recipients:
+        return False
+    if conn is None:
+        with connect(warehouse_url(settings)) as own:
+            return send(alert, settings, own)
+    with conn.transaction():
+        recorded = conn.execute(
+            """insert into meta.alert_log (alert_key, kind, recipients, subject) values (%s, %s, %s, %s)
+               on conflict (alert_key) do nothing returning alert_key""",
+            [alert.key, alert.kind, list(alert.recipients), alert.subject],
+        ).fetchone()
+        if not recorded:
+            return False
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
+            smtp.send_message(alert.email(settings.smtp_sender))
+    return True
+
+
+def gate_alert(report: GateReport, settings: Settings, published: bool) -> Alert:
+    """Failed gate (nothing published) or, after a publish, the digest of its warnings."""
+    findings = report.findings if published else report.errors
+    checks = ", ".join(sorted({f.check for f in findings}))
+    if published:
+        subject = f"[ANTQ] Published with {len(findings)} warning(s): {checks}"
+        opening = "The marts were published. These checks found something worth a look:"
+    else:
+        subject = f"[ANTQ] Publishing blocked: {len(findings)} check(s) failed: {checks}"
+        opening = "Nothing was published: schema marts still holds the last good version. Failed checks:"
+    lines = [opening]
+    for finding in findings:
+        where = "; ".join(
+            filter(
+                None,
+                [
+                    f"provinces: {', '.join(finding.provinces)}" if finding.provinces else "",
+                    f"periods: {', '.join(finding.periods)}" if finding.periods else "",
+                ],
+            )
+        )
+        lines.append(f"- {finding.describe().splitlines()[0]}" + (f" ({where})" if where else ""))
+    lines.append(f"Full gate report and the dbt and Airflow logs: {settings.data_dir / 'logs'}")
+    table = [("check", "table", "severity", "rows", "example")]
+    for finding in findings:
+        example = "; ".join(", ".join(f"{k}={v}" for k, v in row.items()) for row in finding.sample[:3])
+        table.append((finding.check, finding.table, finding.severity, str(finding.unexpected_count or ""), example))
+    kind = "gate_warnings" if published else "gate_failed"
+    return Alert(kind, content_key(kind, report.summary()), settings.data_team, subject, tuple(lines), tuple(table))
+
+
+def rejection_alert(result: IngestResult, contact: str | None, settings: Settings) -> Alert:
+    """The rejection report for the province: every problem, in Vietnamese and English."""
+    recipients = (contact,) if contact else settings.data_team
+    subject = (
+        f"[ANTQ] Tệp bị từ chối / File rejected: {result.file_name} "
+        f"({result.province_code or '?'} {result.period_code or '?'})"
+    )
+    lines = [
+        f"Tệp {result.file_name} không được tiếp nhận; không có dữ liệu nào của tệp được lưu. "
+        f"Vui lòng sửa các lỗi dưới đây và gửi lại toàn bộ tệp.",
+        f"The file {result.file_name} was not accepted; none of its data was stored. "
+        f"Please fix the problems below and send the whole file again.",
+        f"Mã hồ sơ / submission id: {result.submission_id}",
+    ]
+    if not contact:
+        lines.insert(0, f"No contact is set for province {result.province_code}: forward this to the province.")
+    table = [("sheet", "dòng / row", "cột / column", "giá trị / value", "lý do", "reason")]
+    for p in result.problems[:200]:
+        table.append(
+            (
+                p.sheet or "",
+                "" if p.row is None else str(p.row),
+                p.column or "",
+                p.value or "",
+                p.reason_vi,
+                p.reason_en,
+            )
+        )
+    if len(result.problems) > 200:
+        lines.append(f"... and {len(result.problems) - 200} more problems: see ingest.rejection.")
+    return Alert(
+        "file_rejected", f"file_rejected:{result.submission_id}", recipients, subject, tuple(lines), tuple(table)
+    )
+
+
+def task_failure_alert(dag_id: str, run_id: str, task_id: str, error: str, settings: Settings) -> Alert:
+    subject = f"[ANTQ] Task failed: {dag_id}.{task_id}"
+    lines = (
+        f"The task {task_id} of DAG {dag_id} (run {run_id}) failed after its retries.",
+        f"Error: {error}",
+        f"Logs: the Airflow UI, or {settings.airflow_home / 'logs'}",
+    )
+    return Alert("task_failed", f"task_failed:{dag_id}:{run_id}:{task_id}", settings.data_team, subject, lines)
