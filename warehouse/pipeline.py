@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import date
 from pathlib import Path
 
 from warehouse import alerts, security
@@ -111,6 +112,21 @@ def publish_marts(gate: dict, settings: Settings | None = None) -> int:
     if report.warnings:
         alerts.send_or_report(alerts.gate_alert(report, settings, published=True), settings)
     return publish_id
+
+
+def remind_late_provinces(today: date, settings: Settings | None = None) -> dict:
+    """Email each province whose submission is due soon or late; at most once a day per province and period."""
+    from warehouse.reminders import due_submissions, reminder_alert
+
+    settings = settings or Settings.from_env()
+    sent = 0
+    with connect(warehouse_url(settings)) as conn:
+        contacts = dict(conn.execute("select province_code, email from ref.province_contact").fetchall())
+        due = due_submissions(conn, today)
+        for item in due:
+            alert = reminder_alert(item, contacts.get(item.province_code), today, settings)
+            sent += alerts.send_or_report(alert, settings, conn)
+    return {"due": len(due), "sent": sent}
 
 
 def alert_task_failure(context: dict) -> None:
