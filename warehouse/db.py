@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -21,6 +22,8 @@ def start_embedded(settings: Settings) -> str:
     """
     import pgserver
 
+    # pgserver narrates every step at INFO, even from its exit handler after the streams have closed.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
     settings.embedded_pgdata.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(settings.embedded_pgdata, cleanup_mode="stop")
     admin_url = server.get_uri()

@@ -1,3 +1,8 @@
+{{ config(post_hook=[
+        "create index on {{ this }} (province_code, period_code)",
+        "create index on {{ this }} (indicator_code, period_code)"
+]) }}
+
 with indicator_values as (
     select * from {{ ref('int_indicator_values_current') }}
 ),

@@ -1,3 +1,7 @@
+{{ config(post_hook=[
+        "create index on {{ this }} (period_code, indicator_code)"
+]) }}
+
 -- Computed from the facts, not from mart_province_indicator, so that the gate's reconciliation
 -- (national = Σ provinces) compares two independent sums.
 with facts as (

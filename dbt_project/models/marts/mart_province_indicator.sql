@@ -1,3 +1,8 @@
+{{ config(post_hook=[
+        "create index on {{ this }} (indicator_code, period_code)",
+        "create index on {{ this }} (province_code, indicator_code)"
+]) }}
+
 -- Categories are summed into the indicator total; a ratio is Σ numerator / Σ denominator.
 with facts as (
     select * from {{ ref('fct_indicator_value') }}

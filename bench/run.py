@@ -1,0 +1,294 @@
+"""`make bench`: what each step costs, as ratios against baselines measured in the same run.
+
+Writes bench/results.json, prints a table and draws bench/results.png. Every step runs in its own forked
+process so its peak memory (ru_maxrss) is its own. Postgres's memory is the server's and is not counted.
+
+Scales: small (3 months, a few minutes), medium (2 years), national-10y (10 years of months, ~18M fact
+rows). All 34 provinces and all 3,321 communes at every scale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import multiprocessing
+import platform
+import resource
+import statistics
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+from expectations.suites import suites
+from ingestion.generator import current_province_codes, write_submission
+from ingestion.loader import ingest_file
+from warehouse import pipeline
+from warehouse.db import warehouse_url
+from warehouse.settings import PROJECT_DIR, Settings
+from warehouse.transform import BUILD_SCHEMA
+
+SCALES = {"small": 3, "medium": 24, "national-10y": 120}
+RESULTS = PROJECT_DIR / "bench" / "results.json"
+CHART = PROJECT_DIR / "bench" / "results.png"
+BI_QUERIES = {
+    "national figures of a period": "select indicator_code, value, ratio_pct from marts.mart_national_indicator"
+    " where period_code = %(period)s",
+    "province ranking for an indicator": "select province_name, value, rank() over (order by value desc)"
+    " from marts.mart_province_indicator where indicator_code = 'security_teams' and period_code = %(period)s",
+    "one province's trend": "select period_code, value from marts.mart_province_indicator"
+    " where province_code = '38' and indicator_code = 'anxh_teams' order by period_start",
+    "ratio by province": "select province_code, ratio_pct from marts.mart_province_indicator"
+    " where indicator_code = 'households_in_anxh' and period_code = %(period)s",
+    "communes of a province in a period": "select unit_key, indicator_code, value from marts.fct_indicator_value"
+    " where province_code = '38' and period_code = %(period)s",
+}
+
+
+def months(count: int) -> list[str]:
+    return [f"{2025 + (6 + i) // 12}-{(6 + i) % 12 + 1:02d}" for i in range(count)]
+
+
+def _child(connection, fn, args):
+    started = time.perf_counter()
+    result = fn(*args)
+    seconds = time.perf_counter() - started
+    connection.send((result, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    connection.close()
+
+
+def measured(fn, *args):
+    """Run fn(*args) in a forked process; return (result, seconds, peak MB of that process)."""
+    context = multiprocessing.get_context("fork")
+    parent, child = context.Pipe()
+    process = context.Process(target=_child, args=(child, fn, args))
+    process.start()
+    child.close()  # so that a child dying without an answer ends recv() instead of blocking it
+    try:
+        outcome = parent.recv()
+    except EOFError:
+        outcome = None
+    process.join()
+    if process.exitcode or outcome is None:
+        raise RuntimeError(f"{fn.__name__} failed in its bench process (exit {process.exitcode}); see above")
+    return outcome
+
+
+def generate(settings: Settings, periods: list[str]) -> list[Path]:
+    return [write_submission(settings.landing_dir, p, period) for period in periods for p in current_province_codes()]
+
+
+def copy_baseline(url: str, files: list[str]) -> int:
+    """Raw COPY of the same files, no checks at all: the floor validated ingestion is compared with."""
+    rows = 0
+    with psycopg.connect(url) as conn:
+        conn.execute("drop table if exists public.bench_copy_baseline")
+        conn.execute(
+            "create unlogged table public.bench_copy_baseline (period text, unit_code text,"
+            " indicator_code text, category text, value bigint, numerator bigint, denominator bigint)"
+        )
+        for name in files:
+            with (
+                open(name, "rb") as handle,
+                conn.cursor().copy("copy public.bench_copy_baseline from stdin with (format csv, header true)") as copy,
+            ):
+                while block := handle.read(1 << 20):
+                    copy.write(block)
+        rows = conn.execute("select count(*) from public.bench_copy_baseline").fetchone()[0]
+        conn.execute("drop table public.bench_copy_baseline")
+    return rows
+
+
+def ingest_all(settings: Settings, files: list[str]) -> int:
+    rows = 0
+    with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
+        conn.execute("set role antq_loader")
+        for name in files:
+            result = ingest_file(conn, Path(name), settings)
+            if result.status != "accepted":
+                raise RuntimeError(f"{name}: {result.status} {result.problems[:3]}")
+            rows += result.row_count
+    return rows
+
+
+def resubmit_one_province_month(settings: Settings, period: str) -> int:
+    """Province 38 sends a corrected file for one month: every security_teams figure one higher."""
+    path = write_submission(settings.landing_dir, "38", period)
+    fixed = path.with_name(f"38_{period}_v2.csv")
+    with path.open(encoding="utf-8") as source, fixed.open("w", encoding="utf-8", newline="") as target:
+        reader = csv.DictReader(source)
+        writer = csv.DictWriter(target, fieldnames=reader.fieldnames)
+        writer.writeheader()
+        for row in reader:
+            if row["indicator_code"] == "security_teams":
+                row["value"] = str(int(row["value"]) + 1)
+            writer.writerow(row)
+    path.unlink()
+    return ingest_all(settings, [str(fixed)])
+
+
+def gate(settings: Settings) -> int:
+    from expectations.gate import run_gate
+
+    return run_gate(BUILD_SCHEMA, settings.warehouse_url, settings.freshness_days).checks_run
+
+
+def hand_sql(settings: Settings) -> int:
+    """The gate's checks written directly in SQL against the same build schema."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    gx.get_context(mode="ephemeral")  # suites can only be built inside a context
+    checks = 0
+    with psycopg.connect(settings.warehouse_url) as conn:
+        for table, suite in suites(BUILD_SCHEMA, settings.freshness_days).items():
+            relation = f"{BUILD_SCHEMA}.{table}"
+            for expectation in suite.expectations:
+                if isinstance(expectation, gxe.UnexpectedRowsExpectation):
+                    query = f"select count(*) from ({expectation.unexpected_rows_query.format(batch=relation)}) as q"
+                elif isinstance(expectation, gxe.ExpectColumnValuesToNotBeNull):
+                    query = f"select count(*) from {relation} where {expectation.column} is null"
+                elif isinstance(expectation, gxe.ExpectColumnValuesToBeBetween):
+                    query = f"select count(*) from {relation} where {expectation.column} < {expectation.min_value}"
+                else:
+                    query = f"select count(*) from {relation}"
+                conn.execute(query).fetchone()
+                checks += 1
+    return checks
+
+
+def bi_latency(settings: Settings, period: str, runs: int = 40) -> dict:
+    results = {}
+    with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
+        conn.execute("set role antq_bi_reader")
+        for name, query in BI_QUERIES.items():
+            timings = []
+            for _ in range(runs):
+                started = time.perf_counter()
+                conn.execute(query, {"period": period}).fetchall()
+                timings.append((time.perf_counter() - started) * 1000)
+            timings.sort()
+            results[name] = {
+                "p50_ms": round(statistics.median(timings), 2),
+                "p95_ms": round(timings[int(0.95 * (len(timings) - 1))], 2),
+            }
+    return results
+
+
+def fresh_database(settings: Settings) -> Settings:
+    admin = (
+        warehouse_url(replace(settings, warehouse_url=None)) if not settings.warehouse_url else settings.warehouse_url
+    )
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("drop database if exists antq_bench with (force)")
+        conn.execute("create database antq_bench")
+    base, _, query = admin.partition("?")
+    url = base.rsplit("/", 1)[0] + "/antq_bench" + (f"?{query}" if query else "")
+    return replace(settings, warehouse_url=url)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", choices=SCALES, default="small")
+    scale = parser.parse_args().scale
+    base = Settings.from_env()
+    data_dir = base.data_dir / "bench"
+    settings = replace(
+        base, data_dir=data_dir, landing_dir=data_dir / "landing", quarantine_dir=data_dir / "q", freshness_days=100_000
+    )
+    settings = fresh_database(settings)
+    pipeline.prepare_warehouse(settings)
+    periods = months(SCALES[scale])
+    steps: dict[str, dict] = {}
+
+    def record(name: str, seconds: float, peak_mb: float, **extra) -> None:
+        steps[name] = {"seconds": round(seconds, 2), "peak_mb": round(peak_mb, 1), **extra}
+        print(f"  {name:34} {seconds:9.1f} s  {peak_mb:8.0f} MB  {extra or ''}", flush=True)
+
+    print(f"bench scale {scale}: {len(periods)} months x 34 provinces", flush=True)
+    files, seconds, peak = measured(generate, settings, periods)
+    record("generate files", seconds, peak, files=len(files))
+    files = [str(f) for f in files]
+    copied, seconds, peak = measured(copy_baseline, settings.warehouse_url, files)
+    record("baseline: raw COPY", seconds, peak, rows=copied, rows_per_s=round(copied / seconds))
+    ingested, seconds, peak = measured(ingest_all, settings, files)
+    record("validated ingest", seconds, peak, rows=ingested, rows_per_s=round(ingested / seconds))
+    _, seconds, peak = measured(pipeline.build_marts, settings)
+    record("dbt full build", seconds, peak)
+    checks, seconds, peak = measured(gate, settings)
+    record("gate (Great Expectations)", seconds, peak, checks=checks)
+    checks, seconds, peak = measured(hand_sql, settings)
+    record("baseline: gate checks in SQL", seconds, peak, checks=checks)
+    _, seconds, peak = measured(
+        pipeline.publish_marts, {"schema": BUILD_SCHEMA, "checks_run": checks, "findings": []}, settings
+    )
+    record("publish (schema swap)", seconds, peak)
+    _, seconds, peak = measured(resubmit_one_province_month, settings, periods[-1])
+    record("resubmission: ingest one file", seconds, peak)
+    _, seconds, peak = measured(pipeline.build_marts, settings)
+    record("resubmission: dbt build", seconds, peak)
+    latency, seconds, peak = measured(bi_latency, settings, periods[-1])
+    record("BI queries", seconds, peak)
+
+    with psycopg.connect(settings.warehouse_url) as conn:
+        facts = conn.execute("select count(*) from marts.fct_indicator_value").fetchone()[0]
+    ratios = {
+        "validated ingest / raw COPY (rows/s, goal >= 0.5)": round(
+            steps["validated ingest"]["rows_per_s"] / steps["baseline: raw COPY"]["rows_per_s"], 3
+        ),
+        "republish after one resubmission / full build (goal <= 0.1)": round(
+            steps["resubmission: dbt build"]["seconds"] / steps["dbt full build"]["seconds"], 3
+        ),
+        "gate / same checks in SQL (goal <= 1.5)": round(
+            steps["gate (Great Expectations)"]["seconds"] / steps["baseline: gate checks in SQL"]["seconds"], 3
+        ),
+    }
+    results = {
+        "scale": scale,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": multiprocessing.cpu_count(), "python": platform.python_version()},
+        "fact_rows": facts,
+        "steps": steps,
+        "ratios": ratios,
+        "bi_latency": latency,
+        "bi_p95_goal_ms": 100,
+    }
+    RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"\nfact rows: {facts:,}")
+    for name, value in ratios.items():
+        print(f"  {name:62} {value}")
+    for name, value in latency.items():
+        print(f"  BI {name:40} p50 {value['p50_ms']:8.2f} ms   p95 {value['p95_ms']:8.2f} ms")
+    draw(results)
+    print(f"\nwrote {RESULTS} and {CHART}")
+    return 0
+
+
+def draw(results: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4.5))
+    names = list(results["steps"])
+    left.barh(names, [results["steps"][n]["seconds"] for n in names], color="#4477aa")
+    left.invert_yaxis()
+    left.set_xlabel("seconds")
+    left.set_title(f"Steps at scale {results['scale']} ({results['fact_rows']:,} fact rows)")
+    queries = list(results["bi_latency"])
+    right.barh(queries, [results["bi_latency"][q]["p95_ms"] for q in queries], color="#66aa55")
+    right.axvline(results["bi_p95_goal_ms"], color="#cc3311", linestyle="--", label="goal p95")
+    right.invert_yaxis()
+    right.set_xlabel("p95 latency, ms")
+    right.set_title("BI queries on marts")
+    right.legend()
+    figure.tight_layout()
+    figure.savefig(CHART, dpi=110)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
