@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced-from-lock
 
-.PHONY: demo test lint format bench clean psql rollback
+.PHONY: demo test lint format bench clean psql rollback docs
 
 $(STAMP): pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,3 +38,6 @@ clean:
 
 rollback: $(STAMP)
 	$(BIN)/python -m warehouse rollback
+
+docs: $(STAMP)
+	$(BIN)/python -m warehouse docs

@@ -1,4 +1,4 @@
-"""Daily: remind provinces whose report is due soon or overdue (rules in ingestion/contract/deadlines.yaml)."""
+"""Daily: remind provinces whose report is due soon or overdue (dbt_project/seeds/expected_submissions.csv)."""
 
 from datetime import datetime
 

@@ -64,9 +64,27 @@ def national_suite(schema: str, freshness_days: int) -> gx.ExpectationSuite:
     )
     suite.add_expectation(
         _rows(
+            "reconciliation",
+            "For periods every province submitted as such, the national value equals the sum of the unit-level facts",
+            f"""select n.period_code, n.indicator_code, n.value as national_value, f.value as facts_value,
+                   n.numerator as national_numerator, f.numerator as facts_numerator
+            from {{batch}} as n
+            inner join (
+                select period_code, indicator_code, sum(value) as value, sum(numerator) as numerator,
+                       sum(denominator) as denominator
+                from {schema}.fct_indicator_value group by period_code, indicator_code
+            ) as f using (period_code, indicator_code)
+            where n.provinces_rolled_up = 0
+              and (n.value is distinct from f.value or n.numerator is distinct from f.numerator
+                   or n.denominator is distinct from f.denominator)""",
+        )
+    )
+    suite.add_expectation(
+        _rows(
             "freshness",
-            f"The latest published period ended less than {freshness_days} days ago",
+            f"The latest submitted period ended less than {freshness_days} days ago",
             f"""select max(period_code) as latest_period, max(period_end) as latest_period_end from {{batch}}
+                where provinces_rolled_up = 0
                 having max(period_end) < current_date - {int(freshness_days)}""",
         )
     )

@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("refresh-reference", help="reload administrative units from the pinned packages")
     commands.add_parser("rollback", help="put the previously published marts back")
     commands.add_parser("url", help="print the warehouse URL (starting the embedded Postgres if needed)")
+    commands.add_parser("docs", help="generate the dbt documentation site (models, columns, grain, lineage)")
     psql = commands.add_parser("psql", help="open psql on the warehouse")
     psql.add_argument("args", nargs=argparse.REMAINDER)
     options = parser.parse_args(argv)
@@ -35,6 +36,11 @@ def main(argv: list[str] | None = None) -> int:
 
         with connect(warehouse_url(settings)) as conn:
             print(f"rolled back (publish log #{rollback(conn)})")
+    elif options.command == "docs":
+        from warehouse.transform import run_dbt
+
+        run_dbt("docs", "generate", settings=settings)
+        print(f"open {settings.data_dir / 'dbt' / 'target' / 'index.html'} in a browser")
     elif options.command == "url":
         print(warehouse_url(settings))
     elif options.command == "psql":

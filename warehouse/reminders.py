@@ -1,19 +1,22 @@
-"""Reminders to provinces whose submission for a period is due soon or late (ingestion/contract/deadlines.yaml)."""
+"""Reminders to provinces whose submission for a period is due soon or late.
+
+Which reports are expected and when they are due: dbt_project/seeds/expected_submissions.csv, the same
+calendar that fct_submission and mart_reporting_completeness use.
+"""
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 import psycopg
-import yaml
 
 from ingestion.periods import Period, parse_period
 from warehouse.alerts import Alert
-from warehouse.settings import Settings
+from warehouse.settings import DBT_PROJECT_DIR, Settings
 
-DEADLINES_FILE = Path(__file__).resolve().parent.parent / "ingestion" / "contract" / "deadlines.yaml"
+DEADLINES_FILE = DBT_PROJECT_DIR / "seeds" / "expected_submissions.csv"
 _STEP_MONTHS = {"month": 1, "quarter": 3, "half_year": 6, "year": 12}
 
 
@@ -51,7 +54,8 @@ def periods_between(first: Period, today: date) -> list[Period]:
 
 def due_submissions(conn: psycopg.Connection, today: date) -> list[Due]:
     """Province × period pairs inside their reminder window with no accepted submission yet."""
-    rules = yaml.safe_load(DEADLINES_FILE.read_text(encoding="utf-8"))["expected"]
+    with DEADLINES_FILE.open(encoding="utf-8", newline="") as handle:
+        rules = {row["period_type"]: row for row in csv.DictReader(handle)}
     provinces = conn.execute(
         "select unit_code, name from ref.unit where map = 'current' and unit_level = 'province' order by 1"
     ).fetchall()
@@ -61,12 +65,12 @@ def due_submissions(conn: psycopg.Connection, today: date) -> list[Due]:
     }
     due = []
     for period_type, rule in rules.items():
-        first = parse_period(str(rule["since"]))
+        first = parse_period(rule["since_period"])
         if first.period_type != period_type:
-            raise ValueError(f"{DEADLINES_FILE}: {period_type}.since is a {first.period_type}, not a {period_type}")
+            raise ValueError(f"{DEADLINES_FILE}: since_period of {period_type} is a {first.period_type}")
         for period in periods_between(first, today):
-            deadline = period.end + timedelta(days=rule["due_days"])
-            if today < deadline - timedelta(days=rule["remind_days_before"]):
+            deadline = period.end + timedelta(days=int(rule["due_days"]))
+            if today < deadline - timedelta(days=int(rule["remind_days_before"])):
                 continue
             due += [
                 Due(code, name, period, deadline) for code, name in provinces if (code, period.code) not in received

@@ -1,50 +1,76 @@
-{{ config(post_hook=[
-        "create index on {{ this }} (period_code, indicator_code)"
-]) }}
+{{ config(post_hook=["create index on {{ this }} (period_code, indicator_code)"]) }}
 
--- Computed from the facts, not from mart_province_indicator, so that the gate's reconciliation
--- (national = Σ provinces) compares two independent sums.
-with facts as (
-    select * from {{ ref('fct_indicator_value') }}
+-- The country as the sum of its provinces for every period, submitted or rolled up. The gate checks it
+-- twice: against Σ mart_province_indicator, and, for periods every province submitted as such, against
+-- the unit-level facts.
+with province_values as (
+    select * from {{ ref('int_province_indicator_periods') }}
 ),
 
 indicators as (
     select * from {{ ref('dim_indicator') }}
 ),
 
+periods as (
+    select * from {{ ref('dim_period') }}
+),
+
 national as (
     select
         period_code,
-        period_type,
-        period_start,
-        period_end,
         indicator_code,
         sum(value) as value,
         sum(numerator) as numerator,
         sum(denominator) as denominator,
-        count(distinct province_code) as provinces_reporting
-    from facts
-    group by period_code, period_type, period_start, period_end, indicator_code
+        count(*) as provinces_reporting,
+        count(*) filter (where is_complete) as provinces_complete,
+        count(*) filter (where source <> 'submitted') as provinces_rolled_up
+    from province_values
+    group by period_code, indicator_code
+),
+
+with_periods as (
+    select
+        national.*,
+        periods.period_type,
+        periods.period_start,
+        periods.period_end,
+        periods.previous_year_period_code,
+        round(100.0 * national.numerator / nullif(national.denominator, 0), 2) as ratio_pct
+    from national
+    inner join periods on periods.period_code = national.period_code
 ),
 
 final as (
     select
-        national.period_code,
-        national.period_type,
-        national.period_start,
-        national.period_end,
-        national.indicator_code,
+        current_year.period_code,
+        current_year.period_type,
+        current_year.period_start,
+        current_year.period_end,
+        current_year.indicator_code,
         indicators.name_vi as indicator_name_vi,
         indicators.name_en as indicator_name_en,
         indicators.kind,
         indicators.measure,
-        national.value,
-        national.numerator,
-        national.denominator,
-        round(100.0 * national.numerator / nullif(national.denominator, 0), 2) as ratio_pct,
-        national.provinces_reporting
-    from national
-    inner join indicators on indicators.indicator_code = national.indicator_code
+        current_year.value,
+        current_year.numerator,
+        current_year.denominator,
+        current_year.ratio_pct,
+        previous_year.value as previous_year_value,
+        previous_year.ratio_pct as previous_year_ratio_pct,
+        case when indicators.measure = 'ratio' then current_year.ratio_pct - previous_year.ratio_pct
+            else current_year.value - previous_year.value end as yoy_change,
+        case when indicators.measure = 'count' and previous_year.value > 0
+            then round(100.0 * (current_year.value - previous_year.value) / previous_year.value, 1)
+        end as yoy_change_pct,
+        current_year.provinces_reporting,
+        current_year.provinces_complete,
+        current_year.provinces_rolled_up
+    from with_periods as current_year
+    inner join indicators on indicators.indicator_code = current_year.indicator_code
+    left join with_periods as previous_year
+        on previous_year.indicator_code = current_year.indicator_code
+        and previous_year.period_code = current_year.previous_year_period_code
 )
 
 select * from final

@@ -4,12 +4,16 @@
 ]) }}
 
 -- Categories are summed into the indicator total; a ratio is Σ numerator / Σ denominator.
-with facts as (
-    select * from {{ ref('fct_indicator_value') }}
+with province_values as (
+    select * from {{ ref('int_province_indicator_periods') }}
 ),
 
 indicators as (
     select * from {{ ref('dim_indicator') }}
+),
+
+periods as (
+    select * from {{ ref('dim_period') }}
 ),
 
 provinces as (
@@ -17,43 +21,57 @@ provinces as (
     where unit_level = 'province' and is_current
 ),
 
-by_province as (
+with_periods as (
     select
-        province_code,
-        period_code,
-        period_type,
-        period_start,
-        indicator_code,
-        sum(value) as value,
-        sum(numerator) as numerator,
-        sum(denominator) as denominator,
-        count(distinct unit_key) as units_reporting,
-        max(submission_id) as submission_id
-    from facts
-    group by province_code, period_code, period_type, period_start, indicator_code
+        province_values.*,
+        periods.period_type,
+        periods.period_start,
+        periods.period_end,
+        periods.previous_year_period_code,
+        round(100.0 * province_values.numerator / nullif(province_values.denominator, 0), 2) as ratio_pct
+    from province_values
+    inner join periods on periods.period_code = province_values.period_code
 ),
 
 final as (
     select
-        by_province.province_code,
+        current_year.province_code,
         provinces.unit_name as province_name,
-        by_province.period_code,
-        by_province.period_type,
-        by_province.period_start,
-        by_province.indicator_code,
+        current_year.period_code,
+        current_year.period_type,
+        current_year.period_start,
+        current_year.period_end,
+        current_year.indicator_code,
         indicators.name_vi as indicator_name_vi,
         indicators.name_en as indicator_name_en,
         indicators.kind,
         indicators.measure,
-        by_province.value,
-        by_province.numerator,
-        by_province.denominator,
-        round(100.0 * by_province.numerator / nullif(by_province.denominator, 0), 2) as ratio_pct,
-        by_province.units_reporting,
-        by_province.submission_id
-    from by_province
-    inner join indicators on indicators.indicator_code = by_province.indicator_code
-    left join provinces on provinces.unit_code = by_province.province_code
+        current_year.value,
+        current_year.numerator,
+        current_year.denominator,
+        current_year.ratio_pct,
+        previous_year.value as previous_year_value,
+        previous_year.ratio_pct as previous_year_ratio_pct,
+        case when indicators.measure = 'ratio' then current_year.ratio_pct - previous_year.ratio_pct
+            else current_year.value - previous_year.value end as yoy_change,
+        case when indicators.measure = 'count' and previous_year.value > 0
+            then round(100.0 * (current_year.value - previous_year.value) / previous_year.value, 1)
+        end as yoy_change_pct,
+        rank() over (
+            partition by current_year.period_code, current_year.indicator_code
+            order by coalesce(current_year.ratio_pct, current_year.value) desc nulls last
+        ) as province_rank,
+        current_year.source,
+        current_year.is_complete,
+        current_year.units_reporting,
+        current_year.submission_id
+    from with_periods as current_year
+    inner join indicators on indicators.indicator_code = current_year.indicator_code
+    left join provinces on provinces.unit_code = current_year.province_code
+    left join with_periods as previous_year
+        on previous_year.province_code = current_year.province_code
+        and previous_year.indicator_code = current_year.indicator_code
+        and previous_year.period_code = current_year.previous_year_period_code
 )
 
 select * from final

@@ -1,0 +1,158 @@
+"""The star schema and marts with real dbt on worked examples taken from the seed articles."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from ingestion.loader import ingest_file
+from tests.conftest import make_settings
+from tests.test_ingest import write_csv
+from warehouse import pipeline
+
+
+def communes(conn, province: str, count: int) -> list[str]:
+    return [
+        r[0]
+        for r in conn.execute(
+            "select unit_code from ref.unit where province_code = %s and unit_level = 'commune' order by 1 limit %s",
+            [province, count],
+        )
+    ]
+
+
+def count_rows(period, unit, values: dict[str, int]) -> list[list[str]]:
+    return [[period, unit, code, "", str(value), "", ""] for code, value in values.items()]
+
+
+@pytest.fixture(scope="module")
+def built(server_url, smtp_server, tmp_path_factory):
+    settings = make_settings(server_url, tmp_path_factory.mktemp("marts"), "antq_marts", smtp_server.port)
+    pipeline.prepare_warehouse(settings)
+    with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
+        a, b = communes(conn, "38", 2)
+        # Thanh Hóa's year (seed 000): 4,351 teams with 8,702 members, 34,931 ANXH teams with 99% of
+        # households, 909 models of which 165 launched in the year; spread over two communes.
+        rows = count_rows(
+            "2026",
+            a,
+            {
+                "security_teams": 4000,
+                "security_team_members": 8000,
+                "anxh_teams": 30000,
+                "models_active": 900,
+                "models_launched": 160,
+            },
+        )
+        rows += count_rows(
+            "2026",
+            b,
+            {
+                "security_teams": 351,
+                "security_team_members": 702,
+                "anxh_teams": 4931,
+                "models_active": 9,
+                "models_launched": 5,
+            },
+        )
+        rows += [
+            ["2026", a, "households_in_anxh", "", "", "990", "1000"],
+            ["2026", b, "households_in_anxh", "", "", "9900", "10000"],
+        ]
+        assert ingest_file(conn, write_csv(settings, "38", "2026", rows), settings).status == "accepted"
+        (hanoi,) = communes(conn, "01", 1)
+        monthly = {"2026-07": (10, 5, 900), "2026-08": (11, 6, 950), "2026-09": (12, 7, 980)}
+        for month, (teams, sessions, households) in monthly.items():
+            rows = count_rows(month, hanoi, {"security_teams": teams, "propaganda_sessions": sessions})
+            rows.append([month, hanoi, "households_in_anxh", "", "", str(households), "1000"])
+            assert ingest_file(conn, write_csv(settings, "01", month, rows), settings).status == "accepted"
+    pipeline.build_marts(settings)
+    return settings
+
+
+def province_value(settings, province, period, indicator, columns="value"):
+    with psycopg.connect(settings.warehouse_url) as conn:
+        return conn.execute(
+            f"select {columns} from build.mart_province_indicator"
+            " where province_code = %s and period_code = %s and indicator_code = %s",
+            [province, period, indicator],
+        ).fetchone()
+
+
+def test_the_seed_province_figures_come_out_as_reported(built):
+    for indicator, expected in {
+        "security_teams": 4351,
+        "security_team_members": 8702,
+        "anxh_teams": 34931,
+        "models_active": 909,
+        "models_launched": 165,
+    }.items():
+        assert province_value(built, "38", "2026", indicator) == (expected,), indicator
+
+
+def test_a_ratio_is_the_sum_of_numerators_over_the_sum_of_denominators(built):
+    numerator, denominator, pct = province_value(
+        built, "38", "2026", "households_in_anxh", "numerator, denominator, ratio_pct"
+    )
+    assert (numerator, denominator) == (10890, 11000)
+    assert float(pct) == 99.0, "Σ10890/Σ11000, not the mean of 99% and 99%"
+
+
+def test_a_quarter_takes_its_last_months_stock_and_sums_its_flows(built):
+    assert province_value(built, "01", "2026-Q3", "security_teams", "value, source, is_complete") == (
+        12,
+        "rolled_up_from_month",
+        True,
+    )
+    assert province_value(built, "01", "2026-Q3", "propaganda_sessions") == (18,)
+    assert province_value(built, "01", "2026-Q3", "households_in_anxh", "numerator, denominator") == (980, 1000)
+
+
+def test_a_year_rolled_up_from_three_months_is_marked_incomplete(built):
+    assert province_value(built, "01", "2026", "propaganda_sessions", "value, is_complete") == (18, False)
+    assert province_value(built, "01", "2026-H2", "security_teams", "value, is_complete") == (12, False)
+
+
+def test_the_national_figure_is_the_sum_over_provinces(built):
+    with psycopg.connect(built.warehouse_url) as conn:
+        national = conn.execute(
+            "select value, provinces_reporting from build.mart_national_indicator"
+            " where period_code = '2026' and indicator_code = 'security_teams'"
+        ).fetchone()
+        ratio = conn.execute(
+            "select numerator, denominator, ratio_pct from build.mart_national_indicator"
+            " where period_code = '2026' and indicator_code = 'households_in_anxh'"
+        ).fetchone()
+    assert national == (4351 + 12, 2)
+    assert ratio[:2] == (10890 + 980, 11000 + 1000)
+    assert float(ratio[2]) == round(100 * 11870 / 12000, 2)
+
+
+def test_completeness_lists_every_province_for_every_expected_period(built):
+    with psycopg.connect(built.warehouse_url) as conn:
+        rows = conn.execute(
+            "select province_code, status from build.mart_reporting_completeness where period_code = '2026-Q3'"
+        ).fetchall()
+    assert len(rows) == 34
+    # 2026-Q3 was due on 2026-10-15; Hà Nội's monthly files are not the quarterly report.
+    assert {status for _, status in rows} == {"missing"}
+
+
+def test_a_resubmission_changes_the_marts_exactly_where_it_should(built):
+    query = (
+        "select province_code, period_code, indicator_code, value, numerator, denominator, yoy_change,"
+        " province_rank, is_complete from build.mart_province_indicator"
+    )
+    with psycopg.connect(built.warehouse_url, autocommit=True) as conn:
+        before = {row[:3]: row for row in conn.execute(query)}
+        (hanoi,) = communes(conn, "01", 1)
+        rows = count_rows("2026-08", hanoi, {"security_teams": 11, "propaganda_sessions": 60})
+        rows.append(["2026-08", hanoi, "households_in_anxh", "", "", "950", "1000"])
+        result = ingest_file(conn, write_csv(built, "01", "2026-08", rows, name="v2.csv"), built)
+        assert (result.status, result.version) == ("accepted", 2)
+    pipeline.build_marts(built)
+    with psycopg.connect(built.warehouse_url) as conn:
+        after = {row[:3]: row for row in conn.execute(query)}
+    changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+    assert changed == {("01", period, "propaganda_sessions") for period in ("2026-08", "2026-Q3", "2026-H2", "2026")}
+    assert after[("01", "2026-Q3", "propaganda_sessions")][3] == 5 + 60 + 7
