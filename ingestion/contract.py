@@ -13,6 +13,7 @@ import yaml
 
 from ingestion.catalogue import TOTAL, Indicator, load_catalogue
 from ingestion.periods import Period, parse_period
+from ingestion.unit_names import lookup
 
 CONTRACT_FILE = Path(__file__).parent / "contract" / "submission-v1.yaml"
 INDICATOR_SHEET = "indicators"
@@ -148,7 +149,7 @@ class RowValidator:
     file_name: str
     province_code: str
     period: Period
-    units: dict[str, str]  # unit_code -> province_code, for units valid in this period
+    units: dict[str, tuple[str, str]]  # unit_code -> (province_code, name), for units valid in this period
     sheet: str = INDICATOR_SHEET
 
     def __post_init__(self) -> None:
@@ -185,6 +186,66 @@ class RowValidator:
             return None
         return int(number)
 
+    def _unit_code(self, row: int, given: str, problems: list[Problem]) -> str:
+        """A unit named by official code, or by a name that matches exactly one unit of the province."""
+        if not given:
+            problems.append(self._problem(row, "unit_code", None, "required", "is required", "bắt buộc nhập"))
+            return given
+        map_name = "current" if self.period.on_current_map else "legacy (before 2025-07-01)"
+        if not given.isdigit():
+            own = {code: unit for code, unit in self.units.items() if unit[0] == self.province_code}
+            code, candidates = lookup(given, own)
+            if code:
+                return code
+            if candidates:
+                listed = "; ".join(candidates)
+                problems.append(
+                    self._problem(
+                        row,
+                        "unit_code",
+                        given,
+                        "ambiguous_unit",
+                        f"names several units, write the code of one: {listed}",
+                        f"trùng tên nhiều đơn vị, hãy ghi mã của một đơn vị: {listed}",
+                    )
+                )
+            else:
+                problems.append(
+                    self._problem(
+                        row,
+                        "unit_code",
+                        given,
+                        "unknown_unit",
+                        f"is not the name of a unit of province {self.province_code} on the {map_name} map",
+                        f"không phải tên đơn vị thuộc tỉnh {self.province_code} trong kỳ {self.period.code}",
+                    )
+                )
+            return given
+        owner = self.units.get(given)
+        if owner is None:
+            problems.append(
+                self._problem(
+                    row,
+                    "unit_code",
+                    given,
+                    "unknown_unit",
+                    f"is not a unit code valid in {self.period.code} ({map_name} map)",
+                    f"mã đơn vị không tồn tại trong kỳ {self.period.code}",
+                )
+            )
+        elif owner[0] != self.province_code:
+            problems.append(
+                self._problem(
+                    row,
+                    "unit_code",
+                    given,
+                    "unit_of_other_province",
+                    f"belongs to province {owner[0]}, not {self.province_code}",
+                    f"đơn vị thuộc tỉnh {owner[0]}, không thuộc tỉnh {self.province_code}",
+                )
+            )
+        return given
+
     def check(self, row: int, record: dict[str, str | None]) -> tuple[IndicatorRow | None, list[Problem]]:
         problems: list[Problem] = []
         period_text = (record.get("period") or "").strip()
@@ -212,32 +273,7 @@ class RowValidator:
                 )
             )
 
-        unit_code = (record.get("unit_code") or "").strip()
-        owner = self.units.get(unit_code)
-        if not unit_code:
-            problems.append(self._problem(row, "unit_code", None, "required", "is required", "bắt buộc nhập"))
-        elif owner is None:
-            problems.append(
-                self._problem(
-                    row,
-                    "unit_code",
-                    unit_code,
-                    "unknown_unit",
-                    f"is not a unit code valid in {self.period.code}",
-                    f"mã đơn vị không tồn tại trong kỳ {self.period.code}",
-                )
-            )
-        elif owner != self.province_code:
-            problems.append(
-                self._problem(
-                    row,
-                    "unit_code",
-                    unit_code,
-                    "unit_of_other_province",
-                    f"belongs to province {owner}, not {self.province_code}",
-                    f"đơn vị thuộc tỉnh {owner}, không thuộc tỉnh {self.province_code}",
-                )
-            )
+        unit_code = self._unit_code(row, (record.get("unit_code") or "").strip(), problems)
 
         code = (record.get("indicator_code") or "").strip()
         indicator = self.catalogue.get(code)

@@ -15,21 +15,23 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
-from ingestion.catalogue import TOTAL, load_catalogue
+from ingestion.catalogue import TOTAL
 from ingestion.contract import sheet_columns
 from ingestion.periods import Period, parse_period
-from ingestion.reference import UnitRecord, current_units
+from ingestion.reference import UnitRecord, current_units, legacy_units
 
 Row = dict[str, object]
 
 
 def _commune_rows(unit: UnitRecord, period: Period, seed: int) -> Iterator[Row]:
-    base = random.Random(f"{seed}:{unit.unit_code}")
-    rng = random.Random(f"{seed}:{unit.unit_code}:{period.code}")
+    base = random.Random(f"{seed}:{unit.map}:{unit.unit_code}")
+    rng = random.Random(f"{seed}:{unit.map}:{unit.unit_code}:{period.code}")
     months = {"month": 1, "quarter": 3, "half_year": 6, "year": 12}[period.period_type]
     drift = 1 + (period.start.year - 2025) * 0.02 + rng.uniform(-0.01, 0.01)
-    households = int(base.randint(3_000, 14_000) * drift)
-    villages = base.randint(10, 45)
+    # About 10,000 legacy communes became 3,321: a legacy commune was about a third of today's.
+    size = 1.0 if unit.map == "current" else 0.33
+    households = int(base.randint(3_000, 14_000) * drift * size)
+    villages = max(3, round(base.randint(10, 45) * size))
 
     def count(code: str, value: float, category: str = TOTAL) -> Row:
         return {"indicator_code": code, "category": category, "value": max(0, round(value))}
@@ -98,12 +100,12 @@ def _commune_rows(unit: UnitRecord, period: Period, seed: int) -> Iterator[Row]:
 
 
 def province_rows(province_code: str, period: Period, seed: int = 2025) -> Iterator[Row]:
-    """Every commune of the province, every indicator of the catalogue, for one period."""
-    catalogue = load_catalogue()
-    for unit in current_units():
+    """Every commune of the province, every indicator of the catalogue, for one period, on the map of the
+    period: a legacy province code and its legacy communes before 2025-07-01, a current one after."""
+    units = current_units() if period.on_current_map else legacy_units()
+    for unit in units:
         if unit.unit_level == "commune" and unit.province_code == province_code:
             for row in _commune_rows(unit, period, seed):
-                assert row["indicator_code"] in catalogue, row
                 yield {"period": period.code, "unit_code": unit.unit_code, **row}
 
 
@@ -125,7 +127,14 @@ def current_province_codes() -> list[str]:
     return [u.unit_code for u in current_units() if u.unit_level == "province"]
 
 
+def province_codes_for(period_code: str) -> list[str]:
+    """The 34 current provinces, or the 63 provinces of the legacy map for a period before 2025-07-01."""
+    units = current_units() if parse_period(period_code).on_current_map else legacy_units()
+    return [u.unit_code for u in units if u.unit_level == "province"]
+
+
 def generate_national(
     landing_dir: Path, period_code: str, provinces: list[str] | None = None, seed: int = 2025
 ) -> list[Path]:
-    return [write_submission(landing_dir, code, period_code, seed) for code in provinces or current_province_codes()]
+    codes = provinces or province_codes_for(period_code)
+    return [write_submission(landing_dir, code, period_code, seed) for code in codes]

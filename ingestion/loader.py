@@ -86,18 +86,19 @@ def _target(file_name: str, landing_dir: Path, path: Path) -> tuple[str | None, 
         )
 
 
-def _units_for(conn: psycopg.Connection, period: Period) -> dict[str, str]:
+def _units_for(conn: psycopg.Connection, period: Period) -> dict[str, tuple[str, str]]:
+    """Units of the map in force for the period: code -> (province code, name)."""
     unit_map = "current" if period.on_current_map else "legacy"
     rows = conn.execute(
-        """select unit_code, province_code from ref.unit
+        """select unit_code, province_code, name from ref.unit
            where map = %s and valid_from <= %s and (valid_to is null or valid_to >= %s)""",
         [unit_map, period.end, period.end],
     )
-    return dict(rows.fetchall())
+    return {code: (province, name) for code, province, name in rows}
 
 
-def _known_provinces(conn: psycopg.Connection) -> set[str]:
-    return {r[0] for r in conn.execute("select unit_code from ref.unit where unit_level = 'province'")}
+def _provinces_for(conn: psycopg.Connection, period: Period) -> set[str]:
+    return {code for code, (province, _) in _units_for(conn, period).items() if code == province}
 
 
 def _earlier_copy(
@@ -142,7 +143,7 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: Settings) -> Ing
                 f"tệp lớn hơn giới hạn {limit} MB; hãy chia nhỏ tệp hoặc liên hệ nhóm dữ liệu",
             )
         )
-    if not problems and province_code not in _known_provinces(conn):
+    if not problems and province_code not in _provinces_for(conn, parse_period(period_code)):
         problems.append(
             Problem(
                 file_name,
@@ -151,8 +152,9 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: Settings) -> Ing
                 None,
                 province_code,
                 "unknown_province",
-                "the folder above the period must be a province code such as 38",
-                "thư mục tỉnh phải là mã tỉnh, ví dụ 38",
+                f"the folder above the period must be the code of a province on the map of {period_code},"
+                " such as 38 (before 2025-07-01, one of the 63 provinces of that time)",
+                f"thư mục tỉnh phải là mã tỉnh theo bản đồ hành chính của kỳ {period_code}, ví dụ 38",
             )
         )
     if problems:

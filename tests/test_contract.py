@@ -5,7 +5,13 @@ import pytest
 from ingestion.contract import FileRejected, RowValidator, map_headers
 from ingestion.periods import parse_period
 
-UNITS = {"00070": "01", "00073": "01", "04045": "38"}
+UNITS = {
+    "00070": ("01", "Phường Hoàn Kiếm"),
+    "00073": ("01", "Phường Cửa Nam"),
+    "00100": ("01", "Xã Hòa Bình"),
+    "00200": ("01", "Phường Hoà Bình"),
+    "04045": ("38", "Phường Hạc Thành"),
+}
 
 
 def validator(province="01", period="2026-Q3"):
@@ -129,3 +135,20 @@ def test_missing_unknown_and_repeated_headers_are_all_reported_at_once():
         ("indicator_code", "missing_column"),
         ("denominator", "missing_column"),
     } <= codes
+
+
+@pytest.mark.parametrize("name", ["Phường Hoàn Kiếm", "P. Hoan Kiem", "hoàn  kiếm", "PHƯỜNG HOÀN KIẾM"])
+def test_a_unit_may_be_named_instead_of_coded_with_or_without_diacritics_and_prefix(name):
+    good, problems = validator().check(2, row(unit_code=name))
+    assert problems == [] and good.unit_code == "00070"
+
+
+def test_a_name_shared_by_several_units_is_refused_with_the_candidates():
+    found, problems = problems_of(row(unit_code="Hòa Bình"))
+    assert found == {("unit_code", "ambiguous_unit")}
+    assert "Xã Hòa Bình (00100)" in problems[0].reason_en and "Phường Hoà Bình (00200)" in problems[0].reason_en
+
+
+def test_a_name_of_a_unit_of_another_province_is_not_found_in_this_one():
+    found, _ = problems_of(row(unit_code="Phường Hạc Thành"))
+    assert found == {("unit_code", "unknown_unit")}

@@ -24,7 +24,8 @@ submitted as (
         sum(numerator) as numerator,
         sum(denominator) as denominator,
         count(distinct unit_key) as units_reporting,
-        max(submission_id) as submission_id
+        max(submission_id) as submission_id,
+        bool_or(is_remapped) as is_remapped
     from facts
     group by province_code, period_code, indicator_code
 ),
@@ -59,6 +60,7 @@ rolled_up as (
             else (array_agg(parts.denominator order by parts.part_start desc))[1] end as denominator,
         max(parts.units_reporting) as units_reporting,
         max(parts.submission_id) as submission_id,
+        bool_or(parts.is_remapped) as is_remapped,
         case when indicators.kind = 'flow' then sum(parts.part_months) = max(parts.target_months)
             else max(parts.part_end) = max(parts.target_end) end as is_complete
     from parts
@@ -69,12 +71,12 @@ rolled_up as (
 candidates as (
     select
         province_code, period_code, indicator_code, value, numerator, denominator, units_reporting,
-        submission_id, 'submitted' as source, true as is_complete, 0 as preference
+        submission_id, is_remapped, 'submitted' as source, true as is_complete, 0 as preference
     from submitted
     union all
     select
         province_code, period_code, indicator_code, value, numerator, denominator, units_reporting,
-        submission_id, 'rolled_up_from_' || part_type, is_complete,
+        submission_id, is_remapped, 'rolled_up_from_' || part_type, is_complete,
         case part_type when 'half_year' then 1 when 'quarter' then 2 else 3 end
     from rolled_up
 ),
@@ -91,7 +93,7 @@ ranked as (
 final as (
     select
         province_code, period_code, indicator_code, value, numerator, denominator, units_reporting,
-        submission_id, source, is_complete
+        submission_id, is_remapped, source, is_complete
     from ranked
     where pick = 1
 )

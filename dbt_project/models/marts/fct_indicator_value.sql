@@ -14,7 +14,10 @@ units as (
 final as (
     select
         units.unit_key,
-        indicator_values.province_code,
+        units.current_unit_key,
+        units.current_province_code as province_code,
+        indicator_values.province_code as reported_province_code,
+        units.unit_map = 'legacy' as is_remapped,
         indicator_values.period_code,
         indicator_values.period_type,
         indicator_values.period_start,

@@ -24,7 +24,8 @@ national as (
         sum(denominator) as denominator,
         count(*) as provinces_reporting,
         count(*) filter (where is_complete) as provinces_complete,
-        count(*) filter (where source <> 'submitted') as provinces_rolled_up
+        count(*) filter (where source <> 'submitted') as provinces_rolled_up,
+        count(*) filter (where is_remapped) as provinces_remapped
     from province_values
     group by period_code, indicator_code
 ),
@@ -65,7 +66,8 @@ final as (
         end as yoy_change_pct,
         current_year.provinces_reporting,
         current_year.provinces_complete,
-        current_year.provinces_rolled_up
+        current_year.provinces_rolled_up,
+        current_year.provinces_remapped
     from with_periods as current_year
     inner join indicators on indicators.indicator_code = current_year.indicator_code
     left join with_periods as previous_year

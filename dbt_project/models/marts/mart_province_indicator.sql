@@ -63,6 +63,7 @@ final as (
         ) as province_rank,
         current_year.source,
         current_year.is_complete,
+        current_year.is_remapped,
         current_year.units_reporting,
         current_year.submission_id
     from with_periods as current_year

@@ -1,0 +1,18 @@
+with source as (
+    select * from {{ source('ref', 'legacy_unit_map') }}
+),
+
+renamed as (
+    select
+        'legacy:' || legacy_level || ':' || legacy_code as legacy_unit_key,
+        legacy_level,
+        legacy_code,
+        'current:' || current_level || ':' || current_code as current_unit_key,
+        current_level,
+        current_code,
+        is_default,
+        source as reference_source
+    from source
+)
+
+select * from renamed

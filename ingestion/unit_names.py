@@ -1,0 +1,51 @@
+"""Match administrative unit names as people write them: with or without diacritics, prefixes, apostrophes."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Longest first, so that "thành phố" is removed before "phố" could be considered.
+PREFIXES = (
+    "thanh pho truc thuoc trung uong",
+    "thanh pho",
+    "thi tran",
+    "thi xa",
+    "dac khu",
+    "phuong",
+    "huyen",
+    "quan",
+    "tinh",
+    "xa",
+    "tp",
+    "tt",
+    "tx",
+    "p",
+    "q",
+    "h",
+)
+
+
+def fold(name: str) -> str:
+    """'Thành phố Hà Nội', 'TP. Ha Noi' and 'ha  noi' all fold to 'ha noi'."""
+    text = unicodedata.normalize("NFD", name.replace("’", "'").replace("‘", "'"))
+    text = "".join(c for c in text if unicodedata.category(c) != "Mn").replace("đ", "d").replace("Đ", "D")
+    text = re.sub(r"[^a-z0-9' ]+", " ", text.casefold()).strip()
+    text = " ".join(text.split())
+    for prefix in PREFIXES:
+        if text.startswith(prefix + " "):
+            return text[len(prefix) + 1 :]
+    return text
+
+
+def lookup(name: str, units: dict[str, tuple[str, str]]) -> tuple[str | None, list[str]]:
+    """Find a unit by name among units (code -> (province code, name)).
+
+    Returns (code, []) for one match, (None, candidates) when several units share the folded name, and
+    (None, []) for none. Ambiguity is refused, never guessed: the candidates say what to write instead.
+    """
+    wanted = fold(name)
+    matches = sorted((code, unit_name) for code, (_, unit_name) in units.items() if fold(unit_name) == wanted)
+    if len(matches) == 1:
+        return matches[0][0], []
+    return None, [f"{unit_name} ({code})" for code, unit_name in matches]

@@ -1,0 +1,175 @@
+"""Administrative units across the 2025 reorganisation: reference data, crosswalk, and one series per province."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from ingestion.loader import ingest_file
+from ingestion.reference import load_reference
+from tests.conftest import make_settings
+from tests.test_ingest import write_csv
+from warehouse import pipeline
+
+
+def scalar(conn, query, *params):
+    return conn.execute(query, params).fetchone()[0]
+
+
+def test_the_reference_holds_both_maps_with_their_counts(conn):
+    counts = dict(
+        ((m, level), n)
+        for m, level, n in conn.execute("select map, unit_level, count(*) from ref.unit group by 1, 2").fetchall()
+    )
+    assert counts[("current", "province")] == 34
+    assert counts[("current", "commune")] == 3321
+    assert counts[("legacy", "province")] == 63
+    assert counts[("legacy", "district")] > 690 and counts[("legacy", "commune")] > 10_000
+    versions = dict(conn.execute("select source, version from ref.reference_source").fetchall())
+    assert versions == {"vietnam-provinces": "2025.10.1", "vietnamadminunits": "1.0.4"}
+
+
+def test_every_legacy_commune_maps_to_a_current_commune_and_every_current_commune_has_a_province(conn):
+    assert (
+        scalar(
+            conn,
+            """select count(*) from ref.unit u where map = 'legacy' and unit_level = 'commune'
+                           and not exists (select 1 from ref.legacy_unit_map m where m.legacy_level = 'commune'
+                           and m.legacy_code = u.unit_code and m.current_level = 'commune')""",
+        )
+        == 0
+    )
+    assert (
+        scalar(
+            conn,
+            """select count(*) from ref.legacy_unit_map m where current_level = 'commune'
+                           and not exists (select 1 from ref.unit u where u.map = 'current'
+                           and u.unit_level = 'commune' and u.unit_code = m.current_code)""",
+        )
+        == 0
+    )
+    assert (
+        scalar(
+            conn,
+            """select count(*) from ref.unit c where map = 'current' and unit_level = 'commune'
+                           and not exists (select 1 from ref.unit p where p.map = 'current'
+                           and p.unit_level = 'province' and p.unit_code = c.parent_code)""",
+        )
+        == 0
+    )
+    split_without_one_default = scalar(
+        conn,
+        """select count(*) from (select legacy_code from ref.legacy_unit_map
+        where legacy_level = 'commune' group by legacy_code having count(*) filter (where is_default) <> 1) as s""",
+    )
+    assert split_without_one_default == 0
+
+
+@pytest.mark.parametrize(
+    ("legacy", "current"),
+    [
+        ("Tỉnh Nam Định", "Ninh Bình"),
+        ("Tỉnh Kiên Giang", "An Giang"),
+        ("Tỉnh An Giang", "An Giang"),
+        ("Tỉnh Thanh Hóa", "Thanh Hóa"),
+        ("Tỉnh Sơn La", "Sơn La"),
+    ],
+)
+def test_the_seed_provinces_map_to_their_current_province(conn, legacy, current):
+    found = conn.execute(
+        """select c.name from ref.unit l
+        join ref.legacy_unit_map m on m.legacy_level = 'province' and m.legacy_code = l.unit_code
+        join ref.unit c on c.map = 'current' and c.unit_level = 'province' and c.unit_code = m.current_code
+        where l.map = 'legacy' and l.unit_level = 'province' and l.name = %s""",
+        [legacy],
+    ).fetchall()
+    assert found == [(current,)]
+
+
+def test_song_ma_district_communes_map_to_current_communes_of_son_la(conn):
+    provinces = conn.execute("""select distinct c.province_code from ref.unit d
+        join ref.unit l on l.map = 'legacy' and l.unit_level = 'commune' and l.parent_code = d.unit_code
+        join ref.legacy_unit_map m on m.legacy_level = 'commune' and m.legacy_code = l.unit_code
+        join ref.unit c on c.map = 'current' and c.unit_level = 'commune' and c.unit_code = m.current_code
+        where d.map = 'legacy' and d.unit_level = 'district' and d.name = 'Huyện Sông Mã'""").fetchall()
+    assert provinces == [("14",)]
+
+
+def test_reloading_the_reference_leaves_the_same_rows(conn):
+    before = scalar(conn, "select md5(string_agg(u::text, '|' order by u::text)) from ref.legacy_unit_map u")
+    load_reference(conn)
+    assert scalar(conn, "select md5(string_agg(u::text, '|' order by u::text)) from ref.legacy_unit_map u") == before
+
+
+def test_a_legacy_unit_in_a_period_after_the_reorganisation_is_refused(settings, conn):
+    legacy_only = scalar(
+        conn,
+        """select unit_code from ref.unit l where map = 'legacy' and unit_level = 'commune'
+        and province_code = '14' and not exists (select 1 from ref.unit c where c.map = 'current'
+        and c.unit_code = l.unit_code) order by 1 limit 1""",
+    )
+    result = ingest_file(
+        conn,
+        write_csv(settings, "14", "2025-Q3", [["2025-Q3", legacy_only, "security_teams", "", "25", "", ""]]),
+        settings,
+    )
+    assert result.status == "rejected" and result.problems[0].code == "unknown_unit"
+    assert "current map" in result.problems[0].reason_en
+
+
+def test_nam_dinh_reports_under_its_own_legacy_code_before_2025(settings, conn):
+    commune = scalar(
+        conn,
+        "select unit_code from ref.unit where map = 'legacy' and unit_level = 'commune'"
+        " and province_code = '36' order by 1 limit 1",
+    )
+    result = ingest_file(
+        conn,
+        write_csv(settings, "36", "2017", [["2017", commune, "villages_without_crime", "", "1081", "", ""]]),
+        settings,
+    )
+    assert result.status == "accepted"
+    late = ingest_file(
+        conn,
+        write_csv(settings, "36", "2025-Q3", [["2025-Q3", commune, "villages_without_crime", "", "1", "", ""]]),
+        settings,
+    )
+    assert late.problems[0].code == "unknown_province", "Nam Định is no longer a province after 2025-07-01"
+
+
+def test_a_2023_song_ma_report_and_a_2025_report_form_one_son_la_series(server_url, smtp_server, tmp_path):
+    settings = make_settings(server_url, tmp_path, "antq_units_series", smtp_server.port)
+    pipeline.prepare_warehouse(settings)
+    with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
+        song_ma = [
+            r[0]
+            for r in conn.execute("""select l.unit_code from ref.unit l join ref.unit d
+            on d.map = 'legacy' and d.unit_level = 'district' and d.unit_code = l.parent_code
+            where l.map = 'legacy' and l.unit_level = 'commune' and d.name = 'Huyện Sông Mã' order by 1 limit 2""")
+        ]
+        today = [
+            r[0]
+            for r in conn.execute(
+                "select unit_code from ref.unit where map = 'current'"
+                " and unit_level = 'commune' and province_code = '14' order by 1 limit 2"
+            )
+        ]
+        # Sông Mã 2023 (seed 004): 53 models kept active in the district.
+        rows_2023 = [
+            ["2023", song_ma[0], "models_active", "", "30", "", ""],
+            ["2023", song_ma[1], "models_active", "", "23", "", ""],
+        ]
+        rows_2025 = [
+            ["2025-Q3", today[0], "models_active", "", "40", "", ""],
+            ["2025-Q3", today[1], "models_active", "", "20", "", ""],
+        ]
+        assert ingest_file(conn, write_csv(settings, "14", "2023", rows_2023), settings).status == "accepted"
+        assert ingest_file(conn, write_csv(settings, "14", "2025-Q3", rows_2025), settings).status == "accepted"
+    pipeline.build_marts(settings)
+    with psycopg.connect(settings.warehouse_url) as conn:
+        series = conn.execute("""select period_code, value, is_remapped, province_name
+            from build.mart_province_indicator where province_code = '14' and indicator_code = 'models_active'
+            and source = 'submitted' order by period_start""").fetchall()
+        remapped = conn.execute("select count(*) from build.fct_indicator_value where is_remapped").fetchone()[0]
+    assert series == [("2023", 53, True, "Sơn La"), ("2025-Q3", 60, False, "Sơn La")]
+    assert remapped == 2
