@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced-from-lock
 
-.PHONY: demo test lint format bench clean psql rollback docs
+.PHONY: demo test lint format bench clean psql rollback docs template
 
 $(STAMP): pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,3 +41,7 @@ rollback: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m warehouse docs
+
+# make template PROVINCE=38 PERIOD=2026-Q3 (both optional): the XLSX a province fills in
+template: $(STAMP)
+	$(BIN)/python -m ingestion.template $(PROVINCE) $(PERIOD)

@@ -76,6 +76,11 @@ def load_contract() -> dict:
     return yaml.safe_load(CONTRACT_FILE.read_text(encoding="utf-8"))
 
 
+def sheet_title(sheet: str = INDICATOR_SHEET) -> str:
+    """The sheet's Vietnamese title, as officers see it in the template."""
+    return load_contract()["sheets"][sheet]["title_vi"]
+
+
 def sheet_columns(sheet: str = INDICATOR_SHEET) -> list[Column]:
     spec = load_contract()["sheets"][sheet]["columns"]
     return [Column(c["name"], c["header_vi"], c["type"], c["required"]) for c in spec]
@@ -86,8 +91,11 @@ def _fold(text: str) -> str:
 
 
 def map_headers(headers: list[str], file_name: str, sheet: str = INDICATOR_SHEET) -> list[str]:
-    """Map the file's headers (code or Vietnamese label, any case) to contract names, or say what is wrong."""
-    columns = sheet_columns(sheet)
+    """Map the file's headers (code or Vietnamese label, any case) to contract names, or say what is wrong.
+
+    `sheet` is the name the file gives the sheet, used in the reasons; the columns are the indicator sheet's.
+    """
+    columns = sheet_columns(INDICATOR_SHEET)
     by_label = {}
     for column in columns:
         by_label[_fold(column.name)] = column.name

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ingestion.catalogue import TOTAL
-from ingestion.contract import sheet_columns
+from ingestion.contract import sheet_columns, sheet_title
 from ingestion.periods import Period, parse_period
 from ingestion.reference import UnitRecord, current_units, legacy_units
 
@@ -109,12 +109,25 @@ def province_rows(province_code: str, period: Period, seed: int = 2025) -> Itera
                 yield {"period": period.code, "unit_code": unit.unit_code, **row}
 
 
-def write_submission(landing_dir: Path, province_code: str, period_code: str, seed: int = 2025) -> Path:
+def write_submission(
+    landing_dir: Path, province_code: str, period_code: str, seed: int = 2025, file_format: str = "csv"
+) -> Path:
+    """A province's file for the period, as CSV or as the XLSX template filled in."""
     period = parse_period(period_code)
     folder = landing_dir / province_code / period.code
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{province_code}_{period.code}.csv"
+    path = folder / f"{province_code}_{period.code}.{file_format}"
     columns = [c.name for c in sheet_columns()]
+    if file_format == "xlsx":
+        from ingestion.template import build_workbook
+
+        workbook = build_workbook(province_code, period.code)
+        sheet = workbook[sheet_title()]
+        for row in province_rows(province_code, period, seed):
+            values = {**row, "category": "" if row["category"] == TOTAL else row["category"]}
+            sheet.append([values.get(column) for column in columns])
+        workbook.save(path)
+        return path
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
@@ -134,7 +147,7 @@ def province_codes_for(period_code: str) -> list[str]:
 
 
 def generate_national(
-    landing_dir: Path, period_code: str, provinces: list[str] | None = None, seed: int = 2025
+    landing_dir: Path, period_code: str, provinces: list[str] | None = None, seed: int = 2025, file_format: str = "csv"
 ) -> list[Path]:
     codes = provinces or province_codes_for(period_code)
-    return [write_submission(landing_dir, code, period_code, seed) for code in codes]
+    return [write_submission(landing_dir, code, period_code, seed, file_format) for code in codes]

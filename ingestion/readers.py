@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import csv
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingestion.contract import INDICATOR_SHEET, FileRejected, Problem
+import openpyxl
+
+from ingestion.contract import INDICATOR_SHEET, FileRejected, Problem, sheet_title
+from ingestion.unit_names import fold
 
 
 @dataclass
@@ -63,7 +67,100 @@ def _encoding_problem(file_name: str, row: int) -> FileRejected:
     )
 
 
-READERS = {".csv": read_csv}
+# A workbook's parts may not unpack to more than this: a few MB of zip can hide gigabytes (a zip bomb).
+MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_xlsx(path: Path, file_name: str) -> Table:
+    """Stream the indicator sheet of a workbook. Formulas are never evaluated: a formula cell is refused."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError):
+        raise _file_problem(
+            file_name,
+            "corrupt_workbook",
+            "the workbook cannot be opened: it is damaged, truncated or password-protected;"
+            " save it again as a plain .xlsx without a password",
+            "không mở được tệp Excel: tệp bị hỏng, thiếu hoặc có mật khẩu; hãy lưu lại dạng .xlsx không đặt mật khẩu",
+        ) from None
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise _file_problem(
+            file_name,
+            "workbook_too_large",
+            f"the workbook unpacks to {unpacked // (1024 * 1024)} MB, over the "
+            f"{MAX_UNPACKED_BYTES // (1024 * 1024)} MB limit",
+            "tệp Excel khi giải nén vượt quá giới hạn cho phép",
+        )
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=False, keep_links=False)
+    except Exception as error:  # openpyxl raises many kinds for a damaged workbook
+        raise _file_problem(
+            file_name,
+            "corrupt_workbook",
+            f"the workbook cannot be read ({type(error).__name__})",
+            "không đọc được tệp Excel",
+        ) from None
+    wanted = {fold(INDICATOR_SHEET), fold(sheet_title(INDICATOR_SHEET))}
+    sheet = next((ws for ws in workbook.worksheets if fold(ws.title) in wanted), None)
+    if sheet is None:
+        workbook.close()
+        raise _file_problem(
+            file_name,
+            "missing_sheet",
+            f"the workbook has no sheet '{sheet_title(INDICATOR_SHEET)}' ({INDICATOR_SHEET})",
+            f"tệp Excel không có trang tính '{sheet_title(INDICATOR_SHEET)}'",
+        )
+    title = sheet.title
+    rows = sheet.iter_rows()
+    try:
+        headers = [_cell_text(cell.value) for cell in next(rows)]
+    except StopIteration:
+        workbook.close()
+        raise _file_problem(
+            file_name, "empty_file", "the sheet is empty", "trang tính không có dữ liệu", sheet=title
+        ) from None
+    while headers and not headers[-1]:
+        headers.pop()
+
+    def records() -> Iterator[tuple[int, list[str]]]:
+        try:
+            for number, cells in enumerate(rows, start=2):
+                formulas = [c for c in cells if getattr(c, "data_type", None) == "f"]
+                if formulas:
+                    cell = formulas[0]
+                    raise FileRejected(
+                        [
+                            Problem(
+                                file_name,
+                                title,
+                                number,
+                                headers[cell.column - 1] if cell.column <= len(headers) else None,
+                                str(cell.value),
+                                "formula",
+                                "holds a formula; type the value itself (copy, then paste as values)",
+                                "ô chứa công thức; hãy nhập giá trị (sao chép rồi dán dạng giá trị)",
+                            )
+                        ]
+                    )
+                texts = [_cell_text(c.value) for c in cells][: len(headers)]
+                if any(texts):
+                    yield number, texts
+        finally:
+            workbook.close()
+
+    return Table(title, headers, records())
+
+
+READERS = {".csv": read_csv, ".xlsx": read_xlsx}
 
 
 def open_table(path: Path, file_name: str) -> Table:

@@ -11,10 +11,15 @@ from warehouse.db import connect, warehouse_url
 from warehouse.settings import Settings
 
 DEMO_PERIOD = os.environ.get("ANTQ_DEMO_PERIOD", "2026-Q3")
+LEGACY_PERIOD = "2024"  # a year reported by the 63 provinces of the old map, shown re-mapped to today's
 
 SUMMARY_SQL = """
-select indicator_code, measure, value, numerator, denominator, ratio_pct, provinces_reporting
-from marts.mart_national_indicator where period_code = %s order by indicator_code
+select cur.indicator_code, cur.measure, old.value, old.ratio_pct, cur.value, cur.ratio_pct, cur.provinces_reporting
+from marts.mart_national_indicator as cur
+left join marts.mart_national_indicator as old
+    on old.indicator_code = cur.indicator_code and old.period_code = %(legacy)s
+where cur.period_code = %(period)s
+order by cur.indicator_code
 """
 
 
@@ -22,30 +27,62 @@ def _number(value) -> str:
     return "" if value is None else f"{value:,}".replace(",", ".")
 
 
+def _figure(measure: str, value, pct) -> str:
+    return (
+        ""
+        if (value if measure == "count" else pct) is None
+        else (_number(value) if measure == "count" else f"{pct:.1f}%")
+    )
+
+
 def print_summary(url: str, period_code: str) -> None:
     with connect(url) as conn:
-        rows = conn.execute(SUMMARY_SQL, [period_code]).fetchall()
-        publish = conn.execute(
-            "select publish_id, published_at, cardinality(submission_ids) from meta.publish_log"
-            " where action = 'publish' order by publish_id desc limit 1"
+        rows = conn.execute(SUMMARY_SQL, {"period": period_code, "legacy": LEGACY_PERIOD}).fetchall()
+        remapped = conn.execute(
+            "select provinces_reporting, provinces_remapped from marts.mart_national_indicator"
+            " where period_code = %s and indicator_code = 'security_teams'",
+            [LEGACY_PERIOD],
         ).fetchone()
-        status = conn.execute(
-            "select status, count(*) from ingest.submission where period_code = %s group by status order by 1",
+        reporting = conn.execute(
+            "select status, on_time, count(*) from marts.mart_reporting_completeness"
+            " where period_code = %s group by 1, 2 order by 1, 2",
             [period_code],
         ).fetchall()
-    print(f"\nNational figures for {period_code} (published marts, schema `marts`)\n")
-    header = f"{'indicator':40} {'value':>12} {'numerator':>14} {'denominator':>14} {'%':>7} {'prov':>5}"
+        top = conn.execute(
+            "select province_rank, province_name, value, yoy_change from marts.mart_province_indicator"
+            " where period_code = %s and indicator_code = 'security_teams' order by province_rank limit 5",
+            [period_code],
+        ).fetchall()
+        publish = conn.execute(
+            "select publish_id, published_at, submissions, checks_passed from marts.publish_log"
+            " where action = 'publish' order by publish_id desc limit 1"
+        ).fetchone()
+    print("\nNational figures (published marts, schema `marts`)\n")
+    header = f"{'indicator':40} {LEGACY_PERIOD + ' (old map)':>16} {period_code:>14} {'provinces':>10}"
     print(header)
     print("-" * len(header))
-    for code, measure, value, numerator, denominator, pct, provinces in rows:
-        shown = "" if measure == "ratio" else _number(value)
+    for code, measure, old_value, old_pct, value, pct, provinces in rows:
         print(
-            f"{code:40} {shown:>12} {_number(numerator):>14} {_number(denominator):>14} "
-            f"{'' if pct is None else f'{pct:.1f}':>7} {provinces:>5}"
+            f"{code:40} {_figure(measure, old_value, old_pct):>16} {_figure(measure, value, pct):>14} {provinces:>10}"
         )
-    print(f"\nSubmissions for {period_code}: " + ", ".join(f"{n} {s}" for s, n in status))
+    if remapped:
+        print(
+            f"\n{LEGACY_PERIOD} was reported by the 63 provinces of the old map and is shown on today's "
+            f"{remapped[0]} provinces ({remapped[1]} of them re-mapped)."
+        )
+    print(
+        f"Reporting for {period_code}: "
+        + ", ".join(f"{n} {status}{' on time' if on_time else ''}" for status, on_time, n in reporting)
+    )
+    print(
+        f"Most security teams in {period_code}: "
+        + "; ".join(f"{rank}. {name} {_number(value)}" for rank, name, value, _ in top)
+    )
     if publish:
-        print(f"Publish #{publish[0]} at {publish[1]:%Y-%m-%d %H:%M:%S %Z} from {publish[2]} accepted submissions.")
+        print(
+            f"Publish #{publish[0]} at {publish[1]:%Y-%m-%d %H:%M:%S %Z}: {publish[2]} accepted submissions, "
+            f"{publish[3]} checks passed."
+        )
 
 
 def main() -> int:
@@ -56,8 +93,12 @@ def main() -> int:
     url = warehouse_url(settings)
     where = "embedded Postgres under " + str(settings.embedded_pgdata) if not settings.warehouse_url else url
     print(f"Warehouse: {where}")
+    legacy = generate_national(settings.landing_dir, LEGACY_PERIOD)
     files = generate_national(settings.landing_dir, DEMO_PERIOD)
-    print(f"Generated {len(files)} provincial submissions for {DEMO_PERIOD} in {settings.landing_dir}")
+    print(
+        f"Generated {len(legacy)} submissions for {LEGACY_PERIOD} (old map) and {len(files)} for {DEMO_PERIOD}"
+        f" in {settings.landing_dir}"
+    )
     for dag_id in ("antq_ingest", "antq_publish"):
         step = time.monotonic()
         log = run_dag(dag_id, settings, url)

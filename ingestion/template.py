@@ -1,0 +1,96 @@
+"""The XLSX template a province fills in: instructions, Vietnamese headers, drop-down lists, its units."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import openpyxl
+from openpyxl.styles import Font
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from ingestion.catalogue import load_catalogue
+from ingestion.contract import load_contract, sheet_columns, sheet_title
+from ingestion.periods import parse_period
+from ingestion.reference import current_units, legacy_units
+
+GUIDE = "Hướng dẫn"
+CATALOGUE = "Danh mục chỉ tiêu"
+UNITS = "Đơn vị"
+ROWS_WITH_LISTS = 20_000
+
+
+def build_workbook(province_code: str | None = None, period_code: str | None = None) -> openpyxl.Workbook:
+    contract = load_contract()
+    workbook = openpyxl.Workbook()
+    guide = workbook.active
+    guide.title = GUIDE
+    lines = [
+        f"Mẫu báo cáo phong trào Toàn dân bảo vệ ANTQ — hợp đồng dữ liệu phiên bản {contract['version']}",
+        "",
+        f"1. Nhập số liệu vào trang '{sheet_title()}': mỗi dòng là một đơn vị × một chỉ tiêu × một phân loại.",
+        "2. Kỳ báo cáo: 2026-09 (tháng), 2026-Q3 (quý), 2026-H2 (6 tháng), 2026 (năm).",
+        "3. Đơn vị: ghi mã đơn vị hành chính (trang 'Đơn vị') hoặc tên đơn vị; trước 01/7/2025 dùng đơn vị cũ.",
+        "4. Chỉ tiêu đếm: ghi 'Giá trị'. Chỉ tiêu tỷ lệ: ghi 'Tử số' (số đạt) và 'Mẫu số' (tổng số).",
+        "5. Số nguyên, không dùng dấu phân cách hàng nghìn (4351, không ghi 4.351). Không dùng công thức.",
+        "6. Chỉ tiêu có phân loại (trang 'Danh mục chỉ tiêu'): mỗi phân loại một dòng; không có thì bỏ trống.",
+        "7. Gửi tệp vào thư mục landing/<mã tỉnh>/<kỳ báo cáo>/. Gửi lại tệp mới sẽ thay thế bản trước.",
+        "",
+        "Nếu tệp bị từ chối, thư báo sẽ nêu rõ trang, dòng, cột và lý do để sửa.",
+    ]
+    for line in lines:
+        guide.append([line])
+    guide["A1"].font = Font(bold=True, size=13)
+    guide.column_dimensions["A"].width = 110
+
+    catalogue = workbook.create_sheet(CATALOGUE)
+    catalogue.append(["Mã chỉ tiêu", "Tên chỉ tiêu", "Loại", "Đo lường", "Phân loại"])
+    indicators = list(load_catalogue().values())
+    for indicator in indicators:
+        catalogue.append(
+            [indicator.code, indicator.name_vi, indicator.kind, indicator.measure, ", ".join(indicator.categories)]
+        )
+    categories = sorted({c for i in indicators for c in i.categories})
+    for row, category in enumerate(categories, start=2):
+        catalogue.cell(row=row, column=7, value=category)
+    catalogue.cell(row=1, column=7, value="Các phân loại")
+
+    data = workbook.create_sheet(sheet_title(), 0)
+    columns = sheet_columns()
+    data.append([column.header_vi for column in columns])
+    for cell in data[1]:
+        cell.font = Font(bold=True)
+    data.freeze_panes = "A2"
+    letter = {column.name: openpyxl.utils.get_column_letter(i) for i, column in enumerate(columns, start=1)}
+    lists = {
+        "indicator_code": f"'{CATALOGUE}'!$A$2:$A${len(indicators) + 1}",
+        "category": f"'{CATALOGUE}'!$G$2:$G${len(categories) + 1}",
+    }
+    if period_code:
+        lists["period"] = f'"{parse_period(period_code).code}"'
+    if province_code:
+        units = legacy_units() if period_code and not parse_period(period_code).on_current_map else current_units()
+        own = [u for u in units if u.province_code == province_code and u.unit_level != "province"]
+        sheet = workbook.create_sheet(UNITS)
+        sheet.append(["Mã đơn vị", "Tên đơn vị", "Cấp"])
+        for unit in own:
+            sheet.append([unit.unit_code, unit.name, unit.unit_level])
+        lists["unit_code"] = f"'{UNITS}'!$A$2:$A${len(own) + 1}"
+    for name, source in lists.items():
+        validation = DataValidation(type="list", formula1=source, allow_blank=name == "category")
+        validation.error = "Giá trị không có trong danh sách"
+        data.add_data_validation(validation)
+        validation.add(f"{letter[name]}2:{letter[name]}{ROWS_WITH_LISTS}")
+    return workbook
+
+
+def write_template(path: Path, province_code: str | None = None, period_code: str | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    build_workbook(province_code, period_code).save(path)
+    return path
+
+
+if __name__ == "__main__":
+    province, period = (sys.argv[1:3] + [None, None])[:2]
+    target = Path(".data") / "templates" / f"antq-{province or 'all'}-{period or 'any'}.xlsx"
+    print(write_template(target, province, period))
