@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced-from-lock
 
-.PHONY: demo test lint format bench clean psql rollback docs template
+.PHONY: demo test lint format bench clean psql rollback docs template status
 
 $(STAMP): pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,3 +45,7 @@ docs: $(STAMP)
 # make template PROVINCE=38 PERIOD=2026-Q3 (both optional): the XLSX a province fills in
 template: $(STAMP)
 	$(BIN)/python -m ingestion.template $(PROVINCE) $(PERIOD)
+
+# make status FILE=38_2026-Q3 : every version of a file, its status and the reasons it was refused
+status: $(STAMP)
+	$(BIN)/python -m warehouse status "$(FILE)"

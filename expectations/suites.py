@@ -31,8 +31,45 @@ def _rows(check: str, description: str, query: str) -> gxe.UnexpectedRowsExpecta
     return gxe.UnexpectedRowsExpectation(unexpected_rows_query=query, description=description, **_meta(check))
 
 
+NATIONAL_COLUMNS = [
+    "period_code",
+    "period_type",
+    "period_start",
+    "period_end",
+    "indicator_code",
+    "measure",
+    "value",
+    "numerator",
+    "denominator",
+    "ratio_pct",
+    "provinces_reporting",
+    "provinces_rolled_up",
+]
+PROVINCE_COLUMNS = [
+    "province_code",
+    "province_name",
+    "period_code",
+    "period_type",
+    "period_start",
+    "indicator_code",
+    "measure",
+    "value",
+    "numerator",
+    "denominator",
+    "ratio_pct",
+    "is_complete",
+    "is_remapped",
+]
+
+
+def _schema(columns: list[str]) -> gxe.ExpectTableColumnsToMatchSet:
+    """The columns BI depends on are all there (more may be added without breaking anyone)."""
+    return gxe.ExpectTableColumnsToMatchSet(column_set=columns, exact_match=False, **_meta("schema"))
+
+
 def national_suite(schema: str, freshness_days: int) -> gx.ExpectationSuite:
     suite = gx.ExpectationSuite(name="mart_national_indicator")
+    suite.add_expectation(_schema(NATIONAL_COLUMNS))
     suite.add_expectation(gxe.ExpectTableRowCountToBeBetween(min_value=1, **_meta("not_empty")))
     for column in ("period_code", "indicator_code", "provinces_reporting"):
         suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column, **_meta("keys")))
@@ -93,6 +130,7 @@ def national_suite(schema: str, freshness_days: int) -> gx.ExpectationSuite:
 
 def province_suite(schema: str) -> gx.ExpectationSuite:
     suite = gx.ExpectationSuite(name="mart_province_indicator")
+    suite.add_expectation(_schema(PROVINCE_COLUMNS))
     for column in ("province_code", "period_code", "indicator_code"):
         suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column, **_meta("keys")))
     suite.add_expectation(

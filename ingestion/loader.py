@@ -12,6 +12,7 @@ import re
 import shutil
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -66,7 +67,7 @@ def _target(file_name: str, landing_dir: Path, path: Path) -> tuple[str | None, 
     parts = path.relative_to(landing_dir).parts if path.is_relative_to(landing_dir) else ()
     province_dir, period_dir = (parts[0], parts[1]) if len(parts) > 2 else (None, None)
     try:
-        return province_dir, parse_period(period_dir or "").code, []
+        period = parse_period(period_dir or "")
     except ValueError:
         return (
             province_dir,
@@ -84,6 +85,24 @@ def _target(file_name: str, landing_dir: Path, path: Path) -> tuple[str | None, 
                 )
             ],
         )
+    if period.start > date.today():
+        return (
+            province_dir,
+            period.code,
+            [
+                Problem(
+                    file_name,
+                    None,
+                    None,
+                    None,
+                    period.code,
+                    "future_period",
+                    f"the period {period.code} has not started yet (it starts on {period.start:%Y-%m-%d})",
+                    f"kỳ báo cáo {period.code} chưa bắt đầu (bắt đầu ngày {period.start:%d/%m/%Y})",
+                )
+            ],
+        )
+    return province_dir, period.code, []
 
 
 def _units_for(conn: psycopg.Connection, period: Period) -> dict[str, tuple[str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -79,6 +80,17 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
+def _has_merged_cells(path: Path, sheet_part: str) -> bool:
+    """Merged ranges are listed after the rows of the sheet's XML; scan it as a stream, never load it."""
+    with zipfile.ZipFile(path) as archive, archive.open(sheet_part.lstrip("/")) as part:
+        tail = b""
+        while block := part.read(1 << 20):
+            if b"<mergeCell " in tail + block:
+                return True
+            tail = block[-16:]
+    return False
+
+
 def read_xlsx(path: Path, file_name: str) -> Table:
     """Stream the indicator sheet of a workbook. Formulas are never evaluated: a formula cell is refused."""
     try:
@@ -120,6 +132,15 @@ def read_xlsx(path: Path, file_name: str) -> Table:
             f"tệp Excel không có trang tính '{sheet_title(INDICATOR_SHEET)}'",
         )
     title = sheet.title
+    if _has_merged_cells(path, sheet._worksheet_path):
+        workbook.close()
+        raise _file_problem(
+            file_name,
+            "merged_cells",
+            "the sheet has merged cells; unmerge them and fill every cell of every row",
+            "trang tính có ô gộp; hãy bỏ gộp ô và điền đủ từng ô của mỗi dòng",
+            sheet=title,
+        )
     rows = sheet.iter_rows()
     try:
         headers = [_cell_text(cell.value) for cell in next(rows)]
@@ -160,7 +181,38 @@ def read_xlsx(path: Path, file_name: str) -> Table:
     return Table(title, headers, records())
 
 
-READERS = {".csv": read_csv, ".xlsx": read_xlsx}
+def read_json(path: Path, file_name: str) -> Table:
+    """{"indicators": [{...}, ...]} or a bare list of row objects; keys are contract codes or Vietnamese labels.
+
+    A row's number is its position in the list (1 for the first), shown as row n + 1 like a sheet with a header.
+    """
+    try:
+        document = json.loads(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as error:
+        raise _encoding_problem(file_name, 1) from error
+    except json.JSONDecodeError as error:
+        raise _file_problem(
+            file_name,
+            "bad_json",
+            f"the file is not valid JSON: {error.msg} at line {error.lineno}",
+            f"tệp không phải JSON hợp lệ: lỗi ở dòng {error.lineno}",
+        ) from None
+    records = document.get(INDICATOR_SHEET) if isinstance(document, dict) else document
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise _file_problem(
+            file_name,
+            "bad_json_shape",
+            f"expected a list of row objects, or an object with a list under '{INDICATOR_SHEET}'",
+            f"cần một danh sách các dòng, hoặc đối tượng có danh sách '{INDICATOR_SHEET}'",
+        )
+    if not records:
+        raise _file_problem(file_name, "empty_file", "the file has no rows", "tệp không có dữ liệu")
+    headers = list(dict.fromkeys(key for record in records for key in record))
+    rows = ((number, [_cell_text(record.get(key)) for key in headers]) for number, record in enumerate(records, 2))
+    return Table(INDICATOR_SHEET, headers, rows)
+
+
+READERS = {".csv": read_csv, ".xlsx": read_xlsx, ".json": read_json}
 
 
 def open_table(path: Path, file_name: str) -> Table:

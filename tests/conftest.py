@@ -31,10 +31,10 @@ def server_url(tmp_path_factory) -> str:
     return start_embedded(settings)
 
 
-def _database_url(server_url: str, name: str) -> str:
+def _database_url(server_url: str, name: str, template: str | None = None) -> str:
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
-        conn.execute(f'create database "{name}"')
+        conn.execute(f'create database "{name}"' + (f' template "{template}"' if template else ""))
     base, _, query = server_url.partition("?")
     base = base.rsplit("/", 1)[0] + "/" + name
     return f"{base}?{query}" if query else base
@@ -74,8 +74,10 @@ def mailbox(smtp_server) -> Mailbox:
     return smtp_server
 
 
-def make_settings(server_url: str, data_dir: Path, name: str, smtp_port: int = 0) -> Settings:
-    url = _database_url(server_url, name)
+def make_settings(
+    server_url: str, data_dir: Path, name: str, smtp_port: int = 0, template: str | None = None
+) -> Settings:
+    url = _database_url(server_url, name, template)
     env = {
         "ANTQ_DATA_DIR": str(data_dir),
         "ANTQ_SMTP_HOST": "127.0.0.1",
@@ -85,14 +87,24 @@ def make_settings(server_url: str, data_dir: Path, name: str, smtp_port: int = 0
     return replace(Settings.from_env(env), warehouse_url=url)
 
 
+@pytest.fixture(scope="session")
+def prepared_template(server_url, tmp_path_factory) -> str:
+    """A database with the schema and reference data loaded once, copied for each test (much faster)."""
+    from warehouse.pipeline import prepare_warehouse
+
+    name = f"antq_template_{os.getpid()}"
+    prepare_warehouse(make_settings(server_url, tmp_path_factory.mktemp("template"), name))
+    return name
+
+
 @pytest.fixture
-def settings(server_url, smtp_server, tmp_path) -> Settings:
+def settings(server_url, smtp_server, prepared_template, tmp_path) -> Settings:
     """Settings pointing at a brand-new database and data folder, with the schema and reference loaded."""
     from warehouse.pipeline import prepare_warehouse
 
     name = f"antq_test_{os.getpid()}_{next(_counter)}"
-    settings = make_settings(server_url, tmp_path, name, smtp_server.port)
-    prepare_warehouse(settings)
+    settings = make_settings(server_url, tmp_path, name, smtp_server.port, template=prepared_template)
+    prepare_warehouse(settings)  # database-level grants are not copied from a template
     return settings
 
 

@@ -84,6 +84,14 @@ def test_bi_reads_every_published_mart_and_an_analyst_only_their_province(cycle)
         conn.execute("set role antq_bi_reader")
         for table in tables:
             assert conn.execute(f"select count(*) from marts.{table}").fetchone()[0] > 0, table
+        for relation in (
+            "staging.stg_raw__indicator_value",
+            "intermediate.int_indicator_values_current",
+            "raw.indicator_value",
+            "ingest.rejection",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+                conn.execute(f"select 1 from {relation} limit 1")
         conn.execute("set role antq_analyst_38")
         for table in ("mart_province_indicator", "fct_indicator_value"):
             seen = conn.execute(f"select distinct province_code from marts.{table}").fetchall()

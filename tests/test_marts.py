@@ -15,7 +15,8 @@ def communes(conn, province: str, count: int) -> list[str]:
     return [
         r[0]
         for r in conn.execute(
-            "select unit_code from ref.unit where province_code = %s and unit_level = 'commune' order by 1 limit %s",
+            "select unit_code from ref.unit where map = 'current' and province_code = %s and unit_level = 'commune'"
+            " order by 1 limit %s",
             [province, count],
         )
     ]

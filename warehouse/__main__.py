@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("refresh-reference", help="reload administrative units from the pinned packages")
     commands.add_parser("rollback", help="put the previously published marts back")
     commands.add_parser("url", help="print the warehouse URL (starting the embedded Postgres if needed)")
+    status = commands.add_parser("status", help="what happened to a file: versions, status and every reason")
+    status.add_argument("file", help="a file name (or part of one), or a submission id")
     commands.add_parser("docs", help="generate the dbt documentation site (models, columns, grain, lineage)")
     psql = commands.add_parser("psql", help="open psql on the warehouse")
     psql.add_argument("args", nargs=argparse.REMAINDER)
@@ -36,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
 
         with connect(warehouse_url(settings)) as conn:
             print(f"rolled back (publish log #{rollback(conn)})")
+    elif options.command == "status":
+        with connect(warehouse_url(settings)) as conn:
+            print(file_status(conn, options.file))
     elif options.command == "docs":
         from warehouse.transform import run_dbt
 
@@ -46,6 +51,36 @@ def main(argv: list[str] | None = None) -> int:
     elif options.command == "psql":
         return subprocess.call(["psql", warehouse_url(settings), *options.args], env=os.environ)
     return 0
+
+
+def file_status(conn, wanted: str) -> str:
+    """Every submission whose file name contains `wanted` (or whose id it is), with its rejection reasons."""
+    rows = conn.execute(
+        """select submission_id, file_name, province_code, period_code, status, version, row_count,
+                  rejected_row_count, received_at, stored_path
+           from ingest.submission
+           where file_name ilike '%%' || %s || '%%' or submission_id::text = %s
+           order by submission_id""",
+        [wanted, wanted],
+    ).fetchall()
+    if not rows:
+        return f"no file matching {wanted!r} was received"
+    lines = []
+    for sid, name, province, period, status, version, count, bad, received, stored in rows:
+        version_text = f" v{version}" if version else ""
+        lines.append(
+            f"#{sid} {name}  province {province} period {period}: {status}{version_text}, "
+            f"{count} rows stored, {bad} bad rows, received {received:%Y-%m-%d %H:%M}, kept at {stored}"
+        )
+        for sheet, row, column, value, reason_en, reason_vi in conn.execute(
+            """select sheet, row_number, column_name, value, reason_en, reason_vi from ingest.rejection
+               where submission_id = %s order by row_number nulls first, rejection_id""",
+            [sid],
+        ):
+            where = ", ".join(x for x in (sheet, f"row {row}" if row else None, column) if x)
+            shown = "" if value is None else f" {value!r}"
+            lines.append(f"    {where}:{shown} {reason_en} / {reason_vi}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

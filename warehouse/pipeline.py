@@ -108,7 +108,7 @@ def publish_marts(gate: dict, settings: Settings | None = None) -> int:
     settings = settings or Settings.from_env()
     report = GateReport.from_dict(gate)
     with connect(warehouse_url(settings)) as conn:
-        publish_id = publish(conn, checks_passed=report.checks_run - len(report.findings))
+        publish_id = publish(conn, checks_passed=report.checks_run - len(report.findings), checks=report.summary())
     if report.warnings:
         alerts.send_or_report(alerts.gate_alert(report, settings, published=True), settings)
     return publish_id

@@ -19,7 +19,7 @@ def _schema_exists(conn: psycopg.Connection, name: str) -> bool:
     return conn.execute("select 1 from pg_namespace where nspname = %s", [name]).fetchone() is not None
 
 
-def publish(conn: psycopg.Connection, checks_passed: int, note: str = "") -> int:
+def publish(conn: psycopg.Connection, checks_passed: int, note: str = "", checks: str = "") -> int:
     """Swap the checked build schema in as `marts`; return the publish id. BI never sees a half-state."""
     with conn.transaction():
         conn.execute(f"set local role {TRANSFORMER}")
@@ -29,7 +29,7 @@ def publish(conn: psycopg.Connection, checks_passed: int, note: str = "") -> int
         conn.execute(
             f"""create view {BUILD_SCHEMA}.publish_log as
                 select publish_id, published_at, action, cardinality(submission_ids) as submissions,
-                       checks_passed, note
+                       checks_passed, checks, note
                 from meta.publish_log"""
         )
         secure_schema(conn, BUILD_SCHEMA)
@@ -38,11 +38,11 @@ def publish(conn: psycopg.Connection, checks_passed: int, note: str = "") -> int
             conn.execute(f"alter schema {LIVE_SCHEMA} rename to {PREVIOUS_SCHEMA}")
         conn.execute(f"alter schema {BUILD_SCHEMA} rename to {LIVE_SCHEMA}")
         return conn.execute(
-            """insert into meta.publish_log (action, submission_ids, checks_passed, note)
-               select 'publish', coalesce(array_agg(submission_id order by submission_id), '{}'), %s, %s
+            """insert into meta.publish_log (action, submission_ids, checks_passed, note, checks)
+               select 'publish', coalesce(array_agg(submission_id order by submission_id), '{}'), %s, %s, %s
                from ingest.submission where status = 'accepted'
                returning publish_id""",
-            [checks_passed, note],
+            [checks_passed, note, checks],
         ).fetchone()[0]
 
 
