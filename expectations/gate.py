@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import great_expectations as gx
+from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from expectations.suites import suites
 from warehouse.db import warehouse_url
 
 SAMPLE_ROWS = 5
+DOCS_SITE = "antq_gate"
 
 
 @dataclass
@@ -36,11 +39,14 @@ class GateReport:
     schema: str
     checks_run: int
     findings: list[Finding]
+    docs_url: str = ""  # the Great Expectations data docs page of this run
 
     @classmethod
     def from_dict(cls, data: dict) -> GateReport:
         """The report as it travels between Airflow tasks (XCom holds its asdict())."""
-        return cls(data["schema"], data["checks_run"], [Finding(**f) for f in data["findings"]])
+        return cls(
+            data["schema"], data["checks_run"], [Finding(**f) for f in data["findings"]], data.get("docs_url", "")
+        )
 
     @property
     def errors(self) -> list[Finding]:
@@ -72,9 +78,23 @@ def _distinct(rows: list, *keys: str) -> list[str]:
     return sorted(value for value in found if value)
 
 
-def run_gate(schema: str, url: str | None = None, freshness_days: int = 120) -> GateReport:
+def run_gate(
+    schema: str, url: str | None = None, freshness_days: int = 120, docs_dir: Path | None = None
+) -> GateReport:
+    """Run every suite as one checkpoint; with docs_dir, also write the Great Expectations data docs there."""
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    actions = []
+    if docs_dir is not None:
+        context.add_data_docs_site(
+            site_name=DOCS_SITE,
+            site_config={
+                "class_name": "SiteBuilder",
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            },
+        )
+        actions.append(UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE]))
     source = context.data_sources.add_sql(name="warehouse", connection_string=sqlalchemy_url(url or warehouse_url()))
     definitions = []
     for table, suite in suites(schema, freshness_days).items():
@@ -88,6 +108,7 @@ def run_gate(schema: str, url: str | None = None, freshness_days: int = 120) -> 
         gx.Checkpoint(
             name="publish_gate",
             validation_definitions=definitions,
+            actions=actions,
             result_format={"result_format": "COMPLETE"},
         )
     )
@@ -120,4 +141,5 @@ def run_gate(schema: str, url: str | None = None, freshness_days: int = 120) -> 
                     periods=_distinct(rows, "period_code"),
                 )
             )
-    return GateReport(schema, checks_run, findings)
+    docs_url = context.get_docs_sites_urls(site_name=DOCS_SITE)[0]["site_url"] if docs_dir is not None else ""
+    return GateReport(schema, checks_run, findings, docs_url or "")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import replace
+from pathlib import Path
 from types import SimpleNamespace
 
 import psycopg
@@ -46,7 +47,10 @@ def fails_gate(settings, mailbox) -> str:
     assert len(mails) == 1, [m["Subject"] for m in mails]
     assert mails[0]["To"] == "data-team@antq.test"
     assert mails[0].get_body(("html",)) is not None
-    return mails[0]["Subject"] + "\n" + mails[0].get_body(("plain",)).get_content()
+    text = mails[0].get_body(("plain",)).get_content()
+    docs = next(line for line in text.splitlines() if "data docs" in line).split(": ", 1)[1]
+    assert Path(docs.removeprefix("file://")).exists(), "the email links the data docs of the failed run"
+    return mails[0]["Subject"] + "\n" + text
 
 
 def tamper(settings, statement: str) -> None:

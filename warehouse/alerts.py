@@ -110,7 +110,9 @@ def gate_alert(report: GateReport, settings: Settings, published: bool) -> Alert
             )
         )
         lines.append(f"- {finding.describe().splitlines()[0]}" + (f" ({where})" if where else ""))
-    lines.append(f"Full gate report and the dbt and Airflow logs: {settings.data_dir / 'logs'}")
+    if report.docs_url:
+        lines.append(f"Great Expectations data docs of this run: {report.docs_url}")
+    lines.append(f"dbt and Airflow logs: {settings.data_dir / 'logs'}")
     table = [("check", "table", "severity", "rows", "example")]
     for finding in findings:
         example = "; ".join(", ".join(f"{k}={v}" for k, v in row.items()) for row in finding.sample[:3])

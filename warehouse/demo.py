@@ -72,7 +72,10 @@ def print_summary(url: str, period_code: str) -> None:
         )
     print(
         f"Reporting for {period_code}: "
-        + ", ".join(f"{n} {status}{' on time' if on_time else ''}" for status, on_time, n in reporting)
+        + ", ".join(
+            f"{n} {status}{'' if status != 'accepted' else ' on time' if on_time else ' after the deadline'}"
+            for status, on_time, n in reporting
+        )
     )
     print(
         f"Most security teams in {period_code}: "
@@ -94,9 +97,10 @@ def main() -> int:
     where = "embedded Postgres under " + str(settings.embedded_pgdata) if not settings.warehouse_url else url
     print(f"Warehouse: {where}")
     legacy = generate_national(settings.landing_dir, LEGACY_PERIOD)
-    files = generate_national(settings.landing_dir, DEMO_PERIOD)
+    files = generate_national(settings.landing_dir, DEMO_PERIOD, file_format="xlsx")
     print(
-        f"Generated {len(legacy)} submissions for {LEGACY_PERIOD} (old map) and {len(files)} for {DEMO_PERIOD}"
+        f"Generated {len(legacy)} CSV files for {LEGACY_PERIOD} (old map) and {len(files)} filled-in XLSX templates"
+        f" for {DEMO_PERIOD}"
         f" in {settings.landing_dir}"
     )
     for dag_id in ("antq_ingest", "antq_publish"):
@@ -109,6 +113,7 @@ def main() -> int:
     print("  select * from marts.mart_province_indicator where indicator_code = 'security_teams';")
     print("  select * from ingest.submission;   every file received, its status and version")
     print(f"  {settings.data_dir / 'logs'}      the Airflow DAG run logs")
+    print(f"  {settings.data_dir / 'gx' / 'data_docs' / 'index.html'}   the quality gate's data docs")
     return 0
 
 

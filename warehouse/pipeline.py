@@ -92,7 +92,9 @@ def validate_marts(settings: Settings | None = None) -> dict:
     from warehouse.transform import BUILD_SCHEMA
 
     settings = settings or Settings.from_env()
-    report = run_gate(BUILD_SCHEMA, warehouse_url(settings), settings.freshness_days)
+    report = run_gate(
+        BUILD_SCHEMA, warehouse_url(settings), settings.freshness_days, docs_dir=settings.data_dir / "gx" / "data_docs"
+    )
     print(report.summary())
     if not report.passed:
         alerts.send_or_report(alerts.gate_alert(report, settings, published=False), settings)
