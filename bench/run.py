@@ -11,7 +11,6 @@ the 63 provinces and ~10,000 communes of the legacy map, later ones from the 34 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import multiprocessing
 import platform
@@ -25,7 +24,7 @@ from pathlib import Path
 import psycopg
 
 from expectations.suites import suites
-from ingestion.generator import province_codes_for, write_submission
+from ingestion.generator import province_codes_for, rewrite_submission, write_submission
 from ingestion.loader import ingest_file
 from warehouse import pipeline
 from warehouse.db import warehouse_url
@@ -121,15 +120,7 @@ def ingest_all(settings: Settings, files: list[str]) -> int:
 def resubmit_one_province_month(settings: Settings, period: str) -> int:
     """Province 38 sends a corrected file for one month: every security_teams figure one higher."""
     path = write_submission(settings.landing_dir, "38", period)
-    fixed = path.with_name(f"38_{period}_v2.csv")
-    with path.open(encoding="utf-8") as source, fixed.open("w", encoding="utf-8", newline="") as target:
-        reader = csv.DictReader(source)
-        writer = csv.DictWriter(target, fieldnames=reader.fieldnames)
-        writer.writeheader()
-        for row in reader:
-            if row["indicator_code"] == "security_teams":
-                row["value"] = str(int(row["value"]) + 1)
-            writer.writerow(row)
+    fixed = rewrite_submission(path, path.with_name(f"38_{period}_v2.csv"), "security_teams", lambda v: v + 1)
     path.unlink()
     return ingest_all(settings, [str(fixed)])
 

@@ -4,11 +4,7 @@ from datetime import datetime
 
 from airflow.sdk import dag, task
 
-
-def alert_task_failure(context):
-    from warehouse.pipeline import alert_task_failure
-
-    alert_task_failure(context)
+from warehouse.callbacks import alert_task_failure
 
 
 @dag(

@@ -5,12 +5,7 @@ from datetime import datetime
 from airflow.sdk import dag, task
 
 from warehouse.assets import ACCEPTED_SUBMISSIONS, PUBLISHED_MARTS
-
-
-def alert_task_failure(context):
-    from warehouse.pipeline import alert_task_failure
-
-    alert_task_failure(context)
+from warehouse.callbacks import alert_task_failure
 
 
 @dag(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ingestion.catalogue import TOTAL
@@ -151,3 +151,16 @@ def generate_national(
 ) -> list[Path]:
     codes = provinces or province_codes_for(period_code)
     return [write_submission(landing_dir, code, period_code, seed, file_format) for code in codes]
+
+
+def rewrite_submission(source: Path, target: Path, indicator_code: str, change: Callable[[int], int]) -> Path:
+    """A corrected (or faulty) resubmission: the same CSV with one indicator's values changed."""
+    with source.open(encoding="utf-8") as reader_file, target.open("w", encoding="utf-8", newline="") as out:
+        reader = csv.DictReader(reader_file)
+        writer = csv.DictWriter(out, fieldnames=reader.fieldnames)
+        writer.writeheader()
+        for row in reader:
+            if row["indicator_code"] == indicator_code:
+                row["value"] = str(change(int(row["value"])))
+            writer.writerow(row)
+    return target

@@ -7,7 +7,6 @@ each test then seeds one fault into a new build.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,7 +14,7 @@ from types import SimpleNamespace
 import psycopg
 import pytest
 
-from ingestion.generator import current_province_codes, write_submission
+from ingestion.generator import current_province_codes, rewrite_submission, write_submission
 from ingestion.loader import ingest_file
 from tests.conftest import make_settings, marts_checksums
 from warehouse import pipeline
@@ -96,15 +95,7 @@ def test_the_same_failure_found_again_by_a_retry_is_not_mailed_twice(warehouse, 
 def test_a_province_figure_far_from_its_own_history_blocks_publishing(warehouse, mailbox):
     original = write_submission(warehouse.landing_dir, "38", "2026-09")
     content = original.read_bytes()
-    inflated = original.with_name("38_2026-09_v2.csv")
-    with original.open(encoding="utf-8") as source, inflated.open("w", encoding="utf-8", newline="") as target:
-        reader = csv.DictReader(source)
-        writer = csv.DictWriter(target, fieldnames=reader.fieldnames)
-        writer.writeheader()
-        for row in reader:
-            if row["indicator_code"] == "security_teams":
-                row["value"] = str(int(row["value"]) * 10)
-            writer.writerow(row)
+    inflated = rewrite_submission(original, original.with_name("38_2026-09_v2.csv"), "security_teams", lambda v: v * 10)
     original.unlink()
     with psycopg.connect(warehouse.warehouse_url, autocommit=True) as conn:
         assert ingest_file(conn, inflated, warehouse).status == "accepted"

@@ -57,13 +57,7 @@ final as (
         current_year.numerator,
         current_year.denominator,
         current_year.ratio_pct,
-        previous_year.value as previous_year_value,
-        previous_year.ratio_pct as previous_year_ratio_pct,
-        case when indicators.measure = 'ratio' then current_year.ratio_pct - previous_year.ratio_pct
-            else current_year.value - previous_year.value end as yoy_change,
-        case when indicators.measure = 'count' and previous_year.value > 0
-            then round(100.0 * (current_year.value - previous_year.value) / previous_year.value, 1)
-        end as yoy_change_pct,
+        {{ year_over_year('current_year', 'previous_year', 'indicators.measure') }},
         current_year.provinces_reporting,
         current_year.provinces_complete,
         current_year.provinces_rolled_up,
