@@ -107,17 +107,17 @@ def _target(file_name: str, landing_dir: Path, path: Path) -> tuple[str | None, 
 
 def _units_for(conn: psycopg.Connection, period: Period) -> dict[str, tuple[str, str]]:
     """Units of the map in force for the period: code -> (province code, name)."""
-    unit_map = "current" if period.on_current_map else "legacy"
     rows = conn.execute(
         """select unit_code, province_code, name from ref.unit
            where map = %s and valid_from <= %s and (valid_to is null or valid_to >= %s)""",
-        [unit_map, period.end, period.end],
+        [period.unit_map, period.end, period.end],
     )
     return {code: (province, name) for code, province, name in rows}
 
 
 def _provinces_for(conn: psycopg.Connection, period: Period) -> set[str]:
-    return {code for code, (province, _) in _units_for(conn, period).items() if code == province}
+    rows = conn.execute("select unit_code from ref.unit where map = %s and unit_level = 'province'", [period.unit_map])
+    return {code for (code,) in rows}
 
 
 def _earlier_copy(

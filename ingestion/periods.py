@@ -34,6 +34,11 @@ class Period:
     def on_current_map(self) -> bool:
         return self.start >= REORGANISATION_DATE
 
+    @property
+    def unit_map(self) -> str:
+        """Which administrative map its reports use: 'current' (34 provinces) or 'legacy' (63)."""
+        return "current" if self.on_current_map else "legacy"
+
 
 def parse_period(text: str) -> Period:
     """Parse a period code; raise ValueError naming the accepted forms."""
