@@ -258,7 +258,8 @@ class RowValidator:
         problems: list[Problem] = []
         period_text = (record.get("period") or "").strip()
         try:
-            if parse_period(period_text).code != self.period.code:
+            # Nearly every row repeats the file's period: compare the text before parsing it.
+            if period_text.upper() != self.period.code and parse_period(period_text).code != self.period.code:
                 problems.append(
                     self._problem(
                         row,
@@ -365,7 +366,7 @@ class RowValidator:
             self._seen[key] = row
         if problems:
             return None, problems
-        is_ratio = indicator is not None and indicator.is_ratio
+        is_ratio = indicator.is_ratio
         return IndicatorRow(
             row,
             unit_code,

@@ -162,7 +162,8 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: Settings) -> Ing
                 f"tệp lớn hơn giới hạn {limit} MB; hãy chia nhỏ tệp hoặc liên hệ nhóm dữ liệu",
             )
         )
-    if not problems and province_code not in _provinces_for(conn, parse_period(period_code)):
+    period = None if problems else parse_period(period_code)
+    if period and province_code not in _provinces_for(conn, period):
         problems.append(
             Problem(
                 file_name,
@@ -179,7 +180,6 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: Settings) -> Ing
     if problems:
         return _reject(conn, path, settings, digest, province_code, period_code, problems)
 
-    period = parse_period(period_code)
     lock_key = f"{province_code}/{period.code}"
     rows_loaded = 0
     problems = []
@@ -199,7 +199,7 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: Settings) -> Ing
                 [
                     file_name,
                     digest,
-                    path.stat().st_size,
+                    size,
                     province_code,
                     period.code,
                     period.period_type,
@@ -340,20 +340,23 @@ def safe_name(name: str, max_bytes: int = 200) -> str:
     return clean + (f".{suffix}" if dot and suffix else "")
 
 
+def _kept_path(folder: Path, submission_id: int, name: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{submission_id:08d}_{safe_name(name)}"
+
+
 def _keep(path: Path, folder: Path, submission_id: int) -> Path:
     """Copy the file, named by its submission, where it is kept for good.
 
     The landing copy is removed only after the transaction commits: a crash in between leaves the file in
     landing, where the next run finds it registered (same sha256) and only tidies it away.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{submission_id:08d}_{safe_name(path.name)}"
+    target = _kept_path(folder, submission_id, path.name)
     shutil.copy2(path, target)
     return target
 
 
 def _move(path: Path, folder: Path, submission_id: int) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{submission_id:08d}_{safe_name(path.name)}"
+    target = _kept_path(folder, submission_id, path.name)
     shutil.move(path, target)
     return target
