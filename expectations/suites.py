@@ -103,14 +103,10 @@ def national_suite(schema: str, freshness_days: int) -> gx.ExpectationSuite:
         _rows(
             "reconciliation",
             "For periods every province submitted as such, the national value equals the sum of the unit-level facts",
-            f"""select n.period_code, n.indicator_code, n.value as national_value, f.value as facts_value,
+            """select n.period_code, n.indicator_code, n.value as national_value, f.value as facts_value,
                    n.numerator as national_numerator, f.numerator as facts_numerator
-            from {{batch}} as n
-            inner join (
-                select period_code, indicator_code, sum(value) as value, sum(numerator) as numerator,
-                       sum(denominator) as denominator
-                from {schema}.fct_indicator_value group by period_code, indicator_code
-            ) as f using (period_code, indicator_code)
+            from {batch} as n
+            inner join intermediate.int_national_from_facts as f using (period_code, indicator_code)
             where n.provinces_rolled_up = 0
               and (n.value is distinct from f.value or n.numerator is distinct from f.numerator
                    or n.denominator is distinct from f.denominator)""",
@@ -162,22 +158,12 @@ def province_suite(schema: str) -> gx.ExpectationSuite:
             "outlier",
             "A province's count stays within the catalogue's outlier_ratio of its median over its last 6 periods",
             f"""select cur.province_code, cur.province_name, cur.period_code, cur.indicator_code, cur.value,
-                   history.median_value, indicators.outlier_ratio
+                   cur.median_last_6, indicators.outlier_ratio
             from {{batch}} as cur
             inner join {schema}.dim_indicator as indicators using (indicator_code)
-            cross join lateral (
-                select percentile_cont(0.5) within group (order by previous.value) as median_value,
-                       count(*) as periods
-                from (
-                    select prev.value from {{batch}} as prev
-                    where prev.province_code = cur.province_code and prev.indicator_code = cur.indicator_code
-                      and prev.period_type = cur.period_type and prev.period_start < cur.period_start
-                    order by prev.period_start desc limit 6
-                ) as previous
-            ) as history
-            where indicators.measure = 'count' and history.periods >= 2 and history.median_value >= 10
-              and (cur.value > history.median_value * indicators.outlier_ratio
-                   or cur.value * indicators.outlier_ratio < history.median_value)""",
+            where indicators.measure = 'count' and cur.periods_in_median >= 2 and cur.median_last_6 >= 10
+              and (cur.value > cur.median_last_6 * indicators.outlier_ratio
+                   or cur.value * indicators.outlier_ratio < cur.median_last_6)""",
         )
     )
     return suite

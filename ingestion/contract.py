@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -157,7 +156,7 @@ class RowValidator:
     file_name: str
     province_code: str
     period: Period
-    units: dict[str, tuple[str, str]]  # unit_code -> (province_code, name), for units valid in this period
+    units: dict[str, tuple[str, str]] | None  # code -> (province code, name) of units valid in the period
     sheet: str = INDICATOR_SHEET
 
     def __post_init__(self) -> None:
@@ -376,11 +375,3 @@ class RowValidator:
             numerator if is_ratio else None,
             denominator if is_ratio else None,
         ), []
-
-
-def validate_rows(validator: RowValidator, records: Iterable[tuple[int, dict]]) -> Iterator[IndicatorRow | Problem]:
-    for row, record in records:
-        good, problems = validator.check(row, record)
-        if good is not None:
-            yield good
-        yield from problems

@@ -17,21 +17,11 @@ from pathlib import Path
 
 import psycopg
 
-from ingestion.contract import FileRejected, IndicatorRow, Problem, RowValidator, map_headers, validate_rows
+from ingestion.bulk import load_staged, stage
+from ingestion.contract import FileRejected, Problem, RowValidator, map_headers
 from ingestion.periods import Period, parse_period
 from ingestion.readers import open_table
 from warehouse.settings import Settings
-
-RAW_COLUMNS = (
-    "submission_id",
-    "source_row",
-    "unit_code",
-    "indicator_code",
-    "category",
-    "value",
-    "numerator",
-    "denominator",
-)
 
 
 @dataclass
@@ -181,8 +171,6 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: Settings) -> Ing
         return _reject(conn, path, settings, digest, province_code, period_code, problems)
 
     lock_key = f"{province_code}/{period.code}"
-    rows_loaded = 0
-    problems = []
     try:
         with conn.transaction():
             # Two versions of one province-period load one after the other, never interleaved.
@@ -208,28 +196,12 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: Settings) -> Ing
                 ],
             ).fetchone()[0]
             table = open_table(path, file_name)
-            mapped = map_headers(table.headers, file_name, table.sheet)
-            validator = RowValidator(file_name, province_code, period, _units_for(conn, period), table.sheet)
-            records = ((n, dict(zip(mapped, cells, strict=False))) for n, cells in table.rows)
-            with conn.cursor().copy(f"copy raw.indicator_value ({', '.join(RAW_COLUMNS)}) from stdin") as copy:
-                for item in validate_rows(validator, records):
-                    if isinstance(item, IndicatorRow):
-                        if not problems:
-                            copy.write_row(
-                                (
-                                    submission_id,
-                                    item.source_row,
-                                    item.unit_code,
-                                    item.indicator_code,
-                                    item.category,
-                                    item.value,
-                                    item.numerator,
-                                    item.denominator,
-                                )
-                            )
-                            rows_loaded += 1
-                    else:
-                        problems.append(item)
+            fields = map_headers(table.headers, file_name, table.sheet)
+            staged = stage(conn, path, table, fields)
+            validator = RowValidator(file_name, province_code, period, None, table.sheet)
+            rows_loaded, problems = load_staged(
+                conn, submission_id, staged, validator, lambda: _units_for(conn, period)
+            )
             if problems:
                 raise FileRejected(problems)
             if rows_loaded == 0:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +20,7 @@ class Table:
     sheet: str
     headers: list[str]
     rows: Iterator[tuple[int, list[str]]]  # (row number as the officer sees it, cells)
+    close: Callable[[], None] = lambda: None  # for a caller that reads the file another way after the header
 
 
 def _file_problem(file_name: str, code: str, en: str, vi: str, sheet: str | None = None) -> FileRejected:
@@ -48,7 +49,7 @@ def read_csv(path: Path, file_name: str) -> Table:
             except UnicodeDecodeError as error:
                 raise _encoding_problem(file_name, number + 1) from error
 
-    return Table(INDICATOR_SHEET, headers, rows())
+    return Table(INDICATOR_SHEET, headers, rows(), handle.close)
 
 
 def _encoding_problem(file_name: str, row: int) -> FileRejected:
@@ -178,7 +179,7 @@ def read_xlsx(path: Path, file_name: str) -> Table:
         finally:
             workbook.close()
 
-    return Table(title, headers, records())
+    return Table(title, headers, records(), workbook.close)
 
 
 def read_json(path: Path, file_name: str) -> Table:

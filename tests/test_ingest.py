@@ -276,3 +276,68 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(settings, conn)
     result = ingest_file(conn, write_csv(small, "01", "2026-09", rows), small)
     assert result.status == "rejected" and {p.code for p in result.problems} == {"file_too_large"}
     assert raw_count(conn) == 0
+
+
+def raw_rows(conn) -> list[tuple]:
+    return conn.execute(
+        "select source_row, unit_code, indicator_code, category, value, numerator, denominator"
+        " from raw.indicator_value order by source_row"
+    ).fetchall()
+
+
+PLAIN = [
+    ["2026-09", "00070", "security_teams", "", "26", "", ""],
+    ["2026-09", "00073", "weapons_surrendered", "homemade_gun", "3", "", ""],
+    ["2026-09", "00070", "households_in_anxh", "", "", "990", "1000"],
+]
+# The same figures written the way people write them: a name for a code, "2026-q3"-style case, padded
+# cells, a space in a number, "total" spelled out, a value left in a ratio row. All valid, none plain.
+ODD = [
+    ["2026-09", "Phường Hoàn Kiếm", "security_teams", "total", " 26 ", "", ""],
+    ["2026-09", " 00073", " weapons_surrendered", " homemade_gun ", "3", "", ""],
+    ["2026-09", "P. Hoan Kiem", "households_in_anxh", "", "7", "990", "1 000"],
+]
+
+
+def test_figures_written_unusually_load_exactly_as_the_plain_ones(settings, conn):
+    plain = ingest_file(conn, write_csv(settings, "01", "2026-09", PLAIN, name="plain.csv"), settings)
+    expected = raw_rows(conn)
+    conn.execute("delete from raw.indicator_value")
+    odd = ingest_file(conn, write_csv(settings, "01", "2026-09", ODD, name="odd.csv"), settings)
+    assert (plain.status, odd.status) == ("accepted", "accepted"), odd.problems
+    assert raw_rows(conn) == expected
+    assert expected[0][1:5] == ("00070", "security_teams", "total", 26)
+    assert expected[2][4:] == (None, 990, 1000)
+
+
+def test_a_unit_named_once_by_code_and_once_by_name_is_a_duplicate(settings, conn):
+    rows = [PLAIN[0], ["2026-09", "Phường Hoàn Kiếm", "security_teams", "", "27", "", ""]]
+    result = ingest_file(conn, write_csv(settings, "01", "2026-09", rows), settings)
+    assert result.status == "rejected"
+    assert [(p.row, p.code) for p in result.problems] == [(3, "duplicate_row")]
+    assert "row 2" in result.problems[0].reason_en
+    assert raw_count(conn) == 0
+
+
+def test_blank_lines_and_a_copy_end_marker_in_a_csv_neither_end_nor_shift_the_rows(settings, conn):
+    folder = settings.landing_dir / "01" / "2026-09"
+    folder.mkdir(parents=True)
+    path = folder / "blank.csv"
+    lines = [",".join(HEADER), ",".join(PLAIN[0]), "", "\\.", ",".join(PLAIN[1]), "", ",".join(PLAIN[2]) + ",,"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = ingest_file(conn, path, settings)
+    assert result.status == "rejected"
+    # The "\." line is a row like any other: a row of one cell, refused with its number; nothing is skipped.
+    assert {(p.row, p.column) for p in result.problems} >= {(4, "unit_code"), (4, "indicator_code")}
+    assert all(p.row == 4 for p in result.problems)
+    lines[3] = ""
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = ingest_file(conn, path, settings)
+    assert result.status == "accepted" and result.row_count == 3
+    assert [row[0] for row in raw_rows(conn)] == [2, 5, 7]
+
+
+def test_row_numbers_from_the_fast_path_are_the_rows_the_officer_sees(settings, conn):
+    rows = [PLAIN[0], PLAIN[1], PLAIN[2], ["2026-09", "00073", "security_teams", "", "-1", "", ""]]
+    result = ingest_file(conn, write_csv(settings, "01", "2026-09", rows), settings)
+    assert [(p.row, p.column, p.code) for p in result.problems] == [(5, "value", "negative")]

@@ -52,6 +52,8 @@ def bootstrap(conn: psycopg.Connection, province_codes: list[str]) -> None:
         database = ident(conn.info.dbname)
         conn.execute(sql.SQL("revoke create, temporary on database {} from public").format(database))
         conn.execute(sql.SQL("grant create, temporary on database {} to {}").format(database, ident(TRANSFORMER)))
+        # Ingestion checks a file in a temporary table before anything of it reaches raw.
+        conn.execute(sql.SQL("grant temporary on database {} to {}").format(database, ident(LOADER)))
         conn.execute("revoke create on schema public from public")
         for schema in ("ingest", "raw", "ref", "meta"):
             conn.execute(

@@ -33,6 +33,18 @@ with_periods as (
     inner join periods on periods.period_code = province_values.period_code
 ),
 
+-- The province's own recent history: the values of its last 6 periods of the same type before this one.
+with_history as (
+    select
+        *,
+        array_agg(value) over (
+            partition by province_code, indicator_code, period_type
+            order by period_start
+            rows between 6 preceding and 1 preceding
+        ) as last_6_values
+    from with_periods
+),
+
 final as (
     select
         current_year.province_code,
@@ -59,8 +71,16 @@ final as (
         current_year.is_complete,
         current_year.is_remapped,
         current_year.units_reporting,
-        current_year.submission_id
-    from with_periods as current_year
+        current_year.submission_id,
+        history.median_last_6,
+        history.periods_in_median
+    from with_history as current_year
+    cross join lateral (
+        select
+            percentile_cont(0.5) within group (order by previous.value) as median_last_6,
+            count(previous.value) as periods_in_median
+        from unnest(current_year.last_6_values) as previous (value)
+    ) as history
     inner join indicators on indicators.indicator_code = current_year.indicator_code
     left join provinces on provinces.unit_code = current_year.province_code
     left join with_periods as previous_year
