@@ -16,6 +16,7 @@ from ingestion.unit_names import lookup
 
 CONTRACT_FILE = Path(__file__).parent / "contract" / "submission-v1.yaml"
 INDICATOR_SHEET = "indicators"
+MODEL_SHEET = "models"
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Column:
     header_vi: str
     type: str
     required: bool
+    values: tuple[str, ...] = ()  # the allowed codes of a `choice` column
 
 
 @cache
@@ -82,19 +84,21 @@ def sheet_title(sheet: str = INDICATOR_SHEET) -> str:
 
 def sheet_columns(sheet: str = INDICATOR_SHEET) -> list[Column]:
     spec = load_contract()["sheets"][sheet]["columns"]
-    return [Column(c["name"], c["header_vi"], c["type"], c["required"]) for c in spec]
+    return [Column(c["name"], c["header_vi"], c["type"], c["required"], tuple(c.get("values", ()))) for c in spec]
 
 
 def _fold(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).strip().casefold().split())
 
 
-def map_headers(headers: list[str], file_name: str, sheet: str = INDICATOR_SHEET) -> list[str]:
+def map_headers(
+    headers: list[str], file_name: str, sheet: str = INDICATOR_SHEET, contract_sheet: str = INDICATOR_SHEET
+) -> list[str]:
     """Map the file's headers (code or Vietnamese label, any case) to contract names, or say what is wrong.
 
-    `sheet` is the name the file gives the sheet, used in the reasons; the columns are the indicator sheet's.
+    `sheet` is the name the file gives the sheet, used in the reasons; the columns are contract_sheet's.
     """
-    columns = sheet_columns(INDICATOR_SHEET)
+    columns = sheet_columns(contract_sheet)
     by_label = {}
     for column in columns:
         by_label[_fold(column.name)] = column.name
@@ -163,7 +167,7 @@ class RowValidator:
         self.catalogue: dict[str, Indicator] = load_catalogue()
         self._seen: dict[tuple[str, str, str], int] = {}
 
-    def _problem(self, row: int, column: str | None, value: object, code: str, en: str, vi: str) -> Problem:
+    def problem(self, row: int, column: str | None, value: object, code: str, en: str, vi: str) -> Problem:
         shown = None if value is None else str(value)
         return Problem(self.file_name, self.sheet, row, column, shown, code, en, vi)
 
@@ -174,11 +178,11 @@ class RowValidator:
         try:
             number = Decimal(text)
         except InvalidOperation:
-            problems.append(self._problem(row, column, raw, "not_a_number", "is not a number", "không phải là số"))
+            problems.append(self.problem(row, column, raw, "not_a_number", "is not a number", "không phải là số"))
             return None
         if number != number.to_integral_value():
             problems.append(
-                self._problem(
+                self.problem(
                     row,
                     column,
                     raw,
@@ -189,14 +193,14 @@ class RowValidator:
             )
             return None
         if number < 0:
-            problems.append(self._problem(row, column, raw, "negative", "must not be negative", "không được là số âm"))
+            problems.append(self.problem(row, column, raw, "negative", "must not be negative", "không được là số âm"))
             return None
         return int(number)
 
-    def _unit_code(self, row: int, given: str, problems: list[Problem]) -> str:
+    def unit_code(self, row: int, given: str, problems: list[Problem], column: str = "unit_code") -> str:
         """A unit named by official code, or by a name that matches exactly one unit of the province."""
         if not given:
-            problems.append(self._problem(row, "unit_code", None, "required", "is required", "bắt buộc nhập"))
+            problems.append(self.problem(row, column, None, "required", "is required", "bắt buộc nhập"))
             return given
         map_name = "current" if self.period.on_current_map else "legacy (before 2025-07-01)"
         if not given.isdigit():
@@ -207,9 +211,9 @@ class RowValidator:
             if candidates:
                 listed = "; ".join(candidates)
                 problems.append(
-                    self._problem(
+                    self.problem(
                         row,
-                        "unit_code",
+                        column,
                         given,
                         "ambiguous_unit",
                         f"names several units, write the code of one: {listed}",
@@ -218,9 +222,9 @@ class RowValidator:
                 )
             else:
                 problems.append(
-                    self._problem(
+                    self.problem(
                         row,
-                        "unit_code",
+                        column,
                         given,
                         "unknown_unit",
                         f"is not the name of a unit of province {self.province_code} on the {map_name} map",
@@ -231,9 +235,9 @@ class RowValidator:
         owner = self.units.get(given)
         if owner is None:
             problems.append(
-                self._problem(
+                self.problem(
                     row,
-                    "unit_code",
+                    column,
                     given,
                     "unknown_unit",
                     f"is not a unit code valid in {self.period.code} ({map_name} map)",
@@ -242,9 +246,9 @@ class RowValidator:
             )
         elif owner[0] != self.province_code:
             problems.append(
-                self._problem(
+                self.problem(
                     row,
-                    "unit_code",
+                    column,
                     given,
                     "unit_of_other_province",
                     f"belongs to province {owner[0]}, not {self.province_code}",
@@ -260,7 +264,7 @@ class RowValidator:
             # Nearly every row repeats the file's period: compare the text before parsing it.
             if period_text.upper() != self.period.code and parse_period(period_text).code != self.period.code:
                 problems.append(
-                    self._problem(
+                    self.problem(
                         row,
                         "period",
                         period_text,
@@ -271,7 +275,7 @@ class RowValidator:
                 )
         except ValueError:
             problems.append(
-                self._problem(
+                self.problem(
                     row,
                     "period",
                     period_text,
@@ -281,13 +285,13 @@ class RowValidator:
                 )
             )
 
-        unit_code = self._unit_code(row, (record.get("unit_code") or "").strip(), problems)
+        unit_code = self.unit_code(row, (record.get("unit_code") or "").strip(), problems)
 
         code = (record.get("indicator_code") or "").strip()
         indicator = self.catalogue.get(code)
         if indicator is None:
             problems.append(
-                self._problem(
+                self.problem(
                     row,
                     "indicator_code",
                     code or None,
@@ -300,7 +304,7 @@ class RowValidator:
         if indicator is not None and category not in indicator.allowed_categories():
             allowed = ", ".join(indicator.allowed_categories())
             problems.append(
-                self._problem(
+                self.problem(
                     row,
                     "category",
                     category,
@@ -317,7 +321,7 @@ class RowValidator:
             for column, number in (("numerator", numerator), ("denominator", denominator)):
                 if number is None and not any(p.column == column for p in problems):
                     problems.append(
-                        self._problem(
+                        self.problem(
                             row,
                             column,
                             None,
@@ -328,7 +332,7 @@ class RowValidator:
                     )
             if numerator is not None and denominator is not None and numerator > denominator:
                 problems.append(
-                    self._problem(
+                    self.problem(
                         row,
                         "numerator",
                         numerator,
@@ -339,7 +343,7 @@ class RowValidator:
                 )
         elif indicator is not None and value is None and not any(p.column == "value" for p in problems):
             problems.append(
-                self._problem(
+                self.problem(
                     row,
                     "value",
                     None,
@@ -352,7 +356,7 @@ class RowValidator:
         key = (unit_code, code, category)
         if key in self._seen:
             problems.append(
-                self._problem(
+                self.problem(
                     row,
                     "indicator_code",
                     code,

@@ -13,10 +13,11 @@ from __future__ import annotations
 import csv
 import random
 from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 from ingestion.catalogue import TOTAL
-from ingestion.contract import sheet_columns, sheet_title
+from ingestion.contract import MODEL_SHEET, sheet_columns, sheet_title
 from ingestion.periods import Period, parse_period
 from ingestion.reference import UnitRecord, current_units, legacy_units
 
@@ -109,6 +110,64 @@ def province_rows(province_code: str, period: Period, seed: int = 2025) -> Itera
                 yield {"period": period.code, "unit_code": unit.unit_code, **row}
 
 
+# Thanh Hóa's "Tổ an ninh công nhân" in FDI enterprises was notified by the Ministry for replication
+# nationwide (seed 000): other provinces' worker security teams are copies of it.
+NATIONAL_MODEL = ("38", "TH-ANCN")
+MODEL_NAMES = {
+    "worker_security_team": "Tổ an ninh công nhân",
+    "drug_free_commune": "Xã tự quản không ma túy",
+    "safe_school_gate": "Cổng trường an toàn giao thông",
+    "security_camera": "Camera an ninh",
+    "fire_safety_group": "Tổ liên gia an toàn PCCC",
+    "public_fire_point": "Điểm chữa cháy công cộng",
+    "self_managed_residential_area": "Tự quản, tự phòng, tự bảo vệ",
+    "religious_community_security": "Giáo xứ bình yên",
+}
+
+
+def province_models(province_code: str, period: Period, seed: int = 2025) -> Iterator[Row]:
+    """The province's self-management models at the end of the period: one to four per commune, launched
+    from 2015 on, a few closed; many are copies of a provincial model, and worker security teams outside
+    Thanh Hóa are copies of Thanh Hóa's."""
+    units = current_units() if period.on_current_map else legacy_units()
+    communes = [u for u in units if u.unit_level == "commune" and u.province_code == province_code]
+    is_thanh_hoa = province_code == NATIONAL_MODEL[0]
+    source = NATIONAL_MODEL[1] if is_thanh_hoa else f"{province_code}-TQ01"
+    yield {
+        "model_code": source,
+        "model_name": "Tổ an ninh công nhân trong doanh nghiệp FDI" if is_thanh_hoa else "Tự quản, tự phòng, tự bảo vệ",
+        "model_type": "worker_security_team" if is_thanh_hoa else "self_managed_residential_area",
+        "host_unit_code": province_code,
+        "level": "province",
+        "launch_date": date(2015, 3, 26),
+        "status": "active",
+        "replicated_from": "",
+    }
+    for unit in communes:
+        rng = random.Random(f"{seed}:models:{unit.map}:{unit.unit_code}")
+        for number in range(1, rng.randint(1, 4) + 1):
+            model_type = rng.choice(list(MODEL_NAMES))
+            launched = date(2015, 1, 1) + timedelta(days=rng.randint(0, 4_300))
+            if launched > period.end:
+                continue
+            closed_on = launched + timedelta(days=rng.randint(300, 2_500) if rng.random() < 0.1 else 100_000)
+            copied = ""
+            if model_type == "worker_security_team" and not is_thanh_hoa:
+                copied = "/".join(NATIONAL_MODEL)
+            elif rng.random() < 0.4:
+                copied = source
+            yield {
+                "model_code": f"{unit.unit_code}-{number}",
+                "model_name": f"{MODEL_NAMES[model_type]} {unit.name}",
+                "model_type": model_type,
+                "host_unit_code": unit.unit_code,
+                "level": "village" if rng.random() < 0.6 else "commune",
+                "launch_date": launched,
+                "status": "closed" if closed_on <= period.end else "active",
+                "replicated_from": copied,
+            }
+
+
 def write_submission(
     landing_dir: Path, province_code: str, period_code: str, seed: int = 2025, file_format: str = "csv"
 ) -> Path:
@@ -126,6 +185,10 @@ def write_submission(
         for row in province_rows(province_code, period, seed):
             values = {**row, "category": "" if row["category"] == TOTAL else row["category"]}
             sheet.append([values.get(column) for column in columns])
+        models = workbook[sheet_title(MODEL_SHEET)]
+        model_columns = [c.name for c in sheet_columns(MODEL_SHEET)]
+        for model in province_models(province_code, period, seed):
+            models.append([model[column] for column in model_columns])
         workbook.save(path)
         return path
     with path.open("w", encoding="utf-8", newline="") as handle:

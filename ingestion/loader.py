@@ -13,12 +13,14 @@ import shutil
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from pathlib import Path
 
 import psycopg
 
 from ingestion.bulk import load_staged, stage
 from ingestion.contract import FileRejected, Problem, RowValidator, map_headers
+from ingestion.models import load_models
 from ingestion.periods import Period, parse_period
 from ingestion.readers import open_table
 from warehouse.settings import Settings
@@ -199,9 +201,11 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: Settings) -> Ing
             fields = map_headers(table.headers, file_name, table.sheet)
             staged = stage(conn, path, table, fields)
             validator = RowValidator(file_name, province_code, period, None, table.sheet)
-            rows_loaded, problems = load_staged(
-                conn, submission_id, staged, validator, lambda: _units_for(conn, period)
-            )
+            units = cache(lambda: _units_for(conn, period))
+            rows_loaded, problems = load_staged(conn, submission_id, staged, validator, units)
+            if problems:
+                raise FileRejected(problems)
+            models_loaded, problems = load_models(conn, path, submission_id, validator, units)
             if problems:
                 raise FileRejected(problems)
             if rows_loaded == 0:
@@ -225,8 +229,9 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: Settings) -> Ing
             )
             stored = _keep(path, settings.data_dir / "archive" / province_code / period.code, submission_id)
             conn.execute(
-                "update ingest.submission set stored_path = %s, version = %s, row_count = %s where submission_id = %s",
-                [str(stored), version, rows_loaded, submission_id],
+                "update ingest.submission set stored_path = %s, version = %s, row_count = %s, model_count = %s"
+                " where submission_id = %s",
+                [str(stored), version, rows_loaded, models_loaded, submission_id],
             )
     except _AlreadyLoaded:
         return ingest_file(conn, path, settings)

@@ -92,8 +92,9 @@ def _has_merged_cells(path: Path, sheet_part: str) -> bool:
     return False
 
 
-def read_xlsx(path: Path, file_name: str) -> Table:
-    """Stream the indicator sheet of a workbook. Formulas are never evaluated: a formula cell is refused."""
+def read_xlsx(path: Path, file_name: str, contract_sheet: str = INDICATOR_SHEET) -> Table | None:
+    """Stream one sheet of a workbook (None if an optional sheet is absent). Formulas are never evaluated:
+    a formula cell is refused."""
     try:
         with zipfile.ZipFile(path) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
@@ -122,10 +123,12 @@ def read_xlsx(path: Path, file_name: str) -> Table:
             f"the workbook cannot be read ({type(error).__name__})",
             "không đọc được tệp Excel",
         ) from None
-    wanted = {fold(INDICATOR_SHEET), fold(sheet_title(INDICATOR_SHEET))}
+    wanted = {fold(contract_sheet), fold(sheet_title(contract_sheet))}
     sheet = next((ws for ws in workbook.worksheets if fold(ws.title) in wanted), None)
     if sheet is None:
         workbook.close()
+        if contract_sheet != INDICATOR_SHEET:
+            return None
         raise _file_problem(
             file_name,
             "missing_sheet",
@@ -182,7 +185,7 @@ def read_xlsx(path: Path, file_name: str) -> Table:
     return Table(title, headers, records(), workbook.close)
 
 
-def read_json(path: Path, file_name: str) -> Table:
+def read_json(path: Path, file_name: str, contract_sheet: str = INDICATOR_SHEET) -> Table | None:
     """{"indicators": [{...}, ...]} or a bare list of row objects; keys are contract codes or Vietnamese labels.
 
     A row's number is its position in the list (1 for the first), shown as row n + 1 like a sheet with a header.
@@ -198,25 +201,31 @@ def read_json(path: Path, file_name: str) -> Table:
             f"the file is not valid JSON: {error.msg} at line {error.lineno}",
             f"tệp không phải JSON hợp lệ: lỗi ở dòng {error.lineno}",
         ) from None
-    records = document.get(INDICATOR_SHEET) if isinstance(document, dict) else document
+    if contract_sheet != INDICATOR_SHEET:
+        optional = document.get(contract_sheet) if isinstance(document, dict) else None
+        if not optional:
+            return None
+    records = document.get(contract_sheet) if isinstance(document, dict) else document
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise _file_problem(
             file_name,
             "bad_json_shape",
-            f"expected a list of row objects, or an object with a list under '{INDICATOR_SHEET}'",
-            f"cần một danh sách các dòng, hoặc đối tượng có danh sách '{INDICATOR_SHEET}'",
+            f"expected a list of row objects, or an object with a list under '{contract_sheet}'",
+            f"cần một danh sách các dòng, hoặc đối tượng có danh sách '{contract_sheet}'",
         )
     if not records:
         raise _file_problem(file_name, "empty_file", "the file has no rows", "tệp không có dữ liệu")
     headers = list(dict.fromkeys(key for record in records for key in record))
     rows = ((number, [_cell_text(record.get(key)) for key in headers]) for number, record in enumerate(records, 2))
-    return Table(INDICATOR_SHEET, headers, rows)
+    return Table(contract_sheet, headers, rows)
 
 
 READERS = {".csv": read_csv, ".xlsx": read_xlsx, ".json": read_json}
 
 
-def open_table(path: Path, file_name: str) -> Table:
+def open_table(path: Path, file_name: str, contract_sheet: str = INDICATOR_SHEET) -> Table | None:
+    """The contract sheet's table in the file; None for an optional sheet the file does not have (a CSV file
+    holds the indicator sheet only)."""
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         accepted = ", ".join(sorted(READERS))
@@ -226,4 +235,6 @@ def open_table(path: Path, file_name: str) -> Table:
             f"file type must be one of {accepted}",
             f"định dạng tệp phải là {accepted}",
         )
-    return reader(path, file_name)
+    if contract_sheet == INDICATOR_SHEET:
+        return reader(path, file_name)
+    return None if reader is read_csv else reader(path, file_name, contract_sheet)

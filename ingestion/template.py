@@ -10,13 +10,15 @@ from openpyxl.styles import Font
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ingestion.catalogue import load_catalogue
-from ingestion.contract import load_contract, sheet_columns, sheet_title
+from ingestion.contract import MODEL_SHEET, load_contract, sheet_columns, sheet_title
+from ingestion.models import model_types
 from ingestion.periods import parse_period
 from ingestion.reference import current_units, legacy_units
 
 GUIDE = "Hướng dẫn"
 CATALOGUE = "Danh mục chỉ tiêu"
 UNITS = "Đơn vị"
+MODEL_TYPES = "Loại mô hình"
 ROWS_WITH_LISTS = 20_000
 
 
@@ -35,6 +37,8 @@ def build_workbook(province_code: str | None = None, period_code: str | None = N
         "5. Số nguyên, không dùng dấu phân cách hàng nghìn (4351, không ghi 4.351). Không dùng công thức.",
         "6. Chỉ tiêu có phân loại (trang 'Danh mục chỉ tiêu'): mỗi phân loại một dòng; không có thì bỏ trống.",
         "7. Gửi tệp vào thư mục landing/<mã tỉnh>/<kỳ báo cáo>/. Gửi lại tệp mới sẽ thay thế bản trước.",
+        f"8. Trang '{sheet_title(MODEL_SHEET)}' (không bắt buộc): danh sách đầy đủ mô hình tự quản của tỉnh"
+        " tại cuối kỳ; mô hình nhân rộng từ mô hình khác ghi mã mô hình gốc (của tỉnh khác: <mã tỉnh>/<mã mô hình>).",
         "",
         "Nếu tệp bị từ chối, thư báo sẽ nêu rõ trang, dòng, cột và lý do để sửa.",
     ]
@@ -61,7 +65,6 @@ def build_workbook(province_code: str | None = None, period_code: str | None = N
     for cell in data[1]:
         cell.font = Font(bold=True)
     data.freeze_panes = "A2"
-    letter = {column.name: openpyxl.utils.get_column_letter(i) for i, column in enumerate(columns, start=1)}
     lists = {
         "indicator_code": f"'{CATALOGUE}'!$A$2:$A${len(indicators) + 1}",
         "category": f"'{CATALOGUE}'!$G$2:$G${len(categories) + 1}",
@@ -76,12 +79,34 @@ def build_workbook(province_code: str | None = None, period_code: str | None = N
         for unit in own:
             sheet.append([unit.unit_code, unit.name, unit.unit_level])
         lists["unit_code"] = f"'{UNITS}'!$A$2:$A${len(own) + 1}"
-    for name, source in lists.items():
-        validation = DataValidation(type="list", formula1=source, allow_blank=name == "category")
-        validation.error = "Giá trị không có trong danh sách"
-        data.add_data_validation(validation)
-        validation.add(f"{letter[name]}2:{letter[name]}{ROWS_WITH_LISTS}")
+    _add_lists(data, columns, lists, optional={"category"})
+
+    types = workbook.create_sheet(MODEL_TYPES)
+    types.append(["Mã loại", "Tên loại mô hình"])
+    for code, name in model_types().items():
+        types.append([code, name])
+    models = workbook.create_sheet(sheet_title(MODEL_SHEET), 1)
+    model_columns = sheet_columns(MODEL_SHEET)
+    models.append([column.header_vi for column in model_columns])
+    for cell in models[1]:
+        cell.font = Font(bold=True)
+    models.freeze_panes = "A2"
+    model_lists = {c.name: f'"{",".join(c.values)}"' for c in model_columns if c.values}
+    model_lists["model_type"] = f"'{MODEL_TYPES}'!$A$2:$A${len(model_types()) + 1}"
+    if "unit_code" in lists:
+        model_lists["host_unit_code"] = lists["unit_code"]
+    _add_lists(models, model_columns, model_lists)
     return workbook
+
+
+def _add_lists(sheet, columns, lists: dict[str, str], optional: set[str] = frozenset()) -> None:
+    """Drop-down lists on the sheet's columns, for the rows officers fill in."""
+    letter = {column.name: openpyxl.utils.get_column_letter(i) for i, column in enumerate(columns, start=1)}
+    for name, source in lists.items():
+        validation = DataValidation(type="list", formula1=source, allow_blank=name in optional)
+        validation.error = "Giá trị không có trong danh sách"
+        sheet.add_data_validation(validation)
+        validation.add(f"{letter[name]}2:{letter[name]}{ROWS_WITH_LISTS}")
 
 
 def write_template(path: Path, province_code: str | None = None, period_code: str | None = None) -> Path:

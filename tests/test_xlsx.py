@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import openpyxl
 
-from ingestion.contract import sheet_columns, sheet_title
+from ingestion.contract import MODEL_SHEET, sheet_columns, sheet_title
 from ingestion.generator import write_submission
 from ingestion.loader import ingest_file
-from ingestion.template import CATALOGUE, GUIDE, UNITS, write_template
+from ingestion.template import CATALOGUE, GUIDE, MODEL_TYPES, UNITS, write_template
 
 
 def test_the_template_has_instructions_vietnamese_headers_lists_and_the_provinces_units(tmp_path):
     path = write_template(tmp_path / "t.xlsx", "38", "2026-Q3")
     workbook = openpyxl.load_workbook(path)
-    assert workbook.sheetnames == [sheet_title(), GUIDE, CATALOGUE, UNITS]
+    assert workbook.sheetnames == [sheet_title(), sheet_title(MODEL_SHEET), GUIDE, CATALOGUE, UNITS, MODEL_TYPES]
     data = workbook[sheet_title()]
     assert [c.value for c in data[1]] == [c.header_vi for c in sheet_columns()]
     lists = {str(v.sqref).split(":")[0]: v.formula1 for v in data.data_validations.dataValidation}
     assert lists["C2"].startswith(f"'{CATALOGUE}'!$A$2") and lists["A2"] == '"2026-Q3"'
     units = [row[0] for row in workbook[UNITS].iter_rows(min_row=2, values_only=True)]
     assert len(units) == 166 and all(len(code) == 5 for code in units), "Thanh Hóa's 166 communes"
+    models = workbook[sheet_title(MODEL_SHEET)]
+    assert [c.value for c in models[1]] == [c.header_vi for c in sheet_columns(MODEL_SHEET)]
+    model_lists = {str(v.sqref).split(":")[0]: v.formula1 for v in models.data_validations.dataValidation}
+    assert model_lists["G2"] == '"active,closed"' and model_lists["C2"].startswith(f"'{MODEL_TYPES}'!$A$2")
+    assert model_lists["D2"] == lists["B2"], "the host unit is chosen from the province's units"
 
 
 def test_a_filled_in_template_is_accepted_with_the_same_rows_as_the_csv(settings, conn):

@@ -1,0 +1,222 @@
+"""The self-management models a province lists in its submission (sheet "Mô hình tự quản", optional).
+
+A province lists every model it has at the end of the period, one row each. The list is short (tens to
+hundreds of rows), so it is checked row by row here and stored with COPY in raw.model, in the same
+transaction as the file's indicators and under the same policy: one bad row rejects the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+
+import psycopg
+
+from ingestion.contract import MODEL_SHEET, FileRejected, Problem, RowValidator, map_headers, sheet_columns
+from ingestion.readers import open_table
+from warehouse.settings import DBT_PROJECT_DIR
+
+MODEL_TYPES_CSV = DBT_PROJECT_DIR / "seeds" / "model_types.csv"
+RAW_MODEL_COLUMNS = (
+    "submission_id",
+    "source_row",
+    "model_code",
+    "model_name",
+    "model_type",
+    "host_unit_code",
+    "level",
+    "launch_date",
+    "status",
+    "replicated_from_province",
+    "replicated_from_code",
+)
+MODEL_REF = re.compile(r"^(?:(\d{2})/)?(\S.{0,59})$")
+
+
+@cache
+def model_types() -> dict[str, str]:
+    """Model type code -> Vietnamese name, from the dbt seed that dim_model also reads."""
+    with MODEL_TYPES_CSV.open(encoding="utf-8", newline="") as handle:
+        return {row["model_type"]: row["name_vi"] for row in csv.DictReader(handle)}
+
+
+def parse_day(text: str) -> date:
+    """2024-05-19, 2024-05-19 00:00:00 (an Excel date cell) or 19/05/2024 (the Vietnamese way)."""
+    text = text.strip()
+    for pattern in ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    source_row: int
+    model_code: str
+    model_name: str
+    model_type: str
+    host_unit_code: str
+    level: str
+    launch_date: date
+    status: str
+    replicated_from_province: str | None
+    replicated_from_code: str | None
+
+
+def check_model(
+    rows: RowValidator, row: int, record: dict[str, str | None], seen: dict[str, int]
+) -> tuple[ModelRow | None, list[Problem]]:
+    """One model row against the contract; `rows` knows the file, province, period and units."""
+    problems: list[Problem] = []
+    text = {name: (record.get(name) or "").strip() for name in (c.name for c in sheet_columns(MODEL_SHEET))}
+    problem = rows.problem
+    for column in sheet_columns(MODEL_SHEET):
+        if column.required and not text[column.name] and column.type != "unit_code":
+            problems.append(problem(row, column.name, None, "required", "is required", "bắt buộc nhập"))
+        elif column.values and text[column.name] and text[column.name] not in column.values:
+            allowed = ", ".join(column.values)
+            problems.append(
+                problem(
+                    row,
+                    column.name,
+                    text[column.name],
+                    "not_in_list",
+                    f"must be one of: {allowed}",
+                    f"phải là một trong: {allowed}",
+                )
+            )
+    if text["model_type"] and text["model_type"] not in model_types():
+        problems.append(
+            problem(
+                row,
+                "model_type",
+                text["model_type"],
+                "unknown_model_type",
+                f"is not a model type; use one of: {', '.join(model_types())}",
+                "loại mô hình không có trong danh mục (trang 'Loại mô hình')",
+            )
+        )
+    host = rows.unit_code(row, text["host_unit_code"], problems, column="host_unit_code")
+    launched = None
+    if text["launch_date"]:
+        try:
+            launched = parse_day(text["launch_date"])
+        except ValueError:
+            problems.append(
+                problem(
+                    row,
+                    "launch_date",
+                    text["launch_date"],
+                    "bad_date",
+                    "is not a date (write 2024-05-19 or 19/05/2024)",
+                    "không phải ngày hợp lệ (ghi 2024-05-19 hoặc 19/05/2024)",
+                )
+            )
+        else:
+            if launched > rows.period.end:
+                problems.append(
+                    problem(
+                        row,
+                        "launch_date",
+                        text["launch_date"],
+                        "launched_after_period",
+                        f"is after the end of the period {rows.period.code} ({rows.period.end:%Y-%m-%d})",
+                        f"sau ngày cuối kỳ báo cáo {rows.period.code} ({rows.period.end:%d/%m/%Y})",
+                    )
+                )
+    source_province, source_code = None, None
+    if text["replicated_from"]:
+        match = MODEL_REF.match(text["replicated_from"])
+        if match is None:
+            problems.append(
+                problem(
+                    row,
+                    "replicated_from",
+                    text["replicated_from"],
+                    "bad_model_ref",
+                    "must be a model code, or <province code>/<model code> for another province's model",
+                    "phải là mã mô hình, hoặc <mã tỉnh>/<mã mô hình> với mô hình của tỉnh khác",
+                )
+            )
+        else:
+            source_province = match.group(1) or rows.province_code
+            source_code = match.group(2)
+            if (source_province, source_code) == (rows.province_code, text["model_code"]):
+                problems.append(
+                    problem(
+                        row,
+                        "replicated_from",
+                        text["replicated_from"],
+                        "replicates_itself",
+                        "a model cannot be replicated from itself",
+                        "mô hình không thể nhân rộng từ chính nó",
+                    )
+                )
+    code = text["model_code"]
+    if code in seen:
+        problems.append(
+            problem(
+                row,
+                "model_code",
+                code,
+                "duplicate_model",
+                f"repeats the model of row {seen[code]}",
+                f"trùng mã mô hình với dòng {seen[code]}",
+            )
+        )
+    elif code:
+        seen[code] = row
+    if problems:
+        return None, problems
+    return ModelRow(
+        row,
+        code,
+        text["model_name"],
+        text["model_type"],
+        host,
+        text["level"],
+        launched,
+        text["status"],
+        source_province,
+        source_code,
+    ), []
+
+
+def load_models(
+    conn: psycopg.Connection,
+    path: Path,
+    submission_id: int,
+    rows: RowValidator,
+    units: Callable[[], dict[str, tuple[str, str]]],
+) -> tuple[int, list[Problem]]:
+    """Check and COPY the file's model list, if it has one; return (models loaded, problems)."""
+    table = open_table(path, rows.file_name, MODEL_SHEET)
+    if table is None:
+        return 0, []
+    try:
+        fields = map_headers(table.headers, rows.file_name, table.sheet, MODEL_SHEET)
+    except FileRejected as rejected:
+        table.close()
+        return 0, rejected.problems
+    validator = RowValidator(rows.file_name, rows.province_code, rows.period, units(), table.sheet)
+    seen: dict[str, int] = {}
+    good: list[ModelRow] = []
+    problems: list[Problem] = []
+    for number, cells in table.rows:
+        model, found = check_model(validator, number, dict(zip(fields, cells, strict=False)), seen)
+        problems.extend(found)
+        if model is not None:
+            good.append(model)
+    if problems:
+        return 0, problems
+    with conn.cursor().copy(f"copy raw.model ({', '.join(RAW_MODEL_COLUMNS)}) from stdin") as copy:
+        for model in good:
+            copy.write_row((submission_id, *(getattr(model, name) for name in RAW_MODEL_COLUMNS[1:])))
+    return len(good), []

@@ -1,0 +1,101 @@
+"""Self-management models listed in a submission: checked row by row, stored whole, refused precisely."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import openpyxl
+import pytest
+
+from ingestion.contract import MODEL_SHEET, sheet_columns, sheet_title
+from ingestion.generator import province_models, write_submission
+from ingestion.loader import ingest_file
+from ingestion.periods import parse_period
+
+COLUMNS = [c.name for c in sheet_columns(MODEL_SHEET)]
+
+
+def with_models(settings, province: str, period: str, models: list[dict]):
+    """The province's generated XLSX submission with its model sheet replaced by `models`."""
+    path = write_submission(settings.landing_dir, province, period, file_format="xlsx")
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook[sheet_title(MODEL_SHEET)]
+    sheet.delete_rows(2, sheet.max_row)
+    for model in models:
+        sheet.append([model.get(column, "") for column in COLUMNS])
+    workbook.save(path)
+    return path
+
+
+GOOD = {
+    "model_code": "TH-0001",
+    "model_name": "Tổ an ninh công nhân",
+    "model_type": "worker_security_team",
+    "host_unit_code": "14797",
+    "level": "commune",
+    "launch_date": "2024-05-19",
+    "status": "active",
+    "replicated_from": "",
+}
+
+
+def test_the_generated_model_list_is_stored_with_the_submission(settings, conn):
+    path = write_submission(settings.landing_dir, "38", "2026-Q3", file_format="xlsx")
+    expected = list(province_models("38", parse_period("2026-Q3")))
+    result = ingest_file(conn, path, settings)
+    assert result.status == "accepted", [p.describe() for p in result.problems[:3]]
+    stored = conn.execute("select count(*), count(replicated_from_code) from raw.model").fetchone()
+    assert stored == (len(expected), sum(1 for m in expected if m["replicated_from"]))
+    assert conn.execute("select model_count from ingest.submission").fetchone()[0] == len(expected)
+    national = conn.execute(
+        "select model_type, level, launch_date from raw.model where model_code = 'TH-ANCN'"
+    ).fetchone()
+    assert national == ("worker_security_team", "province", date(2015, 3, 26))
+
+
+def test_a_model_may_be_dated_the_vietnamese_way_and_its_unit_named(settings, conn):
+    model = {**GOOD, "launch_date": "19/05/2024", "host_unit_code": "Phường Hạc Thành", "replicated_from": "01/HN-7"}
+    result = ingest_file(conn, with_models(settings, "38", "2026-Q3", [model]), settings)
+    assert result.status == "accepted", [p.describe() for p in result.problems]
+    assert conn.execute(
+        "select host_unit_code, launch_date, replicated_from_province, replicated_from_code from raw.model"
+    ).fetchone() == ("14797", date(2024, 5, 19), "01", "HN-7")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"model_type": "tank_brigade"}, ("model_type", "unknown_model_type")),
+        ({"level": "national"}, ("level", "not_in_list")),
+        ({"status": "sleeping"}, ("status", "not_in_list")),
+        ({"model_name": ""}, ("model_name", "required")),
+        ({"launch_date": "2024-13-01"}, ("launch_date", "bad_date")),
+        ({"launch_date": "2026-10-01"}, ("launch_date", "launched_after_period")),
+        ({"host_unit_code": "00070"}, ("host_unit_code", "unit_of_other_province")),
+        ({"host_unit_code": ""}, ("host_unit_code", "required")),
+        ({"replicated_from": "TH-0001"}, ("replicated_from", "replicates_itself")),
+    ],
+)
+def test_a_bad_model_row_rejects_the_file_naming_sheet_row_and_column(settings, conn, overrides, expected):
+    other = {**GOOD, "model_code": "TH-0002"}
+    result = ingest_file(conn, with_models(settings, "38", "2026-Q3", [other, {**GOOD, **overrides}]), settings)
+    assert result.status == "rejected"
+    found = {(p.column, p.code): p for p in result.problems}
+    assert expected in found, [p.describe() for p in result.problems]
+    problem = found[expected]
+    assert (problem.sheet, problem.row) == (sheet_title(MODEL_SHEET), 3)
+    assert problem.reason_en and problem.reason_vi
+    assert conn.execute("select count(*) from raw.model").fetchone()[0] == 0
+    assert conn.execute("select count(*) from raw.indicator_value").fetchone()[0] == 0, "nothing of the file"
+
+
+def test_a_model_listed_twice_is_refused_naming_the_first_row(settings, conn):
+    result = ingest_file(conn, with_models(settings, "38", "2026-Q3", [GOOD, GOOD]), settings)
+    assert [(p.row, p.code) for p in result.problems] == [(3, "duplicate_model")]
+    assert "row 2" in result.problems[0].reason_en
+
+
+def test_a_csv_submission_has_no_model_list_and_needs_none(settings, conn):
+    result = ingest_file(conn, write_submission(settings.landing_dir, "38", "2026-Q3"), settings)
+    assert result.status == "accepted"
+    assert conn.execute("select count(*) from raw.model").fetchone()[0] == 0
