@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import openpyxl
+import psycopg
 import pytest
 
 from ingestion.contract import MODEL_SHEET, sheet_columns, sheet_title
@@ -99,3 +100,55 @@ def test_a_csv_submission_has_no_model_list_and_needs_none(settings, conn):
     result = ingest_file(conn, write_submission(settings.landing_dir, "38", "2026-Q3"), settings)
     assert result.status == "accepted"
     assert conn.execute("select count(*) from raw.model").fetchone()[0] == 0
+
+
+@pytest.fixture(scope="module")
+def built(server_url, smtp_server, tmp_path_factory):
+    """Thanh Hóa and Hà Nội send their 2026-Q3 workbooks with their model lists; the marts are built."""
+    from tests.conftest import make_settings
+    from warehouse import pipeline
+
+    settings = make_settings(server_url, tmp_path_factory.mktemp("models"), "antq_models", smtp_server.port)
+    pipeline.prepare_warehouse(settings)
+    with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
+        for province in ("38", "01"):
+            path = write_submission(settings.landing_dir, province, "2026-Q3", file_format="xlsx")
+            assert ingest_file(conn, path, settings).status == "accepted"
+    pipeline.build_marts(settings)
+    expected = {p: list(province_models(p, parse_period("2026-Q3"))) for p in ("38", "01")}
+    with psycopg.connect(settings.warehouse_url) as conn:
+        yield conn, expected
+
+
+def test_every_listed_model_is_one_row_of_dim_model_in_its_province(built):
+    conn, expected = built
+    counts = dict(conn.execute("select province_code, count(*) from build.dim_model group by 1").fetchall())
+    assert counts == {p: len(models) for p, models in expected.items()}
+    by_type = conn.execute(
+        "select sum(models), sum(models_closed) from build.mart_model_counts where province_code = '38'"
+    ).fetchone()
+    assert by_type == (len(expected["38"]), sum(m["status"] == "closed" for m in expected["38"]))
+
+
+def test_closing_and_launching_are_events(built):
+    conn, expected = built
+    events = dict(conn.execute("select event_type, count(*) from build.fct_model_event group by 1").fetchall())
+    everything = expected["38"] + expected["01"]
+    assert events["launched"] == len(everything)
+    assert events["closed"] == sum(m["status"] == "closed" for m in everything)
+
+
+def test_thanh_hoas_worker_security_team_is_replicated_across_provinces(built):
+    conn, expected = built
+    in_hanoi = sum(m["replicated_from"] == "38/TH-ANCN" for m in expected["01"])
+    at_home = sum(m["replicated_from"] == "TH-ANCN" for m in expected["38"])
+    row = conn.execute(
+        "select replicas, replicas_in_other_provinces, provinces_reached, province_name"
+        " from build.mart_model_replication where model_code = 'TH-ANCN'"
+    ).fetchone()
+    assert in_hanoi > 0 and at_home > 0
+    assert row == (in_hanoi + at_home, in_hanoi, 2, "Thanh Hóa")
+    top = conn.execute(
+        "select model_code, replicas from build.mart_model_replication where replication_rank = 1"
+    ).fetchone()
+    assert top[1] == conn.execute("select max(replicas) from build.mart_model_replication").fetchone()[0]
