@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced-from-lock
 
-.PHONY: demo test lint format bench clean psql rollback docs template status
+.PHONY: demo test lint format bench clean psql rollback docs template status check-history
 
 $(STAMP): pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ clean:
 
 rollback: $(STAMP)
 	$(BIN)/python -m warehouse rollback
+
+# the dbt tests over the whole fact store (also run monthly by the antq_reference_refresh DAG)
+check-history: $(STAMP)
+	$(BIN)/python -m warehouse check-history
 
 docs: $(STAMP)
 	$(BIN)/python -m warehouse docs

@@ -53,6 +53,13 @@ def print_summary(url: str, period_code: str) -> None:
             " where period_code = %s and indicator_code = 'security_teams' order by province_rank limit 5",
             [period_code],
         ).fetchall()
+        models = conn.execute(
+            "select count(*), count(*) filter (where model_status = 'active') from marts.dim_model"
+        ).fetchone()
+        spread = conn.execute(
+            "select replication_rank, model_name, province_name, replicas, provinces_reached"
+            " from marts.mart_model_replication order by replication_rank, model_key limit 3"
+        ).fetchall()
         publish = conn.execute(
             "select publish_id, published_at, submissions, checks_passed from marts.publish_log"
             " where action = 'publish' order by publish_id desc limit 1"
@@ -80,6 +87,13 @@ def print_summary(url: str, period_code: str) -> None:
     print(
         f"Most security teams in {period_code}: "
         + "; ".join(f"{rank}. {name} {_number(value)}" for rank, name, value, _ in top)
+    )
+    print(
+        f"Self-management models listed: {_number(models[0])} ({_number(models[1])} active). Most replicated: "
+        + "; ".join(
+            f"{rank}. {name} ({province}) {_number(copies)} copies in {reached} provinces"
+            for rank, name, province, copies, reached in spread
+        )
     )
     if publish:
         print(

@@ -1,16 +1,23 @@
 {{ config(materialized='table') }}
 
--- The national figure computed a second way, straight from the unit-level facts, for the periods every
--- province submitted as such (no roll-ups). The quality gate compares mart_national_indicator with it.
-with facts as (
-    select * from {{ ref('fct_indicator_value') }}
+-- The national figure computed a second way, from what each current submission's unit-level rows add up
+-- to rather than through the province marts and their roll-ups. The quality gate compares
+-- mart_national_indicator with it for the periods no province rolled up.
+with current_submissions as (
+    select submission_id from {{ ref('stg_ingest__submission') }}
+    where status = 'accepted'
+),
+
+totals as (
+    select * from {{ ref('int_submission_totals') }}
 )
 
 select
-    period_code,
-    indicator_code,
-    sum(value) as value,
-    sum(numerator) as numerator,
-    sum(denominator) as denominator
-from facts
-group by period_code, indicator_code
+    totals.period_code,
+    totals.indicator_code,
+    sum(totals.value) as value,
+    sum(totals.numerator) as numerator,
+    sum(totals.denominator) as denominator
+from totals
+inner join current_submissions on current_submissions.submission_id = totals.submission_id
+group by totals.period_code, totals.indicator_code

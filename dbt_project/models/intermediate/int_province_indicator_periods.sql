@@ -3,8 +3,13 @@
 -- One row per province × indicator × period: the period as submitted, or rolled up from the finer periods
 -- the province submitted. Flows are summed over all parts; stocks (ratios included) are taken from the
 -- last part, never summed over time. A rolled-up value is complete only when the parts it needs are there.
-with facts as (
-    select * from {{ ref('fct_indicator_value') }}
+with current_submissions as (
+    select submission_id from {{ ref('stg_ingest__submission') }}
+    where status = 'accepted'
+),
+
+totals as (
+    select * from {{ ref('int_submission_totals') }}
 ),
 
 indicators as (
@@ -15,19 +20,21 @@ periods as (
     select * from {{ ref('dim_period') }}
 ),
 
+-- Before 2025-07 several legacy provinces may make up one of today's: their submissions add up.
 submitted as (
     select
-        province_code,
-        period_code,
-        indicator_code,
-        sum(value) as value,
-        sum(numerator) as numerator,
-        sum(denominator) as denominator,
-        count(distinct unit_key) as units_reporting,
-        max(submission_id) as submission_id,
-        bool_or(is_remapped) as is_remapped
-    from facts
-    group by province_code, period_code, indicator_code
+        totals.province_code,
+        totals.period_code,
+        totals.indicator_code,
+        sum(totals.value) as value,
+        sum(totals.numerator) as numerator,
+        sum(totals.denominator) as denominator,
+        sum(totals.units_reporting) as units_reporting,
+        max(totals.submission_id) as submission_id,
+        bool_or(totals.is_remapped) as is_remapped
+    from totals
+    inner join current_submissions on current_submissions.submission_id = totals.submission_id
+    group by totals.province_code, totals.period_code, totals.indicator_code
 ),
 
 parts as (

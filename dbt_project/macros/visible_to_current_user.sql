@@ -1,0 +1,12 @@
+{# The row rule of the published marts (warehouse/security.py) as a condition, for views, which
+   row-level security does not reach: a province analyst sees their own province, everyone else all. #}
+{% macro visible_to_current_user(province_column) -%}
+(
+    not pg_has_role(current_user, 'antq_province_analyst', 'member')
+    or exists (
+        select 1 from pg_roles as analyst
+        where analyst.rolname = 'antq_analyst_' || {{ province_column }}
+          and pg_has_role(current_user, analyst.oid, 'member')
+    )
+)
+{%- endmacro %}

@@ -1,0 +1,57 @@
+{{ config(
+    materialized='incremental',
+    post_hook=[
+        "create index if not exists int_indicator_values_submission on {{ this }} (submission_id)",
+        "create index if not exists int_indicator_values_province_period on {{ this }} (province_code, period_code)",
+        "create index if not exists int_indicator_values_indicator_period on {{ this }} (indicator_code, period_code)"
+    ]
+) }}
+
+-- Every unit-level figure of every submission ever accepted, on the map of its period and with today's
+-- province: the fact store. Incremental and append-only: a build adds the rows of newly accepted
+-- submissions and touches nothing else, so a resubmission costs its own rows, not ten years of facts.
+-- A superseded version's rows stay; which version counts is decided by the published fct_submission.
+with submissions as (
+    select * from {{ ref('stg_ingest__submission') }} as submission
+    where status = 'accepted'
+    {% if is_incremental() %}
+        and not exists (select 1 from {{ this }} as stored where stored.submission_id = submission.submission_id)
+    {% endif %}
+),
+
+indicator_values as (
+    select * from {{ ref('stg_raw__indicator_value') }}
+),
+
+units as (
+    select * from {{ ref('dim_unit') }}
+),
+
+final as (
+    select
+        units.unit_key,
+        units.current_unit_key,
+        units.current_province_code as province_code,
+        submissions.province_code as reported_province_code,
+        units.unit_map = 'legacy' as is_remapped,
+        submissions.period_code,
+        submissions.period_type,
+        submissions.period_start,
+        submissions.period_end,
+        indicator_values.indicator_code,
+        indicator_values.category,
+        indicator_values.value,
+        indicator_values.numerator,
+        indicator_values.denominator,
+        submissions.submission_id,
+        submissions.version as submission_version
+    from submissions
+    inner join indicator_values on indicator_values.submission_id = submissions.submission_id
+    inner join units
+        on units.unit_code = indicator_values.unit_code
+        and units.unit_map = case when submissions.period_start >= date '2025-07-01' then 'current' else 'legacy' end
+        and units.valid_from <= submissions.period_end
+        and (units.valid_to is null or units.valid_to >= submissions.period_end)
+)
+
+select * from final

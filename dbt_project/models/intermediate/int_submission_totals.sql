@@ -1,0 +1,36 @@
+{{ config(
+    materialized='incremental',
+    post_hook=["create index if not exists int_submission_totals_submission on {{ this }} (submission_id)"]
+) }}
+
+-- One row per submission × indicator: its figures summed over units and categories, on today's province.
+-- Incremental like int_indicator_values, and read by everything above it instead of the unit-level rows.
+with submissions as (
+    select submission_id from {{ ref('stg_ingest__submission') }} as submission
+    where status = 'accepted'
+    {% if is_incremental() %}
+        and not exists (select 1 from {{ this }} as stored where stored.submission_id = submission.submission_id)
+    {% endif %}
+),
+
+facts as (
+    select * from {{ ref('int_indicator_values') }}
+),
+
+final as (
+    select
+        facts.submission_id,
+        facts.province_code,
+        facts.period_code,
+        facts.indicator_code,
+        sum(facts.value) as value,
+        sum(facts.numerator) as numerator,
+        sum(facts.denominator) as denominator,
+        count(distinct facts.unit_key) as units_reporting,
+        bool_or(facts.is_remapped) as is_remapped
+    from facts
+    inner join submissions on submissions.submission_id = facts.submission_id
+    group by facts.submission_id, facts.province_code, facts.period_code, facts.indicator_code
+)
+
+select * from final
