@@ -12,11 +12,7 @@
 -- submissions and touches nothing else, so a resubmission costs its own rows, not ten years of facts.
 -- A superseded version's rows stay; which version counts is decided by the published fct_submission.
 with submissions as (
-    select * from {{ ref('stg_ingest__submission') }} as submission
-    where status = 'accepted'
-    {% if is_incremental() %}
-        and not exists (select 1 from {{ this }} as stored where stored.submission_id = submission.submission_id)
-    {% endif %}
+    {{ new_accepted_submissions() }}
 ),
 
 indicator_values as (

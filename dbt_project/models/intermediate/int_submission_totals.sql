@@ -6,11 +6,7 @@
 -- One row per submission × indicator: its figures summed over units and categories, on today's province.
 -- Incremental like int_indicator_values, and read by everything above it instead of the unit-level rows.
 with submissions as (
-    select submission_id from {{ ref('stg_ingest__submission') }} as submission
-    where status = 'accepted'
-    {% if is_incremental() %}
-        and not exists (select 1 from {{ this }} as stored where stored.submission_id = submission.submission_id)
-    {% endif %}
+    {{ new_accepted_submissions() }}
 ),
 
 facts as (
