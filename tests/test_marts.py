@@ -9,6 +9,7 @@ from ingestion.loader import ingest_file
 from tests.conftest import make_settings
 from tests.test_ingest import write_csv
 from warehouse import pipeline
+from warehouse.transform import DbtFailed
 
 
 def communes(conn, province: str, count: int) -> list[str]:
@@ -157,3 +158,22 @@ def test_a_resubmission_changes_the_marts_exactly_where_it_should(built):
     changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
     assert changed == {("01", period, "propaganda_sessions") for period in ("2026-08", "2026-Q3", "2026-H2", "2026")}
     assert after[("01", "2026-Q3", "propaganda_sessions")][3] == 5 + 60 + 7
+
+
+def test_the_history_tests_pass_on_the_fact_store_and_catch_a_repeated_fact(built):
+    pipeline.check_fact_history(built)
+    repeat = (
+        "insert into intermediate.int_indicator_values"
+        " select * from intermediate.int_indicator_values where indicator_code = 'security_teams' limit 1"
+    )
+    with psycopg.connect(built.warehouse_url, autocommit=True) as conn:
+        conn.execute(repeat)
+    try:
+        with pytest.raises(DbtFailed, match="unique_combination_int_indicator_values"):
+            pipeline.check_fact_history(built)
+    finally:
+        with psycopg.connect(built.warehouse_url, autocommit=True) as conn:
+            conn.execute(
+                "delete from intermediate.int_indicator_values where ctid = (select max(ctid)"
+                " from intermediate.int_indicator_values where indicator_code = 'security_teams')"
+            )
