@@ -87,6 +87,12 @@ def sheet_columns(sheet: str = INDICATOR_SHEET) -> list[Column]:
     return [Column(c["name"], c["header_vi"], c["type"], c["required"], tuple(c.get("values", ()))) for c in spec]
 
 
+def column_label(column: str | None) -> str:
+    """A contract column as the officer sees it in the template: 'Giá trị (value)'; other names as given."""
+    labels = {c.name: c.header_vi for sheet in load_contract()["sheets"] for c in sheet_columns(sheet)}
+    return f"{labels[column]} ({column})" if column in labels else column or ""
+
+
 def _fold(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).strip().casefold().split())
 

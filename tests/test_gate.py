@@ -138,6 +138,7 @@ def test_a_rejected_file_is_reported_to_the_province_contact_in_both_languages(w
     body = mails[0].get_body(("plain",)).get_content()
     assert "38_2026-10.csv" in body and "không được là số âm" in body and "must not be negative" in body
     assert "belongs to province 01" in body, "the unit of another province is named too"
+    assert "Giá trị (value)" in body, "columns are named as the template heads them"
 
 
 def test_a_crashed_task_alerts_the_data_team_once(warehouse, mailbox, monkeypatch):

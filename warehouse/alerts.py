@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
+from ingestion.contract import column_label
 from warehouse.db import connect, warehouse_url
 from warehouse.settings import Settings
 
@@ -143,7 +144,7 @@ def rejection_alert(result: IngestResult, contact: str | None, settings: Setting
             (
                 p.sheet or "",
                 "" if p.row is None else str(p.row),
-                p.column or "",
+                column_label(p.column),
                 p.value or "",
                 p.reason_vi,
                 p.reason_en,
