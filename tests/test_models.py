@@ -152,3 +152,26 @@ def test_thanh_hoas_worker_security_team_is_replicated_across_provinces(built):
         "select model_code, replicas from build.mart_model_replication where replication_rank = 1"
     ).fetchone()
     assert top[1] == conn.execute("select max(replicas) from build.mart_model_replication").fetchone()[0]
+
+
+def test_a_json_submission_carries_its_models_under_their_key(settings, conn):
+    import json
+
+    folder = settings.landing_dir / "38" / "2026-Q3"
+    folder.mkdir(parents=True)
+    path = folder / "38_2026-Q3.json"
+    blank = {"category": None, "numerator": None, "denominator": None}
+    indicators = [
+        {"period": "2026-Q3", "unit_code": "14797", "indicator_code": "security_teams", "value": 26, **blank},
+        {"period": "2026-Q3", "unit_code": "14797", "indicator_code": "models_active", "value": 2, **blank},
+    ]
+    headers = {c.name: c.header_vi for c in sheet_columns(MODEL_SHEET)}  # keys may be the Vietnamese labels
+    models = [{headers[k]: v for k, v in model.items()} for model in (GOOD, {**GOOD, "model_code": "TH-0002"})]
+    models[1]["Trạng thái"] = "closed"
+    path.write_text(json.dumps({"indicators": indicators, "models": models}, ensure_ascii=False), encoding="utf-8")
+    result = ingest_file(conn, path, settings)
+    assert result.status == "accepted", [p.describe() for p in result.problems]
+    assert conn.execute("select model_code, status from raw.model order by 1").fetchall() == [
+        ("TH-0001", "active"),
+        ("TH-0002", "closed"),
+    ]
