@@ -341,3 +341,14 @@ def test_row_numbers_from_the_fast_path_are_the_rows_the_officer_sees(settings, 
     rows = [PLAIN[0], PLAIN[1], PLAIN[2], ["2026-09", "00073", "security_teams", "", "-1", "", ""]]
     result = ingest_file(conn, write_csv(settings, "01", "2026-09", rows), settings)
     assert [(p.row, p.column, p.code) for p in result.problems] == [(5, "value", "negative")]
+
+
+def test_a_backfill_ingests_every_waiting_file_in_one_process(settings, conn):
+    from warehouse import pipeline
+
+    for month in ("2026-07", "2026-08"):
+        write_csv(settings, "01", month, [[month, "00070", "security_teams", "", "26", "", ""]])
+    write_csv(settings, "01", "2026-09", [["2026-09", "00070", "security_teams", "", "-1", "", ""]])
+    assert pipeline.ingest_waiting(settings) == {"accepted": 2, "rejected": 1}
+    assert pipeline.ingest_waiting(settings) == {}, "nothing is left waiting"
+    assert raw_count(conn) == 2

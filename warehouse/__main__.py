@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     status.add_argument("file", help="a file name (or part of one), or a submission id")
     commands.add_parser("docs", help="generate the dbt documentation site (models, columns, grain, lineage)")
     commands.add_parser("check-history", help="run the dbt tests that read the whole fact store")
+    commands.add_parser("ingest", help="ingest every file waiting in landing, in this process (for backfills)")
     psql = commands.add_parser("psql", help="open psql on the warehouse")
     psql.add_argument("args", nargs=argparse.REMAINDER)
     options = parser.parse_args(argv)
@@ -47,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
 
         run_dbt("docs", "generate", settings=settings)
         print(f"open {settings.data_dir / 'dbt' / 'target' / 'index.html'} in a browser")
+    elif options.command == "ingest":
+        print(json.dumps(pipeline.ingest_waiting(settings)))
+        print("then trigger the antq_publish DAG to build, check and publish")
     elif options.command == "check-history":
         pipeline.check_fact_history(settings)
         print("the fact store passed every history test")

@@ -52,6 +52,18 @@ def find_new_files(settings: Settings | None = None) -> list[str]:
     return [str(path) for path in discover(settings.landing_dir)]
 
 
+def ingest_waiting(settings: Settings | None = None) -> dict[str, int]:
+    """Ingest every file waiting in landing, one after the other in this process: for a backfill of
+    thousands of files, where one Airflow task per file would spend more time starting tasks than loading.
+    Returns how many files ended in each status; publishing is then the antq_publish DAG's job."""
+    settings = settings or Settings.from_env()
+    statuses: dict[str, int] = {}
+    for path in find_new_files(settings):
+        status = ingest(path, settings)["status"]
+        statuses[status] = statuses.get(status, 0) + 1
+    return statuses
+
+
 def ingest(path: str, settings: Settings | None = None) -> dict:
     """Ingest one landing file; returns what happened to it, rejection reasons included."""
     from ingestion.loader import ingest_file
