@@ -156,7 +156,13 @@ def load_staged(
     row needs the validator, so a plainly good file never reads the whole unit list.
     """
     units = cache(units)
-    catalogue = [(i.code, c, i.is_ratio) for i in load_catalogue().values() for c in i.allowed_categories()]
+    period = validator.period
+    catalogue = [
+        (i.code, c, i.is_ratio)
+        for i in load_catalogue().values()
+        if i.collected_in(period.start, period.end)
+        for c in i.allowed_categories()
+    ]
     params = {
         "submission_id": submission_id,
         "indicators": [c[0] for c in catalogue],

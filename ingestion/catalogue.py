@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 
 from warehouse.settings import DBT_PROJECT_DIR
@@ -20,6 +21,8 @@ class Indicator:
     kind: str  # stock | flow
     measure: str  # count | ratio
     categories: tuple[str, ...]  # empty: the indicator is reported as one total
+    since: date | None = None  # the first day it may be reported
+    until: date | None = None  # the last day, while it is no longer collected
 
     @property
     def is_ratio(self) -> bool:
@@ -27,6 +30,10 @@ class Indicator:
 
     def allowed_categories(self) -> tuple[str, ...]:
         return self.categories or (TOTAL,)
+
+    def collected_in(self, start: date, end: date) -> bool:
+        """Whether a period from start to end lies within the dates the indicator is collected."""
+        return (self.since is None or self.since <= start) and (self.until is None or end <= self.until)
 
 
 @cache
@@ -40,6 +47,8 @@ def load_catalogue() -> dict[str, Indicator]:
                 kind=row["kind"],
                 measure=row["measure"],
                 categories=tuple(c for c in row["categories"].split("|") if c),
+                since=date.fromisoformat(row["since"]) if row["since"] else None,
+                until=date.fromisoformat(row["until"]) if row["until"] else None,
             )
             for row in csv.DictReader(handle)
         }

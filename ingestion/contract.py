@@ -306,6 +306,20 @@ class RowValidator:
                     "mã chỉ tiêu không có trong danh mục",
                 )
             )
+        if indicator is not None and not indicator.collected_in(self.period.start, self.period.end):
+            since = f"{indicator.since:%Y-%m-%d}" if indicator.since else "the start"
+            until = f"{indicator.until:%Y-%m-%d}" if indicator.until else "today"
+            problems.append(
+                self.problem(
+                    row,
+                    "indicator_code",
+                    code,
+                    "indicator_not_collected",
+                    f"is only collected from {since} to {until}, not in {self.period.code}",
+                    f"chỉ tiêu chỉ được báo cáo từ {since} đến {until}, không thuộc kỳ {self.period.code}",
+                )
+            )
+            indicator = None
         category = (record.get("category") or "").strip() or TOTAL
         if indicator is not None and category not in indicator.allowed_categories():
             allowed = ", ".join(indicator.allowed_categories())

@@ -152,3 +152,15 @@ def test_a_name_shared_by_several_units_is_refused_with_the_candidates():
 def test_a_name_of_a_unit_of_another_province_is_not_found_in_this_one():
     found, _ = problems_of(row(unit_code="Phường Hạc Thành"))
     assert found == {("unit_code", "unknown_unit")}
+
+
+def test_an_indicator_is_refused_outside_the_dates_it_is_collected():
+    from dataclasses import replace
+    from datetime import date
+
+    v = validator(period="2026-Q3")
+    retired = replace(v.catalogue["security_teams"], until=date(2025, 6, 30))
+    v.catalogue = {**v.catalogue, "security_teams": retired}
+    found, problems = problems_of(row(), v)
+    assert found == {("indicator_code", "indicator_not_collected")}
+    assert "to 2025-06-30, not in 2026-Q3" in problems[0].reason_en

@@ -352,3 +352,18 @@ def test_a_backfill_ingests_every_waiting_file_in_one_process(settings, conn):
     assert pipeline.ingest_waiting(settings) == {"accepted": 2, "rejected": 1}
     assert pipeline.ingest_waiting(settings) == {}, "nothing is left waiting"
     assert raw_count(conn) == 2
+
+
+def test_a_file_reporting_a_retired_indicator_is_refused_by_both_paths(settings, conn, monkeypatch):
+    from dataclasses import replace
+    from datetime import date
+
+    from ingestion import bulk, catalogue, contract
+
+    retired = dict(catalogue.load_catalogue())
+    retired["security_teams"] = replace(retired["security_teams"], until=date(2025, 6, 30))
+    monkeypatch.setattr(bulk, "load_catalogue", lambda: retired)
+    monkeypatch.setattr(contract, "load_catalogue", lambda: retired)
+    result = ingest_file(conn, write_csv(settings, "01", "2026-09", PLAIN), settings)
+    assert [(p.row, p.code) for p in result.problems] == [(2, "indicator_not_collected")]
+    assert raw_count(conn) == 0

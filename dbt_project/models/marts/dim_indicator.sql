@@ -11,6 +11,8 @@ final as (
         measure,
         nullif(categories, '') as categories,
         unit_of_measure,
+        since,
+        until,
         outlier_ratio,
         seed_example
     from catalogue
