@@ -32,7 +32,9 @@ class Period:
 
     @property
     def on_current_map(self) -> bool:
-        return self.start >= REORGANISATION_DATE
+        """Whether the period is reported on today's map: the map in force at its end. Only the year 2025
+        spans the reorganisation; it is reported (in 2026) on the units that exist then."""
+        return self.end >= REORGANISATION_DATE
 
     @property
     def unit_map(self) -> str:

@@ -23,7 +23,8 @@ def test_each_period_form_parses_to_its_first_and_last_day(code, period_type, st
 def test_periods_from_july_2025_are_on_the_current_map():
     assert parse_period("2025-H2").on_current_map
     assert not parse_period("2025-06").on_current_map
-    assert not parse_period("2025").on_current_map
+    assert parse_period("2025").on_current_map, "a year that ends on the current map is reported on it"
+    assert not parse_period("2025-H1").on_current_map
 
 
 @pytest.mark.parametrize("bad", ["2026-13", "2026-Q5", "26-Q1", "2026/09", "", "Q3-2026"])

@@ -4,7 +4,7 @@
 with submissions as (
     select
         *,
-        case when period_start >= date '2025-07-01' then 'current' else 'legacy' end as unit_map
+        case when period_end >= date '2025-07-01' then 'current' else 'legacy' end as unit_map
     from {{ ref('stg_ingest__submission') }}
     where status = 'accepted'
 ),

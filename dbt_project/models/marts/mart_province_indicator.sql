@@ -33,12 +33,15 @@ with_periods as (
     inner join periods on periods.period_code = province_values.period_code
 ),
 
--- The province's own recent history: the values of its last 6 periods of the same type before this one.
+-- The province's own recent history: the values of its last 6 periods of the same type before this one,
+-- on the same map. The 2025 reorganisation merged ~10,000 communes into 3,321, so counts made per commune
+-- (steering committees, communes without drug users) fell by two thirds at once: comparing across it would
+-- call every province an outlier. A period belongs to the map in force at its end.
 with_history as (
     select
         *,
         array_agg(value) over (
-            partition by province_code, indicator_code, period_type
+            partition by province_code, indicator_code, period_type, period_end >= date '2025-07-01'
             order by period_start
             rows between 6 preceding and 1 preceding
         ) as last_6_values
