@@ -157,12 +157,13 @@ def province_suite(schema: str) -> gx.ExpectationSuite:
         _rows(
             "outlier",
             "A province's count stays within the catalogue's outlier_ratio of its median over its last 6 periods"
-            " on the same map",
+            " on the same map (a period rolled up from only some of its parts is not compared)",
             f"""select cur.province_code, cur.province_name, cur.period_code, cur.indicator_code, cur.value,
                    cur.median_last_6, indicators.outlier_ratio::float8 as outlier_ratio
             from {{batch}} as cur
             inner join {schema}.dim_indicator as indicators using (indicator_code)
-            where indicators.measure = 'count' and cur.periods_in_median >= 2 and cur.median_last_6 >= 10
+            where indicators.measure = 'count' and cur.is_complete
+              and cur.periods_in_median >= 2 and cur.median_last_6 >= 10
               and (cur.value > cur.median_last_6 * indicators.outlier_ratio
                    or cur.value * indicators.outlier_ratio < cur.median_last_6)""",
         )
