@@ -14,6 +14,8 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 import yaml
 
+from expectations.single_query import ExpectNoUnexpectedRows
+
 SEVERITY_FILE = Path(__file__).parent / "severity.yaml"
 
 
@@ -27,8 +29,8 @@ def _meta(check: str) -> dict:
     return {"meta": {"check": check}, "severity": severity(check)}
 
 
-def _rows(check: str, description: str, query: str) -> gxe.UnexpectedRowsExpectation:
-    return gxe.UnexpectedRowsExpectation(unexpected_rows_query=query, description=description, **_meta(check))
+def _rows(check: str, description: str, query: str) -> ExpectNoUnexpectedRows:
+    return ExpectNoUnexpectedRows(unexpected_rows_query=query, description=description, **_meta(check))
 
 
 NATIONAL_COLUMNS = [

@@ -79,6 +79,21 @@ def test_a_ratio_over_100_percent_blocks_publishing_and_names_the_province(wareh
     assert "ratio_within_100" in mail and "38 Thanh Hóa" in mail
 
 
+def test_a_finding_counts_every_bad_row_with_one_query_and_returns_at_most_200(warehouse):
+    from expectations.gate import run_gate
+
+    pipeline.build_marts(warehouse)
+    with psycopg.connect(warehouse.warehouse_url, autocommit=True) as conn:
+        broken = conn.execute(
+            "update build.mart_province_indicator set numerator = denominator + 1 where measure = 'ratio'"
+        ).rowcount
+    assert broken > 200
+    report = run_gate("build", warehouse.warehouse_url, warehouse.freshness_days)
+    finding = next(f for f in report.findings if (f.check, f.table) == ("ratio_within_100", "mart_province_indicator"))
+    assert finding.unexpected_count == broken, "the count is of every row, not of the rows returned"
+    assert 0 < len(finding.sample) <= 200
+
+
 def test_the_same_failure_found_again_by_a_retry_is_not_mailed_twice(warehouse, mailbox):
     pipeline.build_marts(warehouse)
     tamper(
