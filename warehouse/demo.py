@@ -91,7 +91,7 @@ def print_summary(url: str, period_code: str) -> None:
     print(
         f"Self-management models listed: {_number(models[0])} ({_number(models[1])} active). Most replicated: "
         + "; ".join(
-            f"{rank}. {name} ({province}) {_number(copies)} copies in {reached} provinces"
+            f"{rank}. {name} ({province}) {_number(copies)} copies in {reached} province{'s' * (reached > 1)}"
             for rank, name, province, copies, reached in spread
         )
     )
