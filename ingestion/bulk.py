@@ -16,7 +16,6 @@ given once by code and once by name), the whole file goes through the validator,
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 
 import psycopg
@@ -117,7 +116,8 @@ def stage(conn: psycopg.Connection, path: Path, table: Table, fields: list[str])
 def _copy_csv_bytes(conn: psycopg.Connection, path: Path, names: list[str]) -> int | None:
     """COPY the file as it is, at the speed of COPY; None (and nothing staged) if Postgres refuses it.
 
-    A line holding only a backslash and a dot would end COPY's input early, so such a file goes row by row.
+    A backslash and a dot on a line of its own would end COPY's input early, so a file with a backslash
+    followed by a dot anywhere goes row by row.
     """
     columns = sql.SQL(", ").join(map(sql.Identifier, names))
     statement = sql.SQL("copy landing_row ({}) from stdin with (format csv, header true, encoding 'UTF8')")
@@ -152,10 +152,9 @@ def load_staged(
 ) -> tuple[int, list[Problem]]:
     """Load the good rows of landing_row into raw.indicator_value; return (rows loaded, problems).
 
-    `units` gives the units valid in the period (code -> (province, name)); it is only called when some
-    row needs the validator, so a plainly good file never reads the whole unit list.
+    `units` gives the units valid in the period (code -> (province, name)), cached by the caller; it is only
+    called when some row needs the validator, so a plainly good file never reads the whole unit list.
     """
-    units = cache(units)
     period = validator.period
     catalogue = [
         (i.code, c, i.is_ratio)
@@ -168,10 +167,10 @@ def load_staged(
         "indicators": [c[0] for c in catalogue],
         "categories": [c[1] for c in catalogue],
         "ratios": [c[2] for c in catalogue],
-        "map": validator.period.unit_map,
+        "map": period.unit_map,
         "province": validator.province_code,
-        "period": validator.period.code,
-        "period_end": validator.period.end,
+        "period": period.code,
+        "period_end": period.end,
         "everything": False,
     }
     try:

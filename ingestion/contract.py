@@ -89,8 +89,13 @@ def sheet_columns(sheet: str = INDICATOR_SHEET) -> list[Column]:
 
 def column_label(column: str | None) -> str:
     """A contract column as the officer sees it in the template: 'Giá trị (value)'; other names as given."""
-    labels = {c.name: c.header_vi for sheet in load_contract()["sheets"] for c in sheet_columns(sheet)}
+    labels = _header_labels()
     return f"{labels[column]} ({column})" if column in labels else column or ""
+
+
+@cache
+def _header_labels() -> dict[str, str]:
+    return {c.name: c.header_vi for sheet in load_contract()["sheets"] for c in sheet_columns(sheet)}
 
 
 def _fold(text: str) -> str:

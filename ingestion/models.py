@@ -75,9 +75,10 @@ def check_model(
 ) -> tuple[ModelRow | None, list[Problem]]:
     """One model row against the contract; `rows` knows the file, province, period and units."""
     problems: list[Problem] = []
-    text = {name: (record.get(name) or "").strip() for name in (c.name for c in sheet_columns(MODEL_SHEET))}
+    columns = sheet_columns(MODEL_SHEET)
+    text = {column.name: (record.get(column.name) or "").strip() for column in columns}
     problem = rows.problem
-    for column in sheet_columns(MODEL_SHEET):
+    for column in columns:
         if column.required and not text[column.name] and column.type != "unit_code":
             problems.append(problem(row, column.name, None, "required", "is required", "bắt buộc nhập"))
         elif column.values and text[column.name] and text[column.name] not in column.values:

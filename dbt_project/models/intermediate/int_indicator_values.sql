@@ -45,7 +45,7 @@ final as (
     inner join indicator_values on indicator_values.submission_id = submissions.submission_id
     inner join units
         on units.unit_code = indicator_values.unit_code
-        and units.unit_map = case when submissions.period_end >= date '2025-07-01' then 'current' else 'legacy' end
+        and units.unit_map = submissions.unit_map
         and units.valid_from <= submissions.period_end
         and (units.valid_to is null or units.valid_to >= submissions.period_end)
 )

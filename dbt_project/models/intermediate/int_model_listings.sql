@@ -2,10 +2,7 @@
 -- the map, the province that lists it and the province's own code for it (model_key); after the 2025
 -- reorganisation a merged province's models are new keys unless it keeps their codes and province code.
 with submissions as (
-    select
-        *,
-        case when period_end >= date '2025-07-01' then 'current' else 'legacy' end as unit_map
-    from {{ ref('stg_ingest__submission') }}
+    select * from {{ ref('stg_ingest__submission') }}
     where status = 'accepted'
 ),
 

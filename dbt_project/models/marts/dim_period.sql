@@ -64,7 +64,7 @@ final as (
             when 'half_year' then (year - 1) || '-H' || half
             else (year - 1)::text
         end as previous_year_period_code,
-        period_end >= date '2025-07-01' as on_current_map
+        {{ unit_map_at('period_end') }} = 'current' as on_current_map
     from periods
 )
 

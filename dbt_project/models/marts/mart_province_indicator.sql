@@ -25,6 +25,7 @@ with_periods as (
     select
         province_values.*,
         periods.period_type,
+        periods.on_current_map,
         periods.period_start,
         periods.period_end,
         periods.previous_year_period_code,
@@ -41,7 +42,7 @@ with_history as (
     select
         *,
         array_agg(value) over (
-            partition by province_code, indicator_code, period_type, period_end >= date '2025-07-01'
+            partition by province_code, indicator_code, period_type, on_current_map
             order by period_start
             rows between 6 preceding and 1 preceding
         ) as last_6_values

@@ -11,6 +11,7 @@ renamed as (
         period_type,
         period_start,
         period_end,
+        {{ unit_map_at('period_end') }} as unit_map,
         status,
         version,
         row_count,
