@@ -1,11 +1,16 @@
 """Check a whole file at once in Postgres, and run the row rules in Python only where SQL has a doubt.
 
-The file's cells go as text into a temporary table: a CSV file by streaming its bytes to COPY, other
-formats row by row through their reader. One INSERT ... SELECT then moves every plainly good row into
-raw.indicator_value: the file's period, a unit of the province valid in the period, an indicator and
-category of the catalogue, whole numbers in the right columns, numerator <= denominator, and a unit x
-indicator x category that no other row repeats. Whatever is left, usually nothing, goes through the
-contract's RowValidator, the one place that knows the rules and words the reasons.
+A plainly written CSV file (the usual case for files a province's own system exports) is copied straight
+into raw.indicator_value, each line led by its submission and row number, and checked there by one query:
+the file's period, a unit of the province valid in the period, an indicator and category of the catalogue,
+counts in the right columns, numerator <= denominator, and a unit x indicator x category that no other row
+repeats. If every row passes, that was the only write. If any row does not, the copy is rolled back and the
+file takes the path every other file takes.
+
+That path puts the file's cells as text into a temporary table (a CSV by streaming its bytes to COPY, other
+formats row by row through their reader), moves the plainly good rows into raw with one INSERT ... SELECT,
+and sends whatever is left, usually nothing, through the contract's RowValidator, the one place that knows
+the rules and words the reasons.
 
 The SQL test is strict on purpose: a row it lets through is one the validator would accept as it is.
 Anything unusual (a name instead of a code, "4 351", "2026-q3", a padded cell) is left to the validator,
@@ -15,7 +20,9 @@ given once by code and once by name), the whole file goes through the validator,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
+from itertools import chain, repeat
 from pathlib import Path
 
 import psycopg
@@ -26,7 +33,7 @@ from ingestion.contract import IndicatorRow, Problem, RowValidator, sheet_column
 from ingestion.readers import Table
 
 FIELDS = tuple(column.name for column in sheet_columns())
-RAW_COLUMNS = ("submission_id", "source_row", "unit_code", "indicator_code", "category", *FIELDS[-3:])
+RAW_COLUMNS = ("submission_id", "source_row", *FIELDS)
 
 STAGE_TABLE = f"""
 create temp table landing_row (
@@ -73,7 +80,8 @@ coalesce(
 """
 LOAD_PLAINLY_GOOD = f"""
 insert into raw.indicator_value ({", ".join(RAW_COLUMNS)})
-select %(submission_id)s, r.source_row, r.unit_code, r.indicator_code, allowed.category,
+select %(submission_id)s, r.source_row, %(period)s, r.unit_code, r.indicator_code,
+       nullif(allowed.category, '{TOTAL}'),
        case when allowed.is_ratio then null else r.value::bigint end,
        case when allowed.is_ratio then r.numerator::bigint end,
        case when allowed.is_ratio then r.denominator::bigint end
@@ -84,6 +92,40 @@ REPEATED_IN_RAW = """
 select 1 from raw.indicator_value where submission_id = %(submission_id)s
 group by unit_code, indicator_code, category having count(*) > 1 limit 1
 """
+# The same test on rows COPY has already typed in raw.indicator_value: how many rows are not plainly good,
+# plus how many unit x indicator x category keys are repeated. A total must come as an empty category, the
+# one way raw stores it.
+DOUBTFUL_IN_RAW = f"""
+select (
+    select count(*)
+    from raw.indicator_value r
+    left join unnest(%(indicators)s::text[], %(categories)s::text[], %(ratios)s::boolean[])
+        as allowed (indicator_code, category, is_ratio)
+        on allowed.indicator_code = r.indicator_code and allowed.category = coalesce(r.category, '{TOTAL}')
+    where r.submission_id = %(submission_id)s and not coalesce(
+        r.period = %(period)s
+        and allowed.indicator_code is not null
+        and r.category is distinct from '{TOTAL}'
+        and r.unit_code in (
+            select unit_code from ref.unit
+            where map = %(map)s and province_code = %(province)s
+              and valid_from <= %(period_end)s and (valid_to is null or valid_to >= %(period_end)s))
+        and case
+            when allowed.is_ratio then r.value is null and r.numerator >= 0 and r.numerator <= r.denominator
+            else r.value >= 0 and r.numerator is null and r.denominator is null
+        end,
+        false)
+) + (
+    select count(*) from (
+        select from raw.indicator_value where submission_id = %(submission_id)s
+        group by unit_code, indicator_code, category having count(*) > 1
+    ) as repeated
+)
+"""
+# What COPY would read differently from the validator, or from the line the officer sees: a quote (a cell
+# may hold a line break, so lines would not be rows), a backslash (COPY's escapes and end marker), and
+# 0x, 0o or 0b, which start a hexadecimal, octal or binary number for Postgres 16 and not for the contract.
+RADIX_PREFIX = re.compile(rb"0[xXoObB]")
 SELECT_DOUBTFUL = f"""
 select r.source_row, {", ".join(f"r.{name}" for name in FIELDS)}
 {ROWS}
@@ -92,8 +134,96 @@ order by r.source_row
 """
 
 
-def stage(conn: psycopg.Connection, path: Path, table: Table, fields: list[str]) -> int:
-    """Put the file's cells, as text, in landing_row; return how many rows. `fields` name the file's columns."""
+def load_indicators(
+    conn: psycopg.Connection,
+    path: Path,
+    table: Table,
+    fields: list[str],
+    submission_id: int,
+    validator: RowValidator,
+    units: Callable[[], dict[str, tuple[str, str]]],
+) -> tuple[int, list[Problem]]:
+    """Load the file's indicator rows into raw.indicator_value; return (rows loaded, problems).
+
+    `fields` name the file's columns in order. `units` gives the units valid in the period (code ->
+    (province, name)), cached by the caller; it is only called when some row needs the validator, so a
+    plainly good file never reads the whole unit list.
+    """
+    params = _params(submission_id, validator)
+    if path.suffix.lower() == ".csv":
+        copied = _copy_plain_csv(conn, path, fields, params)
+        if copied is not None:
+            table.close()
+            return copied, []
+    staged = _stage(conn, path, table, fields)
+    return _load_staged(conn, staged, validator, units, params)
+
+
+def _params(submission_id: int, validator: RowValidator) -> dict:
+    period = validator.period
+    catalogue = [
+        (i.code, c, i.is_ratio)
+        for i in load_catalogue().values()
+        if i.collected_in(period.start, period.end)
+        for c in i.allowed_categories()
+    ]
+    return {
+        "submission_id": submission_id,
+        "indicators": [c[0] for c in catalogue],
+        "categories": [c[1] for c in catalogue],
+        "ratios": [c[2] for c in catalogue],
+        "map": period.unit_map,
+        "province": validator.province_code,
+        "period": period.code,
+        "period_end": period.end,
+        "everything": False,
+    }
+
+
+def _copy_plain_csv(conn: psycopg.Connection, path: Path, fields: list[str], params: dict) -> int | None:
+    """COPY a plainly written CSV straight into raw and check it there; the rows, or None and nothing kept."""
+    columns = ["source_row", *fields, "submission_id"]
+    statement = sql.SQL("copy raw.indicator_value ({}) from stdin with (format csv, encoding 'UTF8')").format(
+        sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    try:
+        with conn.transaction(), conn.cursor() as cursor:
+            with cursor.copy(statement) as copy:
+                for block in _numbered_lines(path, params["submission_id"]):
+                    copy.write(block)
+            copied = cursor.rowcount
+            if conn.execute(DOUBTFUL_IN_RAW, params).fetchone()[0]:
+                raise _NotPlain
+            return copied
+    except (errors.DataError, errors.IntegrityError, _NotPlain):
+        return None
+
+
+def _numbered_lines(path: Path, submission_id: int) -> Iterator[bytes]:
+    """The file's lines after the header in blocks of about 1 MB, as `row,<the line>,submission_id`."""
+    end = b",%d\n" % submission_id
+    row = 2  # the first line after the header, which the reader has already read and checked
+    with path.open("rb") as handle:
+        handle.readline()
+        while block := handle.read(1 << 20) + handle.readline():
+            if b'"' in block or b"\\" in block or RADIX_PREFIX.search(block):
+                raise _NotPlain
+            lines = block.replace(b"\r\n", b"\n").removesuffix(b"\n").split(b"\n")
+            yield b"".join(chain.from_iterable(zip(_row_numbers(row, len(lines)), lines, repeat(end))))
+            row += len(lines)
+
+
+def _row_numbers(first: int, count: int) -> list[bytes]:
+    """b"2,", b"3,", ... for `count` rows from `first`: formatting them per line costs as much as a third of COPY."""
+    numbers = _NUMBERS[first : first + count]
+    return numbers + [b"%d," % number for number in range(first + len(numbers), first + count)]
+
+
+_NUMBERS = [b"%d," % number for number in range(1 << 16)]
+
+
+def _stage(conn: psycopg.Connection, path: Path, table: Table, fields: list[str]) -> int:
+    """Put the file's cells, as text, in landing_row; return how many rows."""
     conn.execute(STAGE_TABLE)
     if path.suffix.lower() == ".csv":
         copied = _copy_csv_bytes(conn, path, fields)
@@ -143,36 +273,14 @@ class _Repeated(Exception):
     """A row the validator accepted repeats the key of a row already loaded."""
 
 
-def load_staged(
+def _load_staged(
     conn: psycopg.Connection,
-    submission_id: int,
     staged: int,
     validator: RowValidator,
     units: Callable[[], dict[str, tuple[str, str]]],
+    params: dict,
 ) -> tuple[int, list[Problem]]:
-    """Load the good rows of landing_row into raw.indicator_value; return (rows loaded, problems).
-
-    `units` gives the units valid in the period (code -> (province, name)), cached by the caller; it is only
-    called when some row needs the validator, so a plainly good file never reads the whole unit list.
-    """
-    period = validator.period
-    catalogue = [
-        (i.code, c, i.is_ratio)
-        for i in load_catalogue().values()
-        if i.collected_in(period.start, period.end)
-        for c in i.allowed_categories()
-    ]
-    params = {
-        "submission_id": submission_id,
-        "indicators": [c[0] for c in catalogue],
-        "categories": [c[1] for c in catalogue],
-        "ratios": [c[2] for c in catalogue],
-        "map": period.unit_map,
-        "province": validator.province_code,
-        "period": period.code,
-        "period_end": period.end,
-        "everything": False,
-    }
+    """Load the good rows of landing_row into raw.indicator_value; return (rows loaded, problems)."""
     try:
         with conn.transaction():
             loaded = conn.execute(LOAD_PLAINLY_GOOD, params).rowcount
@@ -180,7 +288,7 @@ def load_staged(
                 return loaded, []
             accepted, problems = _validate(conn, validator, units, params)
             if not problems:
-                _copy_rows(conn, submission_id, accepted)
+                _copy_rows(conn, params, accepted)
                 if accepted and conn.execute(REPEATED_IN_RAW, params).fetchone():
                     raise _Repeated
             return loaded + len(accepted), problems
@@ -209,7 +317,20 @@ def _validate(
     return accepted, problems
 
 
-def _copy_rows(conn: psycopg.Connection, submission_id: int, rows: list[IndicatorRow]) -> None:
+def _copy_rows(conn: psycopg.Connection, params: dict, rows: list[IndicatorRow]) -> None:
     with conn.cursor().copy(f"copy raw.indicator_value ({', '.join(RAW_COLUMNS)}) from stdin") as copy:
         for row in rows:
-            copy.write_row((submission_id, *(getattr(row, name) for name in RAW_COLUMNS[1:])))
+            category = None if row.category == TOTAL else row.category
+            copy.write_row(
+                (
+                    params["submission_id"],
+                    row.source_row,
+                    params["period"],
+                    row.unit_code,
+                    row.indicator_code,
+                    category,
+                    row.value,
+                    row.numerator,
+                    row.denominator,
+                )
+            )

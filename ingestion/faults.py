@@ -119,6 +119,8 @@ FAULTS: dict[str, Fault] = {
     "numerator over denominator": Fault("ratio.csv", "numerator_over_denominator", _replace(2, "numerator", "10001")),
     "unknown indicator": Fault("indicator.csv", "unknown_indicator", _replace(0, "indicator_code", "tanks")),
     "unknown unit": Fault("unit.csv", "unknown_unit", _replace(0, "unit_code", "99999")),
+    "missing unit": Fault("no_unit.csv", "required", _replace(0, "unit_code", "")),
+    "hexadecimal count": Fault("hex.csv", "not_a_number", _replace(0, "value", "0x1A")),
     "unit of another province": Fault(
         "other.csv", "unit_of_other_province", lambda: _replace(0, "unit_code", _units()[2])()
     ),

@@ -8,6 +8,7 @@ recorded in ingest.rejection with its reason, so the officer can fix all of them
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import unicodedata
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 
-from ingestion.bulk import load_staged, stage
+from ingestion.bulk import load_indicators
 from ingestion.contract import FileRejected, Problem, RowValidator, map_headers
 from ingestion.models import load_models
 from ingestion.periods import Period, parse_period
@@ -199,10 +200,9 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: Settings) -> Ing
             ).fetchone()[0]
             table = open_table(path, file_name)
             fields = map_headers(table.headers, file_name, table.sheet)
-            staged = stage(conn, path, table, fields)
             validator = RowValidator(file_name, province_code, period, None, table.sheet)
             units = cache(lambda: _units_for(conn, period))
-            rows_loaded, problems = load_staged(conn, submission_id, staged, validator, units)
+            rows_loaded, problems = load_indicators(conn, path, table, fields, submission_id, validator, units)
             if problems:
                 raise FileRejected(problems)
             models_loaded, problems = load_models(conn, path, submission_id, validator, units)
@@ -323,13 +323,16 @@ def _kept_path(folder: Path, submission_id: int, name: str) -> Path:
 
 
 def _keep(path: Path, folder: Path, submission_id: int) -> Path:
-    """Copy the file, named by its submission, where it is kept for good.
+    """Link (or, across file systems, copy) the file, named by its submission, where it is kept for good.
 
-    The landing copy is removed only after the transaction commits: a crash in between leaves the file in
+    The landing name is removed only after the transaction commits: a crash in between leaves the file in
     landing, where the next run finds it registered (same sha256) and only tidies it away.
     """
     target = _kept_path(folder, submission_id, path.name)
-    shutil.copy2(path, target)
+    try:
+        os.link(path, target)
+    except OSError:
+        shutil.copy2(path, target)
     return target
 
 

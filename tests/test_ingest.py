@@ -6,6 +6,8 @@ import csv
 import os
 from pathlib import Path
 
+import pytest
+
 from ingestion.contract import sheet_columns
 from ingestion.generator import write_submission
 from ingestion.loader import discover, ingest_file
@@ -306,7 +308,7 @@ def test_figures_written_unusually_load_exactly_as_the_plain_ones(settings, conn
     odd = ingest_file(conn, write_csv(settings, "01", "2026-09", ODD, name="odd.csv"), settings)
     assert (plain.status, odd.status) == ("accepted", "accepted"), odd.problems
     assert raw_rows(conn) == expected
-    assert expected[0][1:5] == ("00070", "security_teams", "total", 26)
+    assert expected[0][1:5] == ("00070", "security_teams", None, 26), "raw keeps no category for the total"
     assert expected[2][4:] == (None, 990, 1000)
 
 
@@ -341,6 +343,49 @@ def test_row_numbers_from_the_fast_path_are_the_rows_the_officer_sees(settings, 
     rows = [PLAIN[0], PLAIN[1], PLAIN[2], ["2026-09", "00073", "security_teams", "", "-1", "", ""]]
     result = ingest_file(conn, write_csv(settings, "01", "2026-09", rows), settings)
     assert [(p.row, p.column, p.code) for p in result.problems] == [(5, "value", "negative")]
+    assert raw_count(conn) == 0, "the rows copied before the check found the bad one are gone"
+
+
+def test_a_plain_csv_is_written_once_straight_into_raw(settings, conn, monkeypatch):
+    from ingestion import bulk
+
+    def staged(*args):
+        raise AssertionError("a plain CSV should not be staged")
+
+    monkeypatch.setattr(bulk, "_stage", staged)
+    result = ingest_file(conn, write_csv(settings, "01", "2026-09", PLAIN), settings)
+    assert result.status == "accepted" and result.row_count == 3
+    assert [row[0] for row in raw_rows(conn)] == [2, 3, 4]
+    assert conn.execute("select distinct period from raw.indicator_value").fetchall() == [("2026-09",)]
+    with pytest.raises(AssertionError, match="staged"):
+        ingest_file(conn, write_csv(settings, "01", "2026-08", ODD[:1], name="odd.csv"), settings)
+
+
+@pytest.mark.parametrize(
+    ("cell", "outcome"),
+    [
+        ("0x1A", "not_a_number"),  # Postgres 16 reads 26; the contract does not
+        ("0o32", "not_a_number"),
+        ("0b11010", "not_a_number"),
+        ('"26"', 26),  # quoted by a spreadsheet
+        ("2_6", 26),  # both read 26
+        ("+26", 26),
+        ("26.0", 26),
+        ("-0", 0),
+    ],
+)
+def test_numbers_postgres_and_the_contract_read_differently_go_to_the_validator(settings, conn, cell, outcome):
+    folder = settings.landing_dir / "01" / "2026-09"
+    folder.mkdir(parents=True)
+    path = folder / "figures.csv"
+    path.write_text(",".join(HEADER) + f"\n2026-09,00070,security_teams,,{cell},,\n", encoding="utf-8")
+    result = ingest_file(conn, path, settings)
+    if isinstance(outcome, int):
+        assert result.status == "accepted", result.problems
+        assert conn.execute("select value from raw.indicator_value").fetchall() == [(outcome,)]
+    else:
+        assert [(p.row, p.column, p.code) for p in result.problems] == [(2, "value", outcome)]
+        assert raw_count(conn) == 0
 
 
 def test_a_backfill_ingests_every_waiting_file_in_one_process(settings, conn):

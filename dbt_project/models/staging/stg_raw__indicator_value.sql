@@ -6,9 +6,10 @@ renamed as (
     select
         submission_id,
         source_row,
+        period,
         unit_code,
         indicator_code,
-        category,
+        coalesce(category, 'total') as category,
         value,
         numerator,
         denominator
