@@ -1,11 +1,11 @@
 """Check a whole file at once in Postgres, and run the row rules in Python only where SQL has a doubt.
 
 A plainly written CSV file (the usual case for files a province's own system exports) is copied straight
-into raw.indicator_value, each line led by its submission and row number, and checked there by one query:
+into raw.indicator_value, each line given its row number and submission, and checked there by one query:
 the file's period, a unit of the province valid in the period, an indicator and category of the catalogue,
-counts in the right columns, numerator <= denominator, and a unit x indicator x category that no other row
-repeats. If every row passes, that was the only write. If any row does not, the copy is rolled back and the
-file takes the path every other file takes.
+counts in the right columns, numerator <= denominator. Repeats are found as the lines go by: no two lines
+may start with the same period, unit, indicator and category. If every row passes, that COPY was the only
+write. If any row does not, the copy is rolled back and the file takes the path every other file takes.
 
 That path puts the file's cells as text into a temporary table (a CSV by streaming its bytes to COPY, other
 formats row by row through their reader), moves the plainly good rows into raw with one INSERT ... SELECT,
@@ -34,6 +34,8 @@ from ingestion.readers import Table
 
 FIELDS = tuple(column.name for column in sheet_columns())
 RAW_COLUMNS = ("submission_id", "source_row", *FIELDS)
+BLOCK_BYTES = 1 << 16  # a CSV goes to COPY in blocks of about this size, cut at line ends
+KEY_WIDTH = 4  # period, unit_code, indicator_code, category: the contract's first columns, one row's key
 
 STAGE_TABLE = f"""
 create temp table landing_row (
@@ -92,35 +94,27 @@ REPEATED_IN_RAW = """
 select 1 from raw.indicator_value where submission_id = %(submission_id)s
 group by unit_code, indicator_code, category having count(*) > 1 limit 1
 """
-# The same test on rows COPY has already typed in raw.indicator_value: how many rows are not plainly good,
-# plus how many unit x indicator x category keys are repeated. A total must come as an empty category, the
-# one way raw stores it.
+# The same test on rows COPY has already typed in raw.indicator_value: how many are not plainly good. A
+# total must come as an empty category, the one way raw stores it. Repeats were found as the lines went by.
 DOUBTFUL_IN_RAW = f"""
-select (
-    select count(*)
-    from raw.indicator_value r
-    left join unnest(%(indicators)s::text[], %(categories)s::text[], %(ratios)s::boolean[])
-        as allowed (indicator_code, category, is_ratio)
-        on allowed.indicator_code = r.indicator_code and allowed.category = coalesce(r.category, '{TOTAL}')
-    where r.submission_id = %(submission_id)s and not coalesce(
-        r.period = %(period)s
-        and allowed.indicator_code is not null
-        and r.category is distinct from '{TOTAL}'
-        and r.unit_code in (
-            select unit_code from ref.unit
-            where map = %(map)s and province_code = %(province)s
-              and valid_from <= %(period_end)s and (valid_to is null or valid_to >= %(period_end)s))
-        and case
-            when allowed.is_ratio then r.value is null and r.numerator >= 0 and r.numerator <= r.denominator
-            else r.value >= 0 and r.numerator is null and r.denominator is null
-        end,
-        false)
-) + (
-    select count(*) from (
-        select from raw.indicator_value where submission_id = %(submission_id)s
-        group by unit_code, indicator_code, category having count(*) > 1
-    ) as repeated
-)
+select count(*)
+from raw.indicator_value r
+left join unnest(%(indicators)s::text[], %(categories)s::text[], %(ratios)s::boolean[])
+    as allowed (indicator_code, category, is_ratio)
+    on allowed.indicator_code = r.indicator_code and allowed.category = coalesce(r.category, '{TOTAL}')
+where r.submission_id = %(submission_id)s and not coalesce(
+    r.period = %(period)s
+    and allowed.indicator_code is not null
+    and r.category is distinct from '{TOTAL}'
+    and r.unit_code in (
+        select unit_code from ref.unit
+        where map = %(map)s and province_code = %(province)s
+          and valid_from <= %(period_end)s and (valid_to is null or valid_to >= %(period_end)s))
+    and case
+        when allowed.is_ratio then r.value is null and r.numerator >= 0 and r.numerator <= r.denominator
+        else r.value >= 0 and r.numerator is null and r.denominator is null
+    end,
+    false)
 """
 # What COPY would read differently from the validator, or from the line the officer sees: a quote (a cell
 # may hold a line break, so lines would not be rows), a backslash (COPY's escapes and end marker), and
@@ -181,8 +175,14 @@ def _params(submission_id: int, validator: RowValidator) -> dict:
 
 
 def _copy_plain_csv(conn: psycopg.Connection, path: Path, fields: list[str], params: dict) -> int | None:
-    """COPY a plainly written CSV straight into raw and check it there; the rows, or None and nothing kept."""
-    columns = ["source_row", *fields, "submission_id"]
+    """COPY a plainly written CSV straight into raw and check it there; the rows, or None and nothing kept.
+
+    Only a file with the contract's columns in the contract's order: then a line's first four cells (period,
+    unit, indicator, category) are its key, and two lines that start alike are a repeat.
+    """
+    if tuple(fields) != FIELDS:
+        return None
+    columns = ["source_row", *FIELDS, "submission_id"]
     statement = sql.SQL("copy raw.indicator_value ({}) from stdin with (format csv, encoding 'UTF8')").format(
         sql.SQL(", ").join(map(sql.Identifier, columns))
     )
@@ -200,15 +200,19 @@ def _copy_plain_csv(conn: psycopg.Connection, path: Path, fields: list[str], par
 
 
 def _numbered_lines(path: Path, submission_id: int) -> Iterator[bytes]:
-    """The file's lines after the header in blocks of about 1 MB, as `row,<the line>,submission_id`."""
+    """The file's lines after the header in blocks of about BLOCK_BYTES, as `row,<the line>,submission_id`."""
     end = b",%d\n" % submission_id
     row = 2  # the first line after the header, which the reader has already read and checked
+    keys: set[bytes] = set()
     with path.open("rb") as handle:
         handle.readline()
-        while block := handle.read(1 << 20) + handle.readline():
+        while block := handle.read(BLOCK_BYTES) + handle.readline():
             if b'"' in block or b"\\" in block or RADIX_PREFIX.search(block):
                 raise _NotPlain
             lines = block.replace(b"\r\n", b"\n").removesuffix(b"\n").split(b"\n")
+            keys.update([line.rsplit(b",", len(FIELDS) - KEY_WIDTH)[0] for line in lines])
+            if len(keys) != row - 2 + len(lines):
+                raise _NotPlain  # a repeat: the validator names it and the row it repeats
             yield b"".join(chain.from_iterable(zip(_row_numbers(row, len(lines)), lines, repeat(end))))
             row += len(lines)
 

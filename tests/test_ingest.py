@@ -361,6 +361,32 @@ def test_a_plain_csv_is_written_once_straight_into_raw(settings, conn, monkeypat
         ingest_file(conn, write_csv(settings, "01", "2026-08", ODD[:1], name="odd.csv"), settings)
 
 
+def test_a_repeat_far_from_its_first_line_is_found_across_copy_blocks(settings, conn, monkeypatch):
+    from ingestion import bulk
+
+    monkeypatch.setattr(bulk, "BLOCK_BYTES", 4096)
+    path = write_submission(settings.landing_dir, "01", "2026-09")
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join([*lines, lines[1]]))
+    result = ingest_file(conn, path, settings)
+    assert result.status == "rejected"
+    assert [(p.row, p.code) for p in result.problems] == [(len(lines) + 1, "duplicate_row")]
+    assert "row 2" in result.problems[0].reason_en
+    assert raw_count(conn) == 0
+
+
+def test_a_csv_with_the_columns_in_another_order_loads_the_same_rows(settings, conn):
+    order = [3, 1, 0, 2, 6, 5, 4]
+    header = [HEADER[i] for i in order]
+    write_csv(settings, "01", "2026-09", [[row[i] for i in order] for row in PLAIN], header=header)
+    result = ingest_file(conn, settings.landing_dir / "01" / "2026-09" / "01_2026-09.csv", settings)
+    assert result.status == "accepted", result.problems
+    reordered = raw_rows(conn)
+    conn.execute("delete from raw.indicator_value")
+    ingest_file(conn, write_csv(settings, "01", "2026-08", [["2026-08", *row[1:]] for row in PLAIN]), settings)
+    assert raw_rows(conn) == reordered
+
+
 @pytest.mark.parametrize(
     ("cell", "outcome"),
     [
