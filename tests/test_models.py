@@ -3,27 +3,31 @@
 from __future__ import annotations
 
 from datetime import date
+from itertools import islice
 
-import openpyxl
 import psycopg
 import pytest
 
 from ingestion.contract import MODEL_SHEET, sheet_columns, sheet_title
-from ingestion.generator import province_models, write_submission
+from ingestion.generator import province_models, province_rows, write_submission
 from ingestion.loader import ingest_file
 from ingestion.periods import parse_period
+from ingestion.template import build_workbook
 
 COLUMNS = [c.name for c in sheet_columns(MODEL_SHEET)]
 
 
 def with_models(settings, province: str, period: str, models: list[dict]):
-    """The province's generated XLSX submission with its model sheet replaced by `models`."""
-    path = write_submission(settings.landing_dir, province, period, file_format="xlsx")
-    workbook = openpyxl.load_workbook(path)
-    sheet = workbook[sheet_title(MODEL_SHEET)]
-    sheet.delete_rows(2, sheet.max_row)
+    """A small XLSX submission: the province's template with three generated rows and `models` as its list."""
+    path = settings.landing_dir / province / period / f"{province}_{period}.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook = build_workbook(province, period)
+    indicators = workbook[sheet_title()]
+    for row in islice(province_rows(province, parse_period(period)), 3):
+        indicators.append([row.get(column.name) for column in sheet_columns()])
+    listed = workbook[sheet_title(MODEL_SHEET)]
     for model in models:
-        sheet.append([model.get(column, "") for column in COLUMNS])
+        listed.append([model.get(column, "") for column in COLUMNS])
     workbook.save(path)
     return path
 
