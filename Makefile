@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced-from-lock
 
-.PHONY: demo test lint format bench clean psql rollback docs template status check-history
+.PHONY: demo test lint format bench clean psql rollback docs template status review check-history
 
 $(STAMP): pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,5 +51,10 @@ template: $(STAMP)
 	$(BIN)/python -m ingestion.template $(PROVINCE) $(PERIOD)
 
 # make status FILE=38_2026-Q3 : every version of a file, its status and the reasons it was refused
+# make status : the submissions held for review
 status: $(STAMP)
 	$(BIN)/python -m warehouse status "$(FILE)"
+
+# every hold and its review; then python -m warehouse confirm|reject ID --reason "..."
+review: $(STAMP)
+	$(BIN)/python -m warehouse review

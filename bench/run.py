@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psycopg
 
-from expectations.suites import suites
+from expectations.suites import SUBMISSION_SCHEMA, submission_suites, suites
 from ingestion.generator import province_codes_for, rewrite_submission, write_submission
 from ingestion.loader import ingest_file
 from warehouse import pipeline
@@ -129,30 +129,53 @@ def ingest_all(settings: Settings, files: list[str]) -> int:
     return rows
 
 
-def resubmit_one_province_month(settings: Settings, period: str) -> int:
-    """Province 38 sends a corrected file for one month: every security_teams figure one higher."""
-    path = write_submission(settings.landing_dir, "38", period)
-    fixed = rewrite_submission(path, path.with_name(f"38_{period}_v2.csv"), "security_teams", lambda v: v + 1)
+def resubmit_one_province_month(settings: Settings, period: str, province: str = "38", factor: int = 1) -> int:
+    """A province sends a corrected file for one month: every security_teams figure one higher (factor 1),
+    or `factor` times higher: a figure far from its history, which the submission checks hold."""
+    path = write_submission(settings.landing_dir, province, period)
+    fixed = rewrite_submission(
+        path, path.with_name(f"{province}_{period}_x{factor}.csv"), "security_teams", lambda v: v * factor + 1
+    )
     path.unlink()
     return ingest_all(settings, [str(fixed)])
 
 
+def held_submissions(settings: Settings) -> int:
+    """Check each new submission (dbt up to the province figures, then the submission checks); how many held."""
+    return len(pipeline.check_submissions(settings)["held"])
+
+
+def publish_after_resubmission(settings: Settings, period: str, province: str, factor: int) -> int:
+    """One province resubmits a month, then the whole antq_publish run; returns how many are held."""
+    resubmit_one_province_month(settings, period, province, factor)
+    return len(pipeline.publish_new_figures(settings)["held"])
+
+
+def _all_suites(settings: Settings) -> list[tuple[str, str, object]]:
+    """(schema, table, suite) of every check a publish runs."""
+    both = {SUBMISSION_SCHEMA: submission_suites(), BUILD_SCHEMA: suites(BUILD_SCHEMA, settings.freshness_days)}
+    return [(schema, table, suite) for schema, on in both.items() for table, suite in on.items()]
+
+
 def gate(settings: Settings) -> int:
+    """Both Great Expectations runs of a publish: the submission checks and the build checks."""
     from expectations.gate import run_gate
 
-    return run_gate(BUILD_SCHEMA, settings.warehouse_url, settings.freshness_days).checks_run
+    url = settings.warehouse_url
+    checks = run_gate(SUBMISSION_SCHEMA, submission_suites, url).checks_run
+    return checks + run_gate(BUILD_SCHEMA, lambda: suites(BUILD_SCHEMA, settings.freshness_days), url).checks_run
 
 
 def hand_sql(settings: Settings) -> int:
-    """The gate's checks written directly in SQL against the same build schema."""
+    """The gate's checks written directly in SQL against the same tables."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
     gx.get_context(mode="ephemeral")  # suites can only be built inside a context
     checks = 0
     with psycopg.connect(settings.warehouse_url) as conn:
-        for table, suite in suites(BUILD_SCHEMA, settings.freshness_days).items():
-            relation = f"{BUILD_SCHEMA}.{table}"
+        for schema, table, suite in _all_suites(settings):
+            relation = f"{schema}.{table}"
             for expectation in suite.expectations:
                 if isinstance(expectation, gxe.UnexpectedRowsExpectation):
                     query = f"select count(*) from ({expectation.unexpected_rows_query.format(batch=relation)}) as q"
@@ -223,6 +246,8 @@ def main() -> int:
     record("baseline: raw COPY", seconds, peak, rows=copied, rows_per_s=round(copied / seconds))
     ingested, seconds, peak = measured(ingest_all, settings, files)
     record("validated ingest", seconds, peak, rows=ingested, rows_per_s=round(ingested / seconds))
+    _, seconds, peak = measured(held_submissions, settings)
+    record("submission checks (first)", seconds, peak)
     _, seconds, peak = measured(pipeline.build_marts, settings)
     record("dbt full build", seconds, peak)
     # About a second each at any scale, so noise moves the ratio: the median of three alternating runs.
@@ -248,6 +273,12 @@ def main() -> int:
     record("resubmission: ingest one file", seconds, peak)
     _, seconds, peak = measured(pipeline.build_marts, settings)
     record("resubmission: dbt build", seconds, peak)
+    # The whole publish run after one resubmission, once holding nothing and once holding the province.
+    # Periods with a history of at least two months before them, so the outlier check can judge them.
+    held, seconds, peak = measured(publish_after_resubmission, settings, periods[-1], "01", 1)
+    record("publish run, holds none", seconds, peak, held=held)
+    held, seconds, peak = measured(publish_after_resubmission, settings, periods[-1], "79", 10)
+    record("publish run, holds one", seconds, peak, held=held)
     latency, seconds, peak = measured(bi_latency, settings, periods[-1])
     record("BI queries", seconds, peak)
 
@@ -259,6 +290,9 @@ def main() -> int:
         ),
         "republish after one resubmission / full build (goal <= 0.1)": round(
             steps["resubmission: dbt build"]["seconds"] / steps["dbt full build"]["seconds"], 3
+        ),
+        "publish run holding one province / holding none (goal <= 1)": round(
+            steps["publish run, holds one"]["seconds"] / steps["publish run, holds none"]["seconds"], 3
         ),
         "gate / same checks in SQL (goal <= 1.5)": round(
             steps["gate (Great Expectations)"]["seconds"] / steps["baseline: gate checks in SQL"]["seconds"], 3

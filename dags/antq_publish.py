@@ -1,4 +1,5 @@
-"""Build the star schema and marts, gate them with Great Expectations, then swap them in as `marts`."""
+"""Check each new province × period submission (holding back the ones a check finds something in), build the
+star schema and marts, check the build as a whole with Great Expectations, then swap it in as `marts`."""
 
 from datetime import datetime
 
@@ -18,6 +19,13 @@ from warehouse.callbacks import alert_task_failure
 )
 def antq_publish():
     @task
+    def check_submissions() -> dict:
+        """Hold back the province × period submissions a check finds something in; the others go on."""
+        from warehouse.pipeline import check_submissions
+
+        return check_submissions()
+
+    @task
     def build_marts() -> None:
         from warehouse.pipeline import build_marts
 
@@ -35,9 +43,10 @@ def antq_publish():
 
         return publish_marts(gate)
 
+    held = check_submissions()
     built = build_marts()
     gate = validate_marts()
-    built >> gate
+    held >> built >> gate
     publish_marts(gate)
 
 

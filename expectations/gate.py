@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,7 +10,6 @@ import great_expectations as gx
 from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
-from expectations.suites import suites
 from warehouse.db import warehouse_url
 
 SAMPLE_ROWS = 5
@@ -26,6 +26,7 @@ class Finding:
     sample: list[dict] = field(default_factory=list)
     provinces: list[str] = field(default_factory=list)
     periods: list[str] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)  # every row found, for a check that holds (one hold each)
 
     def describe(self) -> str:
         count = "" if self.unexpected_count is None else f", {self.unexpected_count} rows"
@@ -53,8 +54,12 @@ class GateReport:
         return [f for f in self.findings if f.severity == "critical"]
 
     @property
+    def holds(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "hold"]
+
+    @property
     def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity != "critical"]
+        return [f for f in self.findings if f.severity == "warning"]
 
     @property
     def passed(self) -> bool:
@@ -63,7 +68,7 @@ class GateReport:
     def summary(self) -> str:
         head = (
             f"{self.checks_run} checks on schema {self.schema}: "
-            f"{len(self.errors)} errors, {len(self.warnings)} warnings"
+            f"{len(self.errors)} errors, {len(self.holds)} holding, {len(self.warnings)} warnings"
         )
         return "\n".join([head, *(f"  {f.describe()}" for f in self.findings)])
 
@@ -79,9 +84,14 @@ def _distinct(rows: list, *keys: str) -> list[str]:
 
 
 def run_gate(
-    schema: str, url: str | None = None, freshness_days: int = 120, docs_dir: Path | None = None
+    schema: str,
+    table_suites: Callable[[], dict[str, gx.ExpectationSuite]],
+    url: str | None = None,
+    docs_dir: Path | None = None,
 ) -> GateReport:
-    """Run every suite as one checkpoint; with docs_dir, also write the Great Expectations data docs there."""
+    """Run the suites (table in `schema` -> suite, made inside the GX context) as one checkpoint; with
+    docs_dir, also write the Great Expectations data docs there. A check that cannot run, or that holds but
+    cannot name every row it found, is critical: the gate fails closed."""
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     actions = []
@@ -97,7 +107,7 @@ def run_gate(
         actions.append(UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE]))
     source = context.data_sources.add_sql(name="warehouse", connection_string=sqlalchemy_url(url or warehouse_url()))
     definitions = []
-    for table, suite in suites(schema, freshness_days).items():
+    for table, suite in table_suites().items():
         asset = source.add_table_asset(name=table, table_name=table, schema_name=schema)
         batch = asset.add_batch_definition_whole_table(f"{table}_all")
         context.suites.add(suite)
@@ -106,7 +116,7 @@ def run_gate(
         )
     checkpoint = context.checkpoints.add(
         gx.Checkpoint(
-            name="publish_gate",
+            name=f"gate_{schema}",
             validation_definitions=definitions,
             actions=actions,
             result_format={"result_format": "COMPLETE"},
@@ -126,19 +136,25 @@ def run_gate(
             unexpected = details.get("unexpected_count", details.get("observed_value"))
             rows = details.get("details", {}).get("unexpected_rows") or details.get("partial_unexpected_list") or []
             description = config.description or config.type
+            level = (config.meta or {}).get("severity", "critical")
             error = (outcome.exception_info or {}).get("exception_message")
             if error:  # a check that cannot run fails closed
                 description += f" (the check itself failed: {error})"
+                level = "critical"
+            elif level == "hold" and unexpected != len(rows):
+                description += f" (only {len(rows)} of {unexpected} rows could be read: nothing can be held)"
+                level = "critical"
             findings.append(
                 Finding(
                     check=(config.meta or {}).get("check", config.type),
                     table=table,
-                    severity=str(getattr(config.severity, "value", config.severity) or "critical"),
+                    severity=level,
                     description=description,
                     unexpected_count=unexpected if isinstance(unexpected, int) else None,
                     sample=[dict(row) if isinstance(row, dict) else {"value": row} for row in rows[:SAMPLE_ROWS]],
                     provinces=_distinct(rows, "province_code", "province_name"),
                     periods=_distinct(rows, "period_code"),
+                    rows=[dict(row) for row in rows] if level == "hold" else [],
                 )
             )
     docs_url = context.get_docs_sites_urls(site_name=DOCS_SITE)[0]["site_url"] if docs_dir is not None else ""

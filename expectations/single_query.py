@@ -3,7 +3,7 @@
 Great Expectations 1.x's UnexpectedRowsExpectation computes two metrics from its query, the rows and
 their count, and so runs the query twice; at national scale that alone makes the gate twice as slow as
 the checks themselves (make bench). Here one metric runs the query once, returning the first
-MAX_RESULT_RECORDS rows together with the total count (a window count over the whole result).
+MAX_RESULT_RECORDS rows (or max_rows) together with the total count (a window count over the whole result).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ TOTAL = "antq_unexpected_total"
 
 class UnexpectedRowsSampleAndCount(QueryMetricProvider):
     metric_name = METRIC
-    value_keys = ("unexpected_rows_query",)
+    value_keys = ("unexpected_rows_query", "max_rows")
     query_param_name: ClassVar[str] = "unexpected_rows_query"
 
     @metric_value(engine=SqlAlchemyExecutionEngine)
@@ -44,16 +44,20 @@ class UnexpectedRowsSampleAndCount(QueryMetricProvider):
             batch_selectable=batch_selectable,
             execution_engine=execution_engine,
         )
-        once = f"select q.*, count(*) over () as {TOTAL} from ({query}) as q limit {MAX_RESULT_RECORDS}"
+        limit = int(metric_value_kwargs.get("max_rows") or MAX_RESULT_RECORDS)
+        once = f"select q.*, count(*) over () as {TOTAL} from ({query}) as q limit {limit}"
         rows = [row._asdict() for row in execution_engine.execute_query(sa.text(once)).fetchall()]
         total = rows[0][TOTAL] if rows else 0
         return {"count": total, "rows": [{k: v for k, v in row.items() if k != TOTAL} for row in rows]}
 
 
 class ExpectNoUnexpectedRows(UnexpectedRowsExpectation):
-    """UnexpectedRowsExpectation with its query run once (see the module docstring)."""
+    """UnexpectedRowsExpectation with its query run once (see the module docstring). max_rows bounds the rows
+    returned: a check whose every row is acted on (a hold per submission) asks for more than the default."""
 
+    max_rows: int = MAX_RESULT_RECORDS
     metric_dependencies: ClassVar[tuple[str, ...]] = (METRIC,)
+    success_keys: ClassVar[tuple[str, ...]] = ("unexpected_rows_query", "max_rows")
 
     def _validate(self, metrics: dict, runtime_configuration: dict | None = None, execution_engine=None) -> dict:
         found = metrics[METRIC]

@@ -1,8 +1,16 @@
-"""The expectation suites that gate publishing, one per mart, written as code.
+"""The expectation suites that gate publishing, written as code. Two kinds:
+
+- submission checks judge one province's figures (its ratios, its figures against its own history) on
+  intermediate.int_province_indicator_periods before the marts are built, and only the figures the published
+  marts do not count yet. What they find holds back the submissions behind it (severity `hold`): the other
+  provinces publish, the held one keeps its previously published version. Each row names the submission.
+- build checks judge the build as a whole (schema, keys, the reconciliations, that nothing held is counted)
+  and block the whole publish.
 
 Every expectation carries a `check` name in its meta (the word the alert email uses) and the severity
-that expectations/severity.yaml gives that check: critical blocks publishing, warning publishes and is
-reported.
+that expectations/severity.yaml gives that check: critical blocks publishing, hold holds the submission,
+warning publishes and is reported. These checks are a second, independent path on purpose: they recompute
+from the built tables what ingestion and dbt promise, so a bug in either shows up here.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from pathlib import Path
 import great_expectations as gx
 import great_expectations.expectations as gxe
 import yaml
+from great_expectations.constants import MAX_RESULT_RECORDS
 
 from expectations.single_query import ExpectNoUnexpectedRows
 
@@ -26,11 +35,21 @@ def severity(check: str) -> str:
 
 
 def _meta(check: str) -> dict:
-    return {"meta": {"check": check}, "severity": severity(check)}
+    """The check's word and policy in meta; GX's own severity knows no `hold`, which fails a submission."""
+    level = severity(check)
+    return {"meta": {"check": check, "severity": level}, "severity": "warning" if level == "warning" else "critical"}
 
 
 def _rows(check: str, description: str, query: str) -> ExpectNoUnexpectedRows:
-    return ExpectNoUnexpectedRows(unexpected_rows_query=query, description=description, **_meta(check))
+    # A held finding is acted on row by row (one hold per submission), so it returns every row.
+    max_rows = HOLD_MAX_ROWS if severity(check) == "hold" else MAX_RESULT_RECORDS
+    return ExpectNoUnexpectedRows(
+        unexpected_rows_query=query, description=description, max_rows=max_rows, **_meta(check)
+    )
+
+
+SUBMISSION_SCHEMA = "intermediate"  # where dbt builds int_province_indicator_periods (dbt_project.yml)
+HOLD_MAX_ROWS = 100_000
 
 
 NATIONAL_COLUMNS = [
@@ -79,7 +98,7 @@ def national_suite(schema: str, freshness_days: int) -> gx.ExpectationSuite:
         suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, **_meta("non_negative")))
     suite.add_expectation(
         _rows(
-            "ratio_within_100",
+            "published_ratio_within_100",
             "A ratio's numerator never exceeds its denominator",
             "select period_code, indicator_code, numerator, denominator from {batch} where numerator > denominator",
         )
@@ -133,7 +152,7 @@ def province_suite(schema: str) -> gx.ExpectationSuite:
         suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column, **_meta("keys")))
     suite.add_expectation(
         _rows(
-            "ratio_within_100",
+            "published_ratio_within_100",
             "A province's ratio numerator never exceeds its denominator",
             """select province_code, province_name, period_code, indicator_code, numerator, denominator
            from {batch} where numerator > denominator""",
@@ -141,18 +160,40 @@ def province_suite(schema: str) -> gx.ExpectationSuite:
     )
     suite.add_expectation(
         _rows(
-            "completeness",
-            "Every current province reports every period that is on the current map",
-            f"""select provinces.unit_code as province_code, provinces.unit_name as province_name,
-                   periods.period_code
-            from (select distinct period_code, period_start from {{batch}}) as periods
-            cross join {schema}.dim_unit as provinces
-            where provinces.unit_level = 'province' and provinces.is_current
-              and periods.period_start >= date '2025-07-01'
-              and not exists (
-                  select 1 from {{batch}} as b
-                  where b.province_code = provinces.unit_code and b.period_code = periods.period_code
-              )""",
+            "holds_respected",
+            "No submission held for review (open or rejected) is counted in the build",
+            f"""select s.province_code, s.period_code, s.current_submission_id as submission_id, h.check_name,
+                   h.hold_status
+            from {schema}.fct_submission as s
+            inner join (
+                select submission_id, min(check_name) as check_name, min(status) as hold_status
+                from meta.hold where status in ('open', 'rejected') group by submission_id
+            ) as h on h.submission_id = s.current_submission_id""",
+        )
+    )
+    return suite
+
+
+# The figures a submission check judges: those the published marts do not count yet, once per submission
+# behind them, with the province's name for the email.
+_NEW_FIGURES = """from {batch} as cur
+            cross join unnest(cur.new_submission_ids) as held (submission_id)
+            left join ref.unit as provinces
+                on provinces.map = 'current' and provinces.unit_level = 'province'
+                and provinces.unit_code = cur.province_code"""
+
+
+def submission_suite() -> gx.ExpectationSuite:
+    """Checks of one province's figures; each row names the submission it holds (see the module docstring)."""
+    suite = gx.ExpectationSuite(name="int_province_indicator_periods")
+    suite.add_expectation(
+        _rows(
+            "ratio_within_100",
+            "A province's ratio numerator never exceeds its denominator",
+            f"""select held.submission_id, cur.province_code, provinces.name as province_name, cur.period_code,
+                   cur.indicator_code, cur.numerator, cur.denominator
+            {_NEW_FIGURES}
+            where cur.numerator > cur.denominator""",
         )
     )
     suite.add_expectation(
@@ -160,10 +201,11 @@ def province_suite(schema: str) -> gx.ExpectationSuite:
             "outlier",
             "A province's count stays within the catalogue's outlier_ratio of its median over its last 6 periods"
             " on the same map (a period rolled up from only some of its parts is not compared)",
-            f"""select cur.province_code, cur.province_name, cur.period_code, cur.indicator_code, cur.value,
-                   cur.median_last_6, indicators.outlier_ratio::float8 as outlier_ratio
-            from {{batch}} as cur
-            inner join {schema}.dim_indicator as indicators using (indicator_code)
+            f"""select held.submission_id, cur.province_code, provinces.name as province_name, cur.period_code,
+                   cur.indicator_code, cur.value, cur.median_last_6, indicators.outlier_ratio::float8 as outlier_ratio
+            {_NEW_FIGURES}
+            inner join staging.indicator_catalogue as indicators
+                on indicators.indicator_code = cur.indicator_code
             where indicators.measure = 'count' and cur.is_complete
               and cur.periods_in_median >= 2 and cur.median_last_6 >= 10
               and (cur.value > cur.median_last_6 * indicators.outlier_ratio
@@ -173,8 +215,13 @@ def province_suite(schema: str) -> gx.ExpectationSuite:
     return suite
 
 
+def submission_suites() -> dict[str, gx.ExpectationSuite]:
+    """Table name (in SUBMISSION_SCHEMA) -> the submission checks on it."""
+    return {"int_province_indicator_periods": submission_suite()}
+
+
 def suites(schema: str, freshness_days: int) -> dict[str, gx.ExpectationSuite]:
-    """Table name -> the suite that protects it."""
+    """Table name -> the build checks that protect it."""
     return {
         "mart_national_indicator": national_suite(schema, freshness_days),
         "mart_province_indicator": province_suite(schema),

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import psycopg
 import pytest
 
-from ingestion.generator import current_province_codes, rewrite_submission, write_submission
+from ingestion.generator import current_province_codes, write_submission
 from ingestion.loader import ingest_file
 from tests.conftest import make_settings, marts_checksums
 from warehouse import pipeline
@@ -30,8 +30,7 @@ def warehouse(server_url, smtp_server, tmp_path_factory):
         for month in MONTHS:
             for province in current_province_codes():
                 ingest_file(conn, write_submission(settings.landing_dir, province, month), settings)
-    pipeline.build_marts(settings)
-    pipeline.publish_marts(pipeline.validate_marts(settings), settings)
+    pipeline.publish_new_figures(settings)
     smtp_server.take()
     return settings
 
@@ -81,6 +80,7 @@ def test_a_ratio_over_100_percent_blocks_publishing_and_names_the_province(wareh
 
 def test_a_finding_counts_every_bad_row_with_one_query_and_returns_at_most_200(warehouse):
     from expectations.gate import run_gate
+    from expectations.suites import suites
 
     pipeline.build_marts(warehouse)
     with psycopg.connect(warehouse.warehouse_url, autocommit=True) as conn:
@@ -88,8 +88,10 @@ def test_a_finding_counts_every_bad_row_with_one_query_and_returns_at_most_200(w
             "update build.mart_province_indicator set numerator = denominator + 1 where measure = 'ratio'"
         ).rowcount
     assert broken > 200
-    report = run_gate("build", warehouse.warehouse_url, warehouse.freshness_days)
-    finding = next(f for f in report.findings if (f.check, f.table) == ("ratio_within_100", "mart_province_indicator"))
+    report = run_gate("build", lambda: suites("build", warehouse.freshness_days), warehouse.warehouse_url)
+    finding = next(
+        f for f in report.findings if (f.check, f.table) == ("published_ratio_within_100", "mart_province_indicator")
+    )
     assert finding.unexpected_count == broken, "the count is of every row, not of the rows returned"
     assert 0 < len(finding.sample) <= 200
 
@@ -107,18 +109,17 @@ def test_the_same_failure_found_again_by_a_retry_is_not_mailed_twice(warehouse, 
     assert mailbox.take() == []
 
 
-def test_a_province_figure_far_from_its_own_history_blocks_publishing(warehouse, mailbox):
-    original = write_submission(warehouse.landing_dir, "38", "2026-09")
-    content = original.read_bytes()
-    inflated = rewrite_submission(original, original.with_name("38_2026-09_v2.csv"), "security_teams", lambda v: v * 10)
-    original.unlink()
-    with psycopg.connect(warehouse.warehouse_url, autocommit=True) as conn:
-        assert ingest_file(conn, inflated, warehouse).status == "accepted"
-        pipeline.build_marts(warehouse)
-        mail = fails_gate(warehouse, mailbox)
-        assert "outlier" in mail and "38 Thanh Hóa" in mail and "2026-09" in mail
-        original.write_bytes(content)  # the province sends its real figures again
-        assert ingest_file(conn, original, warehouse).status == "accepted"
+def test_a_submission_check_that_cannot_run_fails_closed_instead_of_holding_nothing(warehouse):
+    from expectations.gate import run_gate
+    from expectations.suites import submission_suites
+
+    report = run_gate("no_such_schema", submission_suites, warehouse.warehouse_url)
+    assert not report.passed
+    assert {(f.check, f.severity) for f in report.findings} == {
+        ("outlier", "critical"),
+        ("ratio_within_100", "critical"),
+    }
+    assert all("the check itself failed" in f.description for f in report.findings)
 
 
 def test_a_warning_publishes_and_is_reported_in_a_digest(warehouse, mailbox):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import subprocess
@@ -19,8 +20,17 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("refresh-reference", help="reload administrative units from the pinned packages")
     commands.add_parser("rollback", help="put the previously published marts back")
     commands.add_parser("url", help="print the warehouse URL (starting the embedded Postgres if needed)")
-    status = commands.add_parser("status", help="what happened to a file: versions, status and every reason")
-    status.add_argument("file", help="a file name (or part of one), or a submission id")
+    status = commands.add_parser(
+        "status", help="what happened to a file: versions, status and every reason (no file: the pending holds)"
+    )
+    status.add_argument("file", nargs="?", default="", help="a file name (or part of one), or a submission id")
+    commands.add_parser("review", help="list the holds: submissions a check held back, and their reviews")
+    decisions = {"confirm": "the figure is real: publish it next run", "reject": "keep it out, tell the province"}
+    for decision, meaning in decisions.items():
+        review = commands.add_parser(decision, help=f"review a hold: {meaning}")
+        review.add_argument("hold_id", type=int)
+        review.add_argument("--reason", required=True, help="why (kept with the review)")
+        review.add_argument("--by", default=getpass.getuser(), help="who reviews (default: this user)")
     commands.add_parser("docs", help="generate the dbt documentation site (models, columns, grain, lineage)")
     commands.add_parser("check-history", help="run the dbt tests that read the whole fact store")
     commands.add_parser("ingest", help="ingest every file waiting in landing, in this process (for backfills)")
@@ -42,7 +52,25 @@ def main(argv: list[str] | None = None) -> int:
             print(f"rolled back (publish log #{rollback(conn)})")
     elif options.command == "status":
         with connect(warehouse_url(settings)) as conn:
-            print(file_status(conn, options.file))
+            print(file_status(conn, options.file) if options.file else hold_list(conn, pending_only=True))
+    elif options.command == "review":
+        with connect(warehouse_url(settings)) as conn:
+            print(hold_list(conn, pending_only=False))
+    elif options.command in ("confirm", "reject"):
+        from warehouse.holds import CONFIRMED, REJECTED, ReviewError
+
+        decision = CONFIRMED if options.command == "confirm" else REJECTED
+        try:
+            hold = pipeline.review_hold(options.hold_id, decision, options.reason, options.by, settings)
+        except ReviewError as error:
+            print(error, file=sys.stderr)
+            return 1
+        print(hold.describe())
+        print(
+            "published by the next run of antq_publish"
+            if decision == CONFIRMED
+            else "kept out of the marts; the province was told"
+        )
     elif options.command == "docs":
         from warehouse.transform import run_dbt
 
@@ -59,6 +87,22 @@ def main(argv: list[str] | None = None) -> int:
     elif options.command == "psql":
         return subprocess.call(["psql", warehouse_url(settings), *options.args], env=os.environ)
     return 0
+
+
+def hold_list(conn, pending_only: bool) -> str:
+    """The holds (pending_only: those still waiting for review), newest last, with how to review them."""
+    from warehouse.holds import holds
+
+    found = holds(conn, pending_only=pending_only)
+    if not found:
+        return "no submission is held for review" if pending_only else "no submission was ever held"
+    lines = [hold.describe() for hold in found]
+    waiting = sum(h.status == "open" and not h.is_replaced for h in found)
+    lines.append(
+        f"{waiting} waiting for review: python -m warehouse confirm ID --reason '...' (publish it on the next run)"
+        " or reject ID --reason '...' (keep it out, tell the province)"
+    )
+    return "\n".join(lines)
 
 
 def file_status(conn, wanted: str) -> str:

@@ -18,11 +18,12 @@ from warehouse.settings import Settings
 if TYPE_CHECKING:
     from expectations.gate import GateReport
     from ingestion.loader import IngestResult
+    from warehouse.holds import Hold
 
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # gate_failed | gate_warnings | file_rejected | late_submission | task_failed
+    kind: str  # gate_failed | gate_warnings | file_rejected | late_submission | task_failed | held | hold_*
     key: str  # same key, same alert: sent once
     recipients: tuple[str, ...]
     subject: str
@@ -155,6 +156,71 @@ def rejection_alert(result: IngestResult, contact: str | None, settings: Setting
     return Alert(
         "file_rejected", f"file_rejected:{result.submission_id}", recipients, subject, tuple(lines), tuple(table)
     )
+
+
+def holds_alert(new: list[Hold], settings: Settings) -> Alert:
+    """The data team hears of each hold once: province, period, figure, its history and the rule."""
+    provinces = sorted({f"{h.province_code} {h.province_name or ''}".strip() for h in new})
+    subject = f"[ANTQ] Held for review: {len(new)} figure(s) of {', '.join(provinces)}"
+    lines = [
+        "These submissions were held back; every other province's new figures were published. Each held "
+        "province × period keeps its previously published version in marts until you review it:",
+        *(f"- #{h.hold_id} {h.province_code} {h.province_name or ''} {h.period_code}: {h.figure()}" for h in new),
+        "Rules: " + "; ".join(sorted({f"{h.check_name}: {h.rule}" for h in new})),
+        "Review: python -m warehouse review, then confirm ID --reason '...' (the figure is real: it is published"
+        " on the next run) or reject ID --reason '...' (it stays out and the province is told).",
+    ]
+    table = [("hold", "province", "period", "check", "indicator", "figure period", "value", "median", "file")]
+    for h in new:
+        table.append(
+            (
+                str(h.hold_id),
+                f"{h.province_code} {h.province_name or ''}",
+                h.period_code,
+                h.check_name,
+                h.indicator_code or "",
+                h.figure_period or "",
+                str(h.detail.get("value", h.detail.get("numerator", ""))),
+                str(h.detail.get("median_last_6", h.detail.get("denominator", ""))),
+                f"{h.file_name} v{h.version}",
+            )
+        )
+    key = "held:" + ",".join(str(h.hold_id) for h in new)
+    return Alert("held", key, settings.data_team, subject, tuple(lines), tuple(table))
+
+
+def hold_province_alert(held: list[Hold], contact: str | None, settings: Settings) -> Alert:
+    """To the province, in Vietnamese first: one submission was held; please confirm or correct it."""
+    first = held[0]
+    recipients = (contact,) if contact else settings.data_team
+    subject = f"[ANTQ] Số liệu cần xác nhận / Figures to confirm: {first.file_name} ({first.period_code})"
+    lines = [
+        f"Số liệu kỳ {first.period_code} trong tệp {first.file_name} (lần gửi {first.version}) khác xa số liệu các kỳ"
+        " trước của tỉnh nên chưa được công bố; số liệu đã công bố trước đó vẫn được giữ nguyên. Vui lòng kiểm tra:"
+        " nếu số liệu đúng, hãy báo cho Cục để xác nhận; nếu sai, hãy gửi lại toàn bộ tệp đã sửa.",
+        f"The figures for {first.period_code} in {first.file_name} (version {first.version}) are far from the"
+        " province's earlier periods and were not published yet; the figures published before stay. Please"
+        " check them: if they are right, tell the ministry so it can confirm them; if not, send the corrected file.",
+        *(f"- {h.figure()}" for h in held),
+    ]
+    if not contact:
+        lines.insert(0, f"No contact is set for province {first.province_code}: forward this to the province.")
+    key = "hold_province:" + ",".join(str(h.hold_id) for h in held)
+    return Alert("hold_province", key, recipients, subject, tuple(lines))
+
+
+def hold_rejected_alert(hold: Hold, contact: str | None, settings: Settings) -> Alert:
+    """To the province: the data team rejected a held figure; it stays out until a corrected file comes."""
+    recipients = (contact,) if contact else settings.data_team
+    subject = f"[ANTQ] Số liệu không được công bố / Figures rejected: {hold.file_name} ({hold.period_code})"
+    lines = (
+        f"Cục không công bố số liệu sau trong tệp {hold.file_name}: {hold.figure()}. Lý do: {hold.review_reason}."
+        " Vui lòng gửi lại toàn bộ tệp đã sửa.",
+        f"The ministry did not publish this figure of {hold.file_name}: {hold.figure()}. Reason: {hold.review_reason}."
+        " Please send the whole corrected file again.",
+        f"Người xem xét / reviewed by: {hold.reviewed_by}",
+    )
+    return Alert("hold_rejected", f"hold_rejected:{hold.hold_id}", recipients, subject, lines)
 
 
 def task_failure_alert(dag_id: str, run_id: str, task_id: str, error: str, settings: Settings) -> Alert:

@@ -5,16 +5,22 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 
 from warehouse.airflow_runner import run_dag
 from warehouse.db import connect, warehouse_url
+from warehouse.holds import holds
 from warehouse.settings import Settings
 
 DEMO_PERIOD = os.environ.get("ANTQ_DEMO_PERIOD", "2026-Q3")
 LEGACY_PERIOD = "2024"  # a year reported by the 63 provinces of the old map, shown re-mapped to today's
+# One province has sent the two quarters before, and its DEMO_PERIOD file has ten times its usual security
+# teams: the submission checks hold it for review while the 33 others publish.
+UNUSUAL_PROVINCE = "01"
 
 SUMMARY_SQL = """
-select cur.indicator_code, cur.measure, old.value, old.ratio_pct, cur.value, cur.ratio_pct, cur.provinces_reporting
+select cur.indicator_code, cur.measure, old.value, old.ratio_pct, cur.value, cur.ratio_pct,
+       cur.provinces_reporting || '/' || cur.provinces_expected || ' ' || cur.publication_status
 from marts.mart_national_indicator as cur
 left join marts.mart_national_indicator as old
     on old.indicator_code = cur.indicator_code and old.period_code = %(legacy)s
@@ -60,17 +66,18 @@ def print_summary(url: str, period_code: str) -> None:
             "select replication_rank, model_name, province_name, replicas, provinces_reached"
             " from marts.mart_model_replication order by replication_rank, model_key limit 3"
         ).fetchall()
+        held = holds(conn, pending_only=True)
         publish = conn.execute(
             "select publish_id, published_at, submissions, checks_passed from marts.publish_log"
             " where action = 'publish' order by publish_id desc limit 1"
         ).fetchone()
     print("\nNational figures (published marts, schema `marts`)\n")
-    header = f"{'indicator':40} {LEGACY_PERIOD + ' (old map)':>16} {period_code:>14} {'provinces':>10}"
+    header = f"{'indicator':40} {LEGACY_PERIOD + ' (old map)':>16} {period_code:>14} {'provinces':>18}"
     print(header)
     print("-" * len(header))
     for code, measure, old_value, old_pct, value, pct, provinces in rows:
         print(
-            f"{code:40} {_figure(measure, old_value, old_pct):>16} {_figure(measure, value, pct):>14} {provinces:>10}"
+            f"{code:40} {_figure(measure, old_value, old_pct):>16} {_figure(measure, value, pct):>14} {provinces:>18}"
         )
     if remapped:
         print(
@@ -97,13 +104,37 @@ def print_summary(url: str, period_code: str) -> None:
     )
     if publish:
         print(
-            f"Publish #{publish[0]} at {publish[1]:%Y-%m-%d %H:%M:%S %Z}: {publish[2]} accepted submissions, "
+            f"Publish #{publish[0]} at {publish[1]:%Y-%m-%d %H:%M:%S %Z}: {publish[2]} submissions counted, "
             f"{publish[3]} checks passed."
+        )
+    if held:
+        print(
+            "\nHeld for review (the other provinces were published; a held province keeps what was published before):"
+        )
+        for hold in held:
+            print(f"  {hold.describe()}")
+        print(
+            "  Review: make review, then .venv/bin/python -m warehouse confirm ID --reason '...' (publish it on the"
+            " next run) or reject ID --reason '...' (keep it out, tell the province)."
         )
 
 
+def send_unusual_province(landing_dir: Path) -> None:
+    """UNUSUAL_PROVINCE's two quarters before DEMO_PERIOD, then DEMO_PERIOD with ten times the security teams."""
+    from ingestion.generator import rewrite_submission, write_submission
+    from ingestion.periods import parse_period
+
+    period = parse_period(DEMO_PERIOD)
+    previous = period.start.year * 4 + (period.start.month - 1) // 3 - 1  # quarters since year 0
+    for quarter in (previous - 1, previous):
+        write_submission(landing_dir, UNUSUAL_PROVINCE, f"{quarter // 4}-Q{quarter % 4 + 1}")
+    usual = write_submission(landing_dir, UNUSUAL_PROVINCE, DEMO_PERIOD)
+    rewrite_submission(usual, usual.with_name(f"{usual.stem}_v2.csv"), "security_teams", lambda v: v * 10)
+    usual.unlink()
+
+
 def main() -> int:
-    from ingestion.generator import generate_national
+    from ingestion.generator import current_province_codes, generate_national
 
     settings = Settings.from_env()
     started = time.monotonic()
@@ -111,11 +142,13 @@ def main() -> int:
     where = "embedded Postgres under " + str(settings.embedded_pgdata) if not settings.warehouse_url else url
     print(f"Warehouse: {where}")
     legacy = generate_national(settings.landing_dir, LEGACY_PERIOD)
-    files = generate_national(settings.landing_dir, DEMO_PERIOD, file_format="xlsx")
+    others = [code for code in current_province_codes() if code != UNUSUAL_PROVINCE]
+    files = generate_national(settings.landing_dir, DEMO_PERIOD, others, file_format="xlsx")
+    send_unusual_province(settings.landing_dir)
     print(
-        f"Generated {len(legacy)} CSV files for {LEGACY_PERIOD} (old map) and {len(files)} filled-in XLSX templates"
-        f" for {DEMO_PERIOD}"
-        f" in {settings.landing_dir}"
+        f"Generated {len(legacy)} CSV files for {LEGACY_PERIOD} (old map), {len(files)} filled-in XLSX templates"
+        f" for {DEMO_PERIOD}, and province {UNUSUAL_PROVINCE}'s CSV files for the two quarters before and for"
+        f" {DEMO_PERIOD} (with ten times its usual security teams) in {settings.landing_dir}"
     )
     for dag_id in ("antq_ingest", "antq_publish"):
         step = time.monotonic()

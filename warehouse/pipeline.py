@@ -87,14 +87,72 @@ def ingest(path: str, settings: Settings | None = None) -> dict:
     return outcome
 
 
-def build_marts(settings: Settings | None = None) -> None:
-    """Build staging, star schema and marts with dbt into a fresh build schema (dbt tests included)."""
-    from warehouse.transform import BUILD_SCHEMA, run_dbt
+def _drop_build_schema(settings: Settings) -> None:
+    from warehouse.transform import BUILD_SCHEMA
 
-    settings = settings or Settings.from_env()
     with connect(warehouse_url(settings)) as conn:
         conn.execute(f"set role {security.TRANSFORMER}")
         conn.execute(f"drop schema if exists {BUILD_SCHEMA} cascade")
+
+
+def check_submissions(settings: Settings | None = None) -> dict:
+    """Judge, province by province, the figures the published marts do not count yet; hold back the
+    submissions a check finds something in (every other one publishes), and tell the data team and the
+    provinces concerned, once per hold. Runs before build_marts, which then counts the held province ×
+    periods at their previously published version. A check that cannot run blocks everything."""
+    from expectations.gate import run_gate
+    from expectations.suites import SUBMISSION_SCHEMA, submission_suites
+    from warehouse import holds
+    from warehouse.transform import run_dbt
+
+    settings = settings or Settings.from_env()
+    url = warehouse_url(settings)
+    _drop_build_schema(settings)
+    # cautious: no test that also reads a model this step does not build (the marts are built after it)
+    run_dbt(
+        "build",
+        "--select",
+        "+int_province_indicator_periods",
+        "--exclude",
+        "tag:history",
+        "--indirect-selection",
+        "cautious",
+        settings=settings,
+    )
+    report = run_gate(SUBMISSION_SCHEMA, submission_suites, url, settings.data_dir / "gx" / "data_docs")
+    print(report.summary())
+    if not report.passed:
+        alerts.send_or_report(alerts.gate_alert(report, settings, published=False), settings)
+        raise GateFailed(report.summary())
+    with connect(url) as conn:
+        conn.execute(f"set role {security.TRANSFORMER}")
+        new = holds.record(conn, report.holds)
+        pending = holds.holds(conn, pending_only=True)
+        if new:
+            alerts.send_or_report(alerts.holds_alert(new, settings), settings, conn)
+            contacts = dict(conn.execute("select province_code, email from ref.province_contact").fetchall())
+            for submission_id in sorted({h.submission_id for h in new}):
+                held = [h for h in new if h.submission_id == submission_id]
+                contact = contacts.get(held[0].province_code)
+                alerts.send_or_report(alerts.hold_province_alert(held, contact, settings), settings, conn)
+    submissions = sorted({(h.province_code, h.province_name or "", h.period_code) for h in pending})
+    print(
+        f"HELD {len(submissions)} province × period submission(s) for review ({len(new)} new finding(s)): "
+        + ("; ".join(" ".join(s) for s in submissions) or "none")
+    )
+    return {
+        "checks_run": report.checks_run,
+        "new_holds": [h.describe() for h in new],
+        "held": [" ".join(s) for s in submissions],
+    }
+
+
+def build_marts(settings: Settings | None = None) -> None:
+    """Build staging, star schema and marts with dbt into a fresh build schema (dbt tests included)."""
+    from warehouse.transform import run_dbt
+
+    settings = settings or Settings.from_env()
+    _drop_build_schema(settings)
     run_dbt("build", "--exclude", "tag:history", settings=settings)
 
 
@@ -111,13 +169,17 @@ def check_fact_history(settings: Settings | None = None) -> None:
 
 
 def validate_marts(settings: Settings | None = None) -> dict:
-    """Run the Great Expectations gate on the build schema; on a critical finding, email and raise."""
+    """Run the Great Expectations build checks on the build schema; on a critical finding, email and raise."""
     from expectations.gate import run_gate
+    from expectations.suites import suites
     from warehouse.transform import BUILD_SCHEMA
 
     settings = settings or Settings.from_env()
     report = run_gate(
-        BUILD_SCHEMA, warehouse_url(settings), settings.freshness_days, docs_dir=settings.data_dir / "gx" / "data_docs"
+        BUILD_SCHEMA,
+        lambda: suites(BUILD_SCHEMA, settings.freshness_days),
+        warehouse_url(settings),
+        docs_dir=settings.data_dir / "gx" / "data_docs",
     )
     print(report.summary())
     if not report.passed:
@@ -138,6 +200,32 @@ def publish_marts(gate: dict, settings: Settings | None = None) -> int:
     if report.warnings:
         alerts.send_or_report(alerts.gate_alert(report, settings, published=True), settings)
     return publish_id
+
+
+def publish_new_figures(settings: Settings | None = None) -> dict:
+    """The antq_publish DAG's steps in one process (for backfills, the bench and tests): check each new
+    submission, build, check the build, publish. Returns the holds and the publish id."""
+    held = check_submissions(settings)
+    build_marts(settings)
+    return {**held, "publish_id": publish_marts(validate_marts(settings), settings)}
+
+
+def review_hold(hold_id: int, decision: str, reason: str, by: str, settings: Settings | None = None):
+    """The data team's decision on a hold: confirmed figures publish on the next run; a rejected one stays
+    out and the province is told."""
+    from warehouse import holds
+
+    settings = settings or Settings.from_env()
+    with connect(warehouse_url(settings)) as conn:
+        conn.execute(f"set role {security.TRANSFORMER}")
+        hold = holds.review(conn, hold_id, decision, reason, by)
+        if decision == holds.REJECTED:
+            contact = conn.execute(
+                "select email from ref.province_contact where province_code = %s", [hold.province_code]
+            ).fetchone()
+            alert = alerts.hold_rejected_alert(hold, contact[0] if contact else None, settings)
+            alerts.send_or_report(alert, settings, conn)
+    return hold
 
 
 def remind_late_provinces(today: date, settings: Settings | None = None) -> dict:

@@ -39,11 +39,23 @@ def publish(conn: psycopg.Connection, checks_passed: int, note: str = "", checks
         conn.execute(f"alter schema {BUILD_SCHEMA} rename to {LIVE_SCHEMA}")
         return conn.execute(
             """insert into meta.publish_log (action, submission_ids, checks_passed, note, checks)
-               select 'publish', coalesce(array_agg(submission_id order by submission_id), '{}'), %s, %s, %s
-               from ingest.submission where status = 'accepted'
-               returning publish_id""",
-            [checks_passed, note, checks],
+               values ('publish', %s, %s, %s, %s) returning publish_id""",
+            [_counted_submissions(conn), checks_passed, note, checks],
         ).fetchone()[0]
+
+
+def _counted_submissions(conn: psycopg.Connection) -> list[int]:
+    """The submissions the live marts count. The next build counts them again for a province × period
+    whose newer version is held (int_counted_submissions)."""
+    if conn.execute(f"select to_regclass('{LIVE_SCHEMA}.fct_submission')").fetchone()[0] is None:
+        return []
+    return [
+        row[0]
+        for row in conn.execute(
+            f"""select current_submission_id from {LIVE_SCHEMA}.fct_submission
+                where current_submission_id is not null order by 1"""
+        )
+    ]
 
 
 def rollback(conn: psycopg.Connection) -> int:
@@ -57,6 +69,7 @@ def rollback(conn: psycopg.Connection) -> int:
         conn.execute(f"alter schema {PREVIOUS_SCHEMA} rename to {LIVE_SCHEMA}")
         conn.execute(f"alter schema marts_rolling_back rename to {PREVIOUS_SCHEMA}")
         return conn.execute(
-            "insert into meta.publish_log (action, note) values ('rollback', 'previous marts restored')"
-            " returning publish_id"
+            "insert into meta.publish_log (action, submission_ids, note) values ('rollback', %s,"
+            " 'previous marts restored') returning publish_id",
+            [_counted_submissions(conn)],
         ).fetchone()[0]

@@ -75,9 +75,10 @@ def bootstrap(conn: psycopg.Connection, province_codes: list[str]) -> None:
             sql.SQL("grant select, insert on meta.alert_log to {}, {}").format(ident(LOADER), ident(TRANSFORMER))
         )
         conn.execute(sql.SQL("grant select, insert on meta.publish_log to {}").format(ident(TRANSFORMER)))
-        conn.execute(
-            sql.SQL("grant usage on sequence meta.publish_log_publish_id_seq to {}").format(ident(TRANSFORMER))
-        )
+        # The transformer records holds; dbt reads them to decide which version of a submission counts.
+        conn.execute(sql.SQL("grant select, insert, update on meta.hold to {}").format(ident(TRANSFORMER)))
+        for sequence in ("meta.publish_log_publish_id_seq", "meta.hold_hold_id_seq"):
+            conn.execute(sql.SQL("grant usage on sequence {} to {}").format(sql.SQL(sequence), ident(TRANSFORMER)))
 
 
 def secure_schema(conn: psycopg.Connection, schema: str) -> list[str]:

@@ -1,9 +1,9 @@
--- Every listing of a model in the latest accepted version of a province × period. A model is known by
+-- Every listing of a model in the version of a province × period this build counts. A model is known by
 -- the map, the province that lists it and the province's own code for it (model_key); after the 2025
 -- reorganisation a merged province's models are new keys unless it keeps their codes and province code.
 with submissions as (
-    select * from {{ ref('stg_ingest__submission') }}
-    where status = 'accepted'
+    select * from {{ ref('int_counted_submissions') }}
+    where submission_id is not null
 ),
 
 models as (

@@ -1,11 +1,11 @@
 {{ config(materialized='table') }}
 
--- The national figure computed a second way, from what each current submission's unit-level rows add up
+-- The national figure computed a second way, from what each counted submission's unit-level rows add up
 -- to rather than through the province marts and their roll-ups. The quality gate compares
 -- mart_national_indicator with it for the periods no province rolled up.
 with current_submissions as (
-    select submission_id from {{ ref('stg_ingest__submission') }}
-    where status = 'accepted'
+    select submission_id from {{ ref('int_counted_submissions') }}
+    where submission_id is not null
 ),
 
 totals as (

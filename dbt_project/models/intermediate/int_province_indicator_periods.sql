@@ -3,9 +3,12 @@
 -- One row per province × indicator × period: the period as submitted, or rolled up from the finer periods
 -- the province submitted. Flows are summed over all parts; stocks (ratios included) are taken from the
 -- last part, never summed over time. A rolled-up value is complete only when the parts it needs are there.
-with current_submissions as (
-    select submission_id from {{ ref('stg_ingest__submission') }}
-    where status = 'accepted'
+-- Built from the submissions this build counts (int_counted_submissions). new_submission_ids names the
+-- counted submissions behind a figure that the published marts do not count yet: the submission checks
+-- judge those figures, and hold those submissions.
+with counted as (
+    select * from {{ ref('int_counted_submissions') }}
+    where submission_id is not null
 ),
 
 totals as (
@@ -31,9 +34,10 @@ submitted as (
         sum(totals.denominator) as denominator,
         sum(totals.units_reporting) as units_reporting,
         max(totals.submission_id) as submission_id,
+        coalesce(array_agg(totals.submission_id) filter (where not counted.is_published), '{}') as new_submission_ids,
         bool_or(totals.is_remapped) as is_remapped
     from totals
-    inner join current_submissions on current_submissions.submission_id = totals.submission_id
+    inner join counted on counted.submission_id = totals.submission_id
     group by totals.province_code, totals.period_code, totals.indicator_code
 ),
 
@@ -51,6 +55,18 @@ parts as (
     inner join periods as part on part.period_code = submitted.period_code
     inner join periods as target
         on target.period_code in (part.quarter_code, part.half_year_code, part.year_code)
+),
+
+new_parts as (
+    select
+        parts.province_code,
+        parts.target_code,
+        parts.indicator_code,
+        parts.part_type,
+        array_agg(distinct new_part.submission_id) as new_submission_ids
+    from parts
+    cross join unnest(parts.new_submission_ids) as new_part (submission_id)
+    group by parts.province_code, parts.target_code, parts.indicator_code, parts.part_type
 ),
 
 rolled_up as (
@@ -78,14 +94,21 @@ rolled_up as (
 candidates as (
     select
         province_code, period_code, indicator_code, value, numerator, denominator, units_reporting,
-        submission_id, is_remapped, 'submitted' as source, true as is_complete, 0 as preference
+        submission_id, new_submission_ids, is_remapped, 'submitted' as source, true as is_complete, 0 as preference
     from submitted
     union all
     select
-        province_code, period_code, indicator_code, value, numerator, denominator, units_reporting,
-        submission_id, is_remapped, 'rolled_up_from_' || part_type, is_complete,
-        case part_type when 'half_year' then 1 when 'quarter' then 2 else 3 end
+        rolled_up.province_code, rolled_up.period_code, rolled_up.indicator_code, rolled_up.value,
+        rolled_up.numerator, rolled_up.denominator, rolled_up.units_reporting, rolled_up.submission_id,
+        coalesce(new_parts.new_submission_ids, '{}'), rolled_up.is_remapped, 'rolled_up_from_' || rolled_up.part_type,
+        rolled_up.is_complete,
+        case rolled_up.part_type when 'half_year' then 1 when 'quarter' then 2 else 3 end
     from rolled_up
+    left join new_parts
+        on new_parts.province_code = rolled_up.province_code
+        and new_parts.target_code = rolled_up.period_code
+        and new_parts.indicator_code = rolled_up.indicator_code
+        and new_parts.part_type = rolled_up.part_type
 ),
 
 ranked as (
@@ -97,12 +120,55 @@ ranked as (
     from candidates
 ),
 
+picked as (
+    select
+        ranked.province_code, ranked.period_code, ranked.indicator_code, ranked.value, ranked.numerator,
+        ranked.denominator, ranked.units_reporting, ranked.submission_id, ranked.new_submission_ids,
+        ranked.is_remapped, ranked.source, ranked.is_complete,
+        periods.period_type, periods.period_start, periods.on_current_map
+    from ranked
+    inner join periods on periods.period_code = ranked.period_code
+    where ranked.pick = 1
+),
+
+-- The province's own recent history: the values of its last 6 periods of the same type before this one,
+-- on the same map. The 2025 reorganisation merged ~10,000 communes into 3,321, so counts made per commune
+-- (steering committees, communes without drug users) fell by two thirds at once: comparing across it would
+-- call every province an outlier. A period belongs to the map in force at its end.
+with_history as (
+    select
+        picked.*,
+        array_agg(value) over (
+            partition by province_code, indicator_code, period_type, on_current_map
+            order by period_start
+            rows between 6 preceding and 1 preceding
+        ) as last_6_values
+    from picked
+),
+
 final as (
     select
-        province_code, period_code, indicator_code, value, numerator, denominator, units_reporting,
-        submission_id, is_remapped, source, is_complete
-    from ranked
-    where pick = 1
+        with_history.province_code,
+        with_history.period_code,
+        with_history.indicator_code,
+        with_history.value,
+        with_history.numerator,
+        with_history.denominator,
+        with_history.units_reporting,
+        with_history.submission_id,
+        with_history.new_submission_ids,
+        with_history.is_remapped,
+        with_history.source,
+        with_history.is_complete,
+        history.median_last_6,
+        history.periods_in_median
+    from with_history
+    cross join lateral (
+        select
+            percentile_cont(0.5) within group (order by previous.value) as median_last_6,
+            count(previous.value) as periods_in_median
+        from unnest(with_history.last_6_values) as previous (value)
+    ) as history
 )
 
 select * from final

@@ -1,5 +1,6 @@
 -- One row per province × period that was expected (by the calendar in seeds/expected_submissions.csv)
--- or received (any file, whatever its status).
+-- or received (any file, whatever its status). current_submission_id is the version the marts count: the
+-- latest accepted one, or while a check holds that one, the version published before it (if any).
 with calendar as (
     select * from {{ ref('expected_submissions') }}
 ),
@@ -38,11 +39,14 @@ received as (
         count(*) as files_received,
         count(*) filter (where status = 'rejected') as files_rejected,
         min(received_at) filter (where status in ('accepted', 'superseded')) as first_accepted_at,
-        max(version) filter (where status = 'accepted') as current_version,
-        max(submission_id) filter (where status = 'accepted') as current_submission_id
+        max(submission_id) filter (where status = 'accepted') as latest_submission_id
     from submissions
     where province_code is not null and period_code is not null
     group by province_code, period_code
+),
+
+counted as (
+    select * from {{ ref('int_counted_submissions') }}
 ),
 
 final as (
@@ -54,10 +58,12 @@ final as (
         coalesce(received.files_received, 0) as files_received,
         coalesce(received.files_rejected, 0) as files_rejected,
         received.first_accepted_at,
-        received.current_version,
-        received.current_submission_id,
+        counted.version as current_version,
+        counted.submission_id as current_submission_id,
+        case when counted.is_held then counted.latest_submission_id end as held_submission_id,
         case
-            when received.current_submission_id is not null then 'accepted'
+            when counted.is_held then 'held'
+            when counted.submission_id is not null then 'accepted'
             when received.files_received > 0 then 'rejected'
             when expected.deadline < current_date then 'missing'
             else 'not_yet_due'
@@ -67,6 +73,7 @@ final as (
     from expected
     full outer join received
         on received.province_code = expected.province_code and received.period_code = expected.period_code
+    left join counted on counted.latest_submission_id = received.latest_submission_id
 )
 
 select * from final

@@ -1,6 +1,8 @@
 {{ config(post_hook=["create index on {{ this }} (period_code, indicator_code)"]) }}
 
--- The country as the sum of its provinces for every period, submitted or rolled up. The gate checks it
+-- The country as the sum of its provinces for every period, submitted or rolled up, published as soon as one
+-- province is in: provisional while expected provinces are missing and the deadline is not long past
+-- (vars default_due_days, final_after_days), final once all are in or it is. The gate checks it
 -- twice: against Σ mart_province_indicator, and, for periods every province submitted as such, against
 -- the unit-level facts.
 with province_values as (
@@ -13,6 +15,16 @@ indicators as (
 
 periods as (
     select * from {{ ref('dim_period') }}
+),
+
+calendar as (
+    select * from {{ ref('expected_submissions') }}
+),
+
+expected as (
+    select count(*) as provinces_expected
+    from {{ ref('dim_unit') }}
+    where unit_level = 'province' and is_current
 ),
 
 national as (
@@ -37,9 +49,18 @@ with_periods as (
         periods.period_start,
         periods.period_end,
         periods.previous_year_period_code,
-        round(100.0 * national.numerator / nullif(national.denominator, 0), 2) as ratio_pct
+        round(100.0 * national.numerator / nullif(national.denominator, 0), 2) as ratio_pct,
+        expected.provinces_expected,
+        case
+            when national.provinces_reporting >= expected.provinces_expected then 'final'
+            when periods.period_end + coalesce(calendar.due_days, {{ var('default_due_days') }})
+                + {{ var('final_after_days') }} < current_date then 'final'
+            else 'provisional'
+        end as publication_status
     from national
     inner join periods on periods.period_code = national.period_code
+    cross join expected
+    left join calendar on calendar.period_type = periods.period_type
 ),
 
 final as (
@@ -59,6 +80,8 @@ final as (
         current_year.ratio_pct,
         {{ year_over_year('current_year', 'previous_year', 'indicators.measure') }},
         current_year.provinces_reporting,
+        current_year.provinces_expected,
+        current_year.publication_status,
         current_year.provinces_complete,
         current_year.provinces_rolled_up,
         current_year.provinces_remapped

@@ -3,7 +3,8 @@
         "create index on {{ this }} (province_code, indicator_code)"
 ]) }}
 
--- Categories are summed into the indicator total; a ratio is Σ numerator / Σ denominator.
+-- Categories are summed into the indicator total; a ratio is Σ numerator / Σ denominator. median_last_6 is
+-- the province's own recent history (int_province_indicator_periods), which the outlier check compares with.
 with province_values as (
     select * from {{ ref('int_province_indicator_periods') }}
 ),
@@ -25,28 +26,12 @@ with_periods as (
     select
         province_values.*,
         periods.period_type,
-        periods.on_current_map,
         periods.period_start,
         periods.period_end,
         periods.previous_year_period_code,
         round(100.0 * province_values.numerator / nullif(province_values.denominator, 0), 2) as ratio_pct
     from province_values
     inner join periods on periods.period_code = province_values.period_code
-),
-
--- The province's own recent history: the values of its last 6 periods of the same type before this one,
--- on the same map. The 2025 reorganisation merged ~10,000 communes into 3,321, so counts made per commune
--- (steering committees, communes without drug users) fell by two thirds at once: comparing across it would
--- call every province an outlier. A period belongs to the map in force at its end.
-with_history as (
-    select
-        *,
-        array_agg(value) over (
-            partition by province_code, indicator_code, period_type, on_current_map
-            order by period_start
-            rows between 6 preceding and 1 preceding
-        ) as last_6_values
-    from with_periods
 ),
 
 final as (
@@ -76,15 +61,9 @@ final as (
         current_year.is_remapped,
         current_year.units_reporting,
         current_year.submission_id,
-        history.median_last_6,
-        history.periods_in_median
-    from with_history as current_year
-    cross join lateral (
-        select
-            percentile_cont(0.5) within group (order by previous.value) as median_last_6,
-            count(previous.value) as periods_in_median
-        from unnest(current_year.last_6_values) as previous (value)
-    ) as history
+        current_year.median_last_6,
+        current_year.periods_in_median
+    from with_periods as current_year
     inner join indicators on indicators.indicator_code = current_year.indicator_code
     left join provinces on provinces.unit_code = current_year.province_code
     left join with_periods as previous_year

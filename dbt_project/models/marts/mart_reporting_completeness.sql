@@ -1,4 +1,5 @@
--- One row per current province × expected period: did the report arrive, on time, in which version.
+-- One row per current province × expected period: did the report arrive, on time, in which version, or is it
+-- missing, late or held by a check (then the version published before it is what the marts count).
 with submissions as (
     select * from {{ ref('fct_submission') }}
 ),
@@ -23,6 +24,8 @@ final as (
         submissions.deadline,
         submissions.status,
         submissions.on_time,
+        submissions.deadline < current_date and not submissions.on_time as is_late,
+        submissions.held_submission_id,
         submissions.first_accepted_at,
         submissions.current_version,
         submissions.files_received,
