@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced-from-lock
 
-.PHONY: demo test lint format bench clean psql rollback docs template status review check-history
+.PHONY: demo test lint format bench clean psql rollback docs template status review explain check-history
 
 $(STAMP): pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ template: $(STAMP)
 # make status : the submissions held for review
 status: $(STAMP)
 	$(BIN)/python -m warehouse status "$(FILE)"
+
+# make explain PROVINCE=38 PERIOD=2024 INDICATOR=security_teams [CATEGORY=...]: what a published figure is made of
+explain: $(STAMP)
+	$(BIN)/python -m warehouse explain "$(PROVINCE)" "$(PERIOD)" "$(INDICATOR)" $(CATEGORY)
 
 # every hold and its review; then python -m warehouse confirm|reject ID --reason "..."
 review: $(STAMP)

@@ -160,6 +160,28 @@ def province_suite(schema: str) -> gx.ExpectationSuite:
     )
     suite.add_expectation(
         _rows(
+            "reconciliation",
+            "A new province figure equals the sum of the counted fact rows it is made of (mart_figure_source)",
+            f"""select cur.province_code, cur.province_name, cur.period_code, cur.indicator_code,
+                   cur.value, rows.value as rows_value, cur.numerator, rows.numerator as rows_numerator,
+                   cur.denominator, rows.denominator as rows_denominator
+            from {{batch}} as cur
+            inner join {SUBMISSION_SCHEMA}.int_province_indicator_periods as new_figures
+                on new_figures.province_code = cur.province_code and new_figures.period_code = cur.period_code
+                and new_figures.indicator_code = cur.indicator_code
+                and cardinality(new_figures.new_submission_ids) > 0
+            left join lateral (
+                select sum(s.value) as value, sum(s.numerator) as numerator, sum(s.denominator) as denominator
+                from {schema}.mart_figure_source as s
+                where s.province_code = cur.province_code and s.period_code = cur.period_code
+                  and s.indicator_code = cur.indicator_code
+            ) as rows on true
+            where cur.value is distinct from rows.value or cur.numerator is distinct from rows.numerator
+               or cur.denominator is distinct from rows.denominator""",
+        )
+    )
+    suite.add_expectation(
+        _rows(
             "holds_respected",
             "No submission held for review (open or rejected) is counted in the build",
             f"""select s.province_code, s.period_code, s.current_submission_id as submission_id, h.check_name,

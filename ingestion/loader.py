@@ -21,6 +21,7 @@ import psycopg
 
 from ingestion.bulk import load_indicators
 from ingestion.contract import FileRejected, Problem, RowValidator, map_headers
+from ingestion.levels import check_levels
 from ingestion.models import load_models
 from ingestion.periods import Period, parse_period
 from ingestion.readers import open_table
@@ -205,6 +206,9 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: Settings) -> Ing
             rows_loaded, problems = load_indicators(conn, path, table, fields, submission_id, validator, units)
             if problems:
                 raise FileRejected(problems)
+            problems = check_levels(conn, submission_id, province_code, period, file_name, table.sheet)
+            if problems:
+                raise FileRejected(problems)
             models_loaded, problems = load_models(conn, path, submission_id, validator, units)
             if problems:
                 raise FileRejected(problems)
@@ -229,9 +233,9 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: Settings) -> Ing
             )
             stored = _keep(path, settings.data_dir / "archive" / province_code / period.code, submission_id)
             conn.execute(
-                "update ingest.submission set stored_path = %s, version = %s, row_count = %s, model_count = %s"
-                " where submission_id = %s",
-                [str(stored), version, rows_loaded, models_loaded, submission_id],
+                "update ingest.submission set stored_path = %s, version = %s, row_count = %s, model_count = %s,"
+                " sheet = %s where submission_id = %s",
+                [str(stored), version, rows_loaded, models_loaded, table.sheet, submission_id],
             )
     except _AlreadyLoaded:
         return ingest_file(conn, path, settings)

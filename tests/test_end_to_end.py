@@ -104,7 +104,7 @@ def test_bi_reads_every_published_mart_and_an_analyst_only_their_province(cycle)
             with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
                 conn.execute(f"select 1 from {relation} limit 1")
         conn.execute("set role antq_analyst_38")
-        for table in ("mart_province_indicator", "fct_indicator_value"):
+        for table in ("mart_province_indicator", "fct_indicator_value", "mart_figure_source"):
             seen = conn.execute(f"select distinct province_code from marts.{table}").fetchall()
             assert seen == [("38",)], table
         national = conn.execute(

@@ -24,6 +24,11 @@ def main(argv: list[str] | None = None) -> int:
         "status", help="what happened to a file: versions, status and every reason (no file: the pending holds)"
     )
     status.add_argument("file", nargs="?", default="", help="a file name (or part of one), or a submission id")
+    explain = commands.add_parser("explain", help="every file, sheet and row a published figure is made of")
+    explain.add_argument("province", help="current province code, e.g. 38")
+    explain.add_argument("period", help="e.g. 2024, 2026-Q3, 2026-09")
+    explain.add_argument("indicator", help="indicator code, e.g. security_teams")
+    explain.add_argument("category", nargs="?", default=None, help="only the rows of this category")
     commands.add_parser("review", help="list the holds: submissions a check held back, and their reviews")
     decisions = {"confirm": "the figure is real: publish it next run", "reject": "keep it out, tell the province"}
     for decision, meaning in decisions.items():
@@ -53,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     elif options.command == "status":
         with connect(warehouse_url(settings)) as conn:
             print(file_status(conn, options.file) if options.file else hold_list(conn, pending_only=True))
+    elif options.command == "explain":
+        from warehouse.lineage import explain
+
+        with connect(warehouse_url(settings)) as conn:
+            print(explain(conn, options.province, options.period, options.indicator, options.category))
     elif options.command == "review":
         with connect(warehouse_url(settings)) as conn:
             print(hold_list(conn, pending_only=False))

@@ -159,6 +159,7 @@ def main() -> int:
     print("  make psql                          SQL on the warehouse (BI reads schema marts)")
     print("  select * from marts.mart_province_indicator where indicator_code = 'security_teams';")
     print("  select * from ingest.submission;   every file received, its status and version")
+    print("  make explain PROVINCE=38 PERIOD=2026-Q3 INDICATOR=security_teams   the rows a figure is made of")
     print(f"  {settings.data_dir / 'logs'}      the Airflow DAG run logs")
     print(f"  {settings.data_dir / 'gx' / 'data_docs' / 'index.html'}   the quality gate's data docs")
     return 0

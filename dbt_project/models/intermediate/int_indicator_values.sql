@@ -1,5 +1,6 @@
 {{ config(
     materialized='incremental',
+    on_schema_change='append_new_columns',
     post_hook=[
         "create index if not exists int_indicator_values_submission on {{ this }} (submission_id)",
         "create index if not exists int_indicator_values_province_period on {{ this }} (province_code, period_code)",
@@ -11,6 +12,8 @@
 -- province: the fact store. Incremental and append-only: a build adds the rows of newly accepted
 -- submissions and touches nothing else, so a resubmission costs its own rows, not ten years of facts.
 -- A superseded version's rows stay; which version counts is decided by the published fct_submission.
+-- is_counted is false for a detail row: the file also gives its own figure for an ancestor of the unit
+-- (ingestion/levels.py), and only that figure is added up. Rows stored before that rule have null: counted.
 with submissions as (
     {{ new_accepted_submissions() }}
 ),
@@ -26,6 +29,7 @@ units as (
 final as (
     select
         units.unit_key,
+        units.unit_level,
         units.current_unit_key,
         units.current_province_code as province_code,
         submissions.province_code as reported_province_code,
@@ -39,6 +43,8 @@ final as (
         indicator_values.value,
         indicator_values.numerator,
         indicator_values.denominator,
+        not indicator_values.is_detail as is_counted,
+        indicator_values.source_row,
         submissions.submission_id,
         submissions.version as submission_version
     from submissions

@@ -85,7 +85,9 @@ rolled_up as (
         max(parts.submission_id) as submission_id,
         bool_or(parts.is_remapped) as is_remapped,
         case when indicators.kind = 'flow' then sum(parts.part_months) = max(parts.target_months)
-            else max(parts.part_end) = max(parts.target_end) end as is_complete
+            else max(parts.part_end) = max(parts.target_end) end as is_complete,
+        case when indicators.kind = 'flow' then array_agg(parts.period_code order by parts.part_start)
+            else array[(array_agg(parts.period_code order by parts.part_start desc))[1]] end as source_periods
     from parts
     inner join indicators on indicators.indicator_code = parts.indicator_code
     group by parts.province_code, parts.target_code, parts.indicator_code, parts.part_type, indicators.kind
@@ -94,14 +96,15 @@ rolled_up as (
 candidates as (
     select
         province_code, period_code, indicator_code, value, numerator, denominator, units_reporting,
-        submission_id, new_submission_ids, is_remapped, 'submitted' as source, true as is_complete, 0 as preference
+        submission_id, new_submission_ids, is_remapped, 'submitted' as source, true as is_complete,
+        array[period_code] as source_periods, 0 as preference
     from submitted
     union all
     select
         rolled_up.province_code, rolled_up.period_code, rolled_up.indicator_code, rolled_up.value,
         rolled_up.numerator, rolled_up.denominator, rolled_up.units_reporting, rolled_up.submission_id,
         coalesce(new_parts.new_submission_ids, '{}'), rolled_up.is_remapped, 'rolled_up_from_' || rolled_up.part_type,
-        rolled_up.is_complete,
+        rolled_up.is_complete, rolled_up.source_periods,
         case rolled_up.part_type when 'half_year' then 1 when 'quarter' then 2 else 3 end
     from rolled_up
     left join new_parts
@@ -124,7 +127,7 @@ picked as (
     select
         ranked.province_code, ranked.period_code, ranked.indicator_code, ranked.value, ranked.numerator,
         ranked.denominator, ranked.units_reporting, ranked.submission_id, ranked.new_submission_ids,
-        ranked.is_remapped, ranked.source, ranked.is_complete,
+        ranked.is_remapped, ranked.source, ranked.is_complete, ranked.source_periods,
         periods.period_type, periods.period_start, periods.on_current_map
     from ranked
     inner join periods on periods.period_code = ranked.period_code
@@ -160,6 +163,7 @@ final as (
         with_history.is_remapped,
         with_history.source,
         with_history.is_complete,
+        with_history.source_periods,
         history.median_last_6,
         history.periods_in_median
     from with_history

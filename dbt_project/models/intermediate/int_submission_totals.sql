@@ -3,7 +3,8 @@
     post_hook=["create index if not exists int_submission_totals_submission on {{ this }} (submission_id)"]
 ) }}
 
--- One row per submission × indicator: its figures summed over units and categories, on today's province.
+-- One row per submission × indicator: its counted figures summed over units and categories, on today's
+-- province. A detail row (below a unit the file gives its own figure for) is not added: each unit counts once.
 -- Incremental like int_indicator_values, and read by everything above it instead of the unit-level rows.
 with submissions as (
     {{ new_accepted_submissions() }}
@@ -26,6 +27,7 @@ final as (
         bool_or(facts.is_remapped) as is_remapped
     from facts
     inner join submissions on submissions.submission_id = facts.submission_id
+    where facts.is_counted is not false
     group by facts.submission_id, facts.province_code, facts.period_code, facts.indicator_code
 )
 

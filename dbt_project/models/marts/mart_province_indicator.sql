@@ -57,6 +57,7 @@ final as (
             order by coalesce(current_year.ratio_pct, current_year.value) desc nulls last
         ) as province_rank,
         current_year.source,
+        current_year.source_periods,
         current_year.is_complete,
         current_year.is_remapped,
         current_year.units_reporting,

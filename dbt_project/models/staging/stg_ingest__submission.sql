@@ -15,6 +15,7 @@ renamed as (
         status,
         version,
         row_count,
+        sheet,
         received_at
     from source
 )

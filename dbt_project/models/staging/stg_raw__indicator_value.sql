@@ -12,7 +12,8 @@ renamed as (
         coalesce(category, 'total') as category,
         value,
         numerator,
-        denominator
+        denominator,
+        is_detail
     from source
 )
 

@@ -1,0 +1,56 @@
+{{ config(
+    materialized='view',
+    post_hook=["alter view {{ this }} set (security_barrier = true)"]
+) }}
+
+-- One row per published province figure × fact row it is made of: which file, version, sheet and row,
+-- which unit (legacy units with the current unit they map to), and the value each row adds. The rows of a
+-- figure add up to it exactly: the counted rows of the counted submissions of the periods it is made of
+-- (itself if submitted; its parts if rolled up: every part for a flow, the last one for a stock). A view,
+-- like fct_indicator_value, which it reads: published with the same row rule, never copying the facts.
+with figures as (
+    select * from {{ ref('mart_province_indicator') }}
+),
+
+facts as (
+    select * from {{ ref('fct_indicator_value') }}
+),
+
+submissions as (
+    select * from {{ ref('stg_ingest__submission') }}
+),
+
+units as (
+    select * from {{ ref('dim_unit') }}
+)
+
+select
+    figures.province_code,
+    figures.period_code,
+    figures.indicator_code,
+    figures.source as figure_source,
+    facts.period_code as row_period_code,
+    facts.submission_id,
+    submissions.file_name,
+    submissions.version as submission_version,
+    submissions.received_at,
+    submissions.sheet,
+    facts.source_row,
+    facts.unit_key,
+    facts.unit_level,
+    units.unit_name,
+    facts.is_remapped,
+    facts.current_unit_key,
+    facts.category,
+    facts.value,
+    facts.numerator,
+    facts.denominator
+from figures
+cross join unnest(figures.source_periods) as part (period_code)
+inner join facts
+    on facts.province_code = figures.province_code
+    and facts.period_code = part.period_code
+    and facts.indicator_code = figures.indicator_code
+inner join submissions on submissions.submission_id = facts.submission_id
+left join units on units.unit_key = facts.unit_key
+where facts.is_counted is not false
