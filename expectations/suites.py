@@ -161,32 +161,47 @@ def province_suite(schema: str) -> gx.ExpectationSuite:
     suite.add_expectation(
         _rows(
             "reconciliation",
-            "A new province figure equals the sum of the counted fact rows it is made of (mart_figure_source)",
-            f"""select cur.province_code, cur.province_name, cur.period_code, cur.indicator_code,
-                   cur.value, rows.value as rows_value, cur.numerator, rows.numerator as rows_numerator,
-                   cur.denominator, rows.denominator as rows_denominator
+            "A new province figure, as submitted, equals the sum of the counted unit-level rows of the fact store",
+            f"""with new_figures as (
+                select province_code, period_code, indicator_code
+                from {SUBMISSION_SCHEMA}.int_province_indicator_periods
+                where cardinality(new_submission_ids) > 0 and source = 'submitted'
+            ),
+            counted as (
+                select current_submission_id as submission_id from {schema}.fct_submission
+                where current_submission_id is not null
+            ),
+            fact_rows as (
+                select facts.province_code, facts.period_code, facts.indicator_code, sum(facts.value) as value,
+                       sum(facts.numerator) as numerator, sum(facts.denominator) as denominator
+                from {SUBMISSION_SCHEMA}.int_indicator_values as facts
+                inner join counted using (submission_id)
+                inner join new_figures using (province_code, period_code, indicator_code)
+                where facts.is_counted is not false
+                group by facts.province_code, facts.period_code, facts.indicator_code
+            )
+            select cur.province_code, cur.province_name, cur.period_code, cur.indicator_code,
+                   cur.value, fact_rows.value as rows_value, cur.numerator, fact_rows.numerator as rows_numerator,
+                   cur.denominator, fact_rows.denominator as rows_denominator
             from {{batch}} as cur
-            inner join {SUBMISSION_SCHEMA}.int_province_indicator_periods as new_figures
-                on new_figures.province_code = cur.province_code and new_figures.period_code = cur.period_code
-                and new_figures.indicator_code = cur.indicator_code
-                and cardinality(new_figures.new_submission_ids) > 0
-            left join lateral (
-                select sum(s.value) as value, sum(s.numerator) as numerator, sum(s.denominator) as denominator
-                from {schema}.mart_figure_source as s
-                where s.province_code = cur.province_code and s.period_code = cur.period_code
-                  and s.indicator_code = cur.indicator_code
-            ) as rows on true
-            where cur.value is distinct from rows.value or cur.numerator is distinct from rows.numerator
-               or cur.denominator is distinct from rows.denominator""",
+            inner join new_figures using (province_code, period_code, indicator_code)
+            left join fact_rows using (province_code, period_code, indicator_code)
+            where cur.value is distinct from fact_rows.value or cur.numerator is distinct from fact_rows.numerator
+               or cur.denominator is distinct from fact_rows.denominator""",
         )
     )
+    return suite
+
+
+def counted_suite() -> gx.ExpectationSuite:
+    suite = gx.ExpectationSuite(name="fct_submission")
     suite.add_expectation(
         _rows(
             "holds_respected",
             "No submission held for review (open or rejected) is counted in the build",
-            f"""select s.province_code, s.period_code, s.current_submission_id as submission_id, h.check_name,
+            """select s.province_code, s.period_code, s.current_submission_id as submission_id, h.check_name,
                    h.hold_status
-            from {schema}.fct_submission as s
+            from {batch} as s
             inner join (
                 select submission_id, min(check_name) as check_name, min(status) as hold_status
                 from meta.hold where status in ('open', 'rejected') group by submission_id
@@ -247,4 +262,5 @@ def suites(schema: str, freshness_days: int) -> dict[str, gx.ExpectationSuite]:
     return {
         "mart_national_indicator": national_suite(schema, freshness_days),
         "mart_province_indicator": province_suite(schema),
+        "fct_submission": counted_suite(),
     }

@@ -34,6 +34,8 @@ def server_url(tmp_path_factory) -> str:
 def _database_url(server_url: str, name: str, template: str | None = None) -> str:
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
+        if template:  # Great Expectations' connection pools stay open after a run in this process
+            conn.execute("select pg_terminate_backend(pid) from pg_stat_activity where datname = %s", [template])
         conn.execute(f'create database "{name}"' + (f' template "{template}"' if template else ""))
     base, _, query = server_url.partition("?")
     base = base.rsplit("/", 1)[0] + "/" + name
@@ -104,6 +106,40 @@ def settings(server_url, smtp_server, prepared_template, tmp_path) -> Settings:
 
     name = f"antq_test_{os.getpid()}_{next(_counter)}"
     settings = make_settings(server_url, tmp_path, name, smtp_server.port, template=prepared_template)
+    prepare_warehouse(settings)  # database-level grants are not copied from a template
+    return settings
+
+
+NATIONAL_MONTHS = ("2026-07", "2026-08", "2026-09")
+
+
+@pytest.fixture(scope="session")
+def national_template(server_url, smtp_server, tmp_path_factory) -> str:
+    """A warehouse with NATIONAL_MONTHS from all 34 provinces ingested and published, built once and copied
+    by national_copy for each module that starts from it."""
+    from ingestion.generator import current_province_codes, write_submission
+    from ingestion.loader import ingest_file
+    from warehouse import pipeline
+
+    name = f"antq_national_{os.getpid()}"
+    settings = make_settings(server_url, tmp_path_factory.mktemp("national"), name, smtp_server.port)
+    pipeline.prepare_warehouse(settings)
+    with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
+        for month in NATIONAL_MONTHS:
+            for province in current_province_codes():
+                ingest_file(conn, write_submission(settings.landing_dir, province, month), settings)
+    assert pipeline.publish_new_figures(settings)["held"] == []
+    smtp_server.take()
+    return name
+
+
+def national_copy(server_url, smtp_server, tmp_path_factory, national_template: str, name: str) -> Settings:
+    """A new database copied from national_template, with its own data folder."""
+    from warehouse.pipeline import prepare_warehouse
+
+    settings = make_settings(
+        server_url, tmp_path_factory.mktemp(name), f"{name}_{os.getpid()}", smtp_server.port, national_template
+    )
     prepare_warehouse(settings)  # database-level grants are not copied from a template
     return settings
 

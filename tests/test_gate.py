@@ -14,25 +14,13 @@ from types import SimpleNamespace
 import psycopg
 import pytest
 
-from ingestion.generator import current_province_codes, write_submission
-from ingestion.loader import ingest_file
-from tests.conftest import make_settings, marts_checksums
+from tests.conftest import marts_checksums, national_copy
 from warehouse import pipeline
-
-MONTHS = ("2026-07", "2026-08", "2026-09")
 
 
 @pytest.fixture(scope="module")
-def warehouse(server_url, smtp_server, tmp_path_factory):
-    settings = make_settings(server_url, tmp_path_factory.mktemp("gate"), "antq_gate", smtp_server.port)
-    pipeline.prepare_warehouse(settings)
-    with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
-        for month in MONTHS:
-            for province in current_province_codes():
-                ingest_file(conn, write_submission(settings.landing_dir, province, month), settings)
-    pipeline.publish_new_figures(settings)
-    smtp_server.take()
-    return settings
+def warehouse(server_url, smtp_server, tmp_path_factory, national_template):
+    return national_copy(server_url, smtp_server, tmp_path_factory, national_template, "antq_gate")
 
 
 def fails_gate(settings, mailbox) -> str:
@@ -113,7 +101,8 @@ def test_a_submission_check_that_cannot_run_fails_closed_instead_of_holding_noth
     from expectations.gate import run_gate
     from expectations.suites import submission_suites
 
-    report = run_gate("no_such_schema", submission_suites, warehouse.warehouse_url)
+    tamper(warehouse, "create schema broken; create table broken.int_province_indicator_periods (province_code text)")
+    report = run_gate("broken", submission_suites, warehouse.warehouse_url)
     assert not report.passed
     assert {(f.check, f.severity) for f in report.findings} == {
         ("outlier", "critical"),

@@ -1,7 +1,7 @@
 """Publishing per province × period, with real ingestion, dbt, Great Expectations and SMTP: one province's
 early, unusual or held file never holds back the others, and a held figure is reviewed, not lost.
 
-The module publishes three months from all 34 provinces once; each test then works on its own provinces.
+The module starts from three months of all 34 provinces, published (conftest.national_template).
 """
 
 from __future__ import annotations
@@ -9,25 +9,19 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from ingestion.generator import current_province_codes, rewrite_submission, write_submission
+from ingestion.generator import rewrite_submission, write_submission
 from ingestion.loader import ingest_file
-from tests.conftest import make_settings, marts_checksums
+from tests.conftest import marts_checksums, national_copy
 from warehouse import holds, pipeline
-
-MONTHS = ("2026-07", "2026-08", "2026-09")
 
 
 @pytest.fixture(scope="module")
-def warehouse(server_url, smtp_server, tmp_path_factory):
-    settings = make_settings(server_url, tmp_path_factory.mktemp("holds"), "antq_holds", smtp_server.port)
-    pipeline.prepare_warehouse(settings)
+def warehouse(server_url, smtp_server, tmp_path_factory, national_template):
+    settings = national_copy(server_url, smtp_server, tmp_path_factory, national_template, "antq_holds")
     with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
-        for month in MONTHS:
-            for province in current_province_codes():
-                ingest_file(conn, write_submission(settings.landing_dir, province, month), settings)
-        conn.execute("insert into ref.province_contact values ('38', 'pv05@thanhhoa.antq.test')")
-    assert pipeline.publish_new_figures(settings)["held"] == []
-    smtp_server.take()
+        conn.execute(
+            "insert into ref.province_contact values ('38', 'pv05@thanhhoa.antq.test'), ('79', 'pv@hcm.antq.test')"
+        )
     return settings
 
 
@@ -61,14 +55,19 @@ def pending(settings, province: str) -> list[holds.Hold]:
         return [h for h in holds.holds(conn, pending_only=True) if h.province_code == province]
 
 
-def test_a_province_sending_a_period_first_publishes_it_as_provisional_with_the_others_new_files(warehouse):
+def test_one_run_publishes_an_early_province_and_corrections_while_holding_an_outlier(warehouse, mailbox):
     before_01 = published(warehouse, "01", "2026-09")
+    before_79 = published(warehouse, "79", "2026-09")
     send(warehouse, "38", "2026-10")  # Thanh Hóa is first with October
     send(warehouse, "01", "2026-09", lambda v: v + 1)  # Hà Nội corrects September
+    held_id = send(warehouse, "79", "2026-09", lambda v: v * 10)  # Hồ Chí Minh: ten times its history
     outcome = pipeline.publish_new_figures(warehouse)
-    assert outcome["held"] == []
+
+    assert outcome["held"] == ["79 Thành phố Hồ Chí Minh 2026-09"]
+    assert published(warehouse, "79", "2026-09") == before_79, "the held province keeps its published figure"
+    assert published(warehouse, "01", "2026-09") > before_01, "another province's correction is published"
     with psycopg.connect(warehouse.warehouse_url) as conn:
-        national = conn.execute(
+        october = conn.execute(
             "select provinces_reporting, provinces_expected, publication_status, value"
             " from marts.mart_national_indicator where period_code = '2026-10' and indicator_code = 'security_teams'"
         ).fetchone()
@@ -76,92 +75,74 @@ def test_a_province_sending_a_period_first_publishes_it_as_provisional_with_the_
             "select publication_status, provinces_reporting from marts.mart_national_indicator"
             " where period_code = '2026-09' and indicator_code = 'security_teams'"
         ).fetchone()
-    assert national[:3] == (1, 34, "provisional")
-    assert national[3] == published(warehouse, "38", "2026-10")
-    assert september == ("final", 34)
-    assert published(warehouse, "01", "2026-09") > before_01, "the other province's correction published too"
-
-
-def test_an_outlier_holds_only_its_province_which_keeps_its_published_figure(warehouse, mailbox):
-    before_38 = published(warehouse, "38", "2026-09")
-    before_79 = published(warehouse, "79", "2026-09")
-    held_id = send(warehouse, "38", "2026-09", lambda v: v * 10)
-    send(warehouse, "79", "2026-09", lambda v: v + 2)
-    outcome = pipeline.publish_new_figures(warehouse)
-
-    assert outcome["held"] == ["38 Thanh Hóa 2026-09"]
-    assert published(warehouse, "38", "2026-09") == before_38, "the held province keeps its published figure"
-    assert published(warehouse, "79", "2026-09") > before_79, "the other province's new figures are published"
-    with psycopg.connect(warehouse.warehouse_url) as conn:
         status = conn.execute(
             "select status, held_submission_id, current_submission_id <> held_submission_id from marts.fct_submission"
-            " where province_code = '38' and period_code = '2026-09'"
+            " where province_code = '79' and period_code = '2026-09'"
         ).fetchone()
+    assert october[:3] == (1, 34, "provisional") and october[3] == published(warehouse, "38", "2026-10")
+    assert september == ("final", 34), "the held province still counts, at its previous version"
     assert status == ("held", held_id, True)
-    [hold] = pending(warehouse, "38")
+    [hold] = pending(warehouse, "79")
     assert (hold.submission_id, hold.check_name, hold.indicator_code) == (held_id, "outlier", "security_teams")
     assert hold.detail["value"] > 5 * hold.detail["median_last_6"]
 
     mails = {m["To"]: m for m in mailbox.take()}
-    assert set(mails) == {"data-team@antq.test", "pv05@thanhhoa.antq.test"}
+    assert set(mails) == {"data-team@antq.test", "pv@hcm.antq.test"}
     team = mails["data-team@antq.test"].get_body(("plain",)).get_content()
-    for expected in ("38 Thanh Hóa", "2026-09", "security_teams", str(hold.detail["value"]), "outlier_ratio", "median"):
+    for expected in (
+        "79 Hồ Chí Minh",
+        "2026-09",
+        "security_teams",
+        str(hold.detail["value"]),
+        "median",
+        "outlier_ratio",
+    ):
         assert expected in team, expected
-    province = mails["pv05@thanhhoa.antq.test"].get_body(("plain",)).get_content()
+    assert "Rules: outlier: A province's count stays within the catalogue's outlier_ratio" in team
+    province = mails["pv@hcm.antq.test"].get_body(("plain",)).get_content()
     assert "chưa được công bố" in province and "gửi lại" in province, "the province is asked, in Vietnamese"
 
-    again = pipeline.publish_new_figures(warehouse)
-    assert again["new_holds"] == [] and again["held"] == ["38 Thanh Hóa 2026-09"]
-    assert mailbox.take() == [], "a hold is mailed once"
 
-    # The province sends its real figures again: the new version replaces the hold and is published.
-    send(warehouse, "38", "2026-09", lambda v: v + 1, version=3)
-    released = pipeline.publish_new_figures(warehouse)
-    assert released["held"] == []
-    assert published(warehouse, "38", "2026-09") > before_38
-    with psycopg.connect(warehouse.warehouse_url) as conn:
-        assert holds.holds(conn, ids=[hold.hold_id])[0].is_replaced
-
-
-def test_a_confirmed_figure_is_published_by_the_next_run_and_never_held_again(warehouse, mailbox):
-    before = published(warehouse, "48", "2026-09")
+def test_the_next_run_publishes_confirmed_figures_keeps_rejected_ones_out_and_releases_resubmitted_ones(
+    warehouse, mailbox
+):
+    before_38 = published(warehouse, "38", "2026-09")
     send(warehouse, "48", "2026-09", lambda v: v * 10)
-    pipeline.publish_new_figures(warehouse)
-    [hold] = pending(warehouse, "48")
-    assert published(warehouse, "48", "2026-09") == before
-    mailbox.take()
+    send(warehouse, "38", "2026-09", lambda v: v * 20)
+    assert pipeline.publish_new_figures(warehouse)["held"] == [
+        "38 Thanh Hóa 2026-09",
+        "48 Thành phố Đà Nẵng 2026-09",
+        "79 Thành phố Hồ Chí Minh 2026-09",
+    ], "a hold stays until it is reviewed or replaced"
+    assert len(mailbox.take()) == 3, "the new holds only: one email to the data team, one per province"
+    [confirm], [reject], [replaced] = (pending(warehouse, code) for code in ("48", "38", "79"))
 
-    confirmed = pipeline.review_hold(hold.hold_id, holds.CONFIRMED, "province phoned: new teams", "ms.lan", warehouse)
+    confirmed = pipeline.review_hold(
+        confirm.hold_id, holds.CONFIRMED, "province phoned: new teams", "ms.lan", warehouse
+    )
     assert (confirmed.status, confirmed.reviewed_by, confirmed.review_reason) == (
         "confirmed",
         "ms.lan",
         "province phoned: new teams",
     )
-    outcome = pipeline.publish_new_figures(warehouse)
-    assert outcome["held"] == [] and outcome["new_holds"] == []
-    assert published(warehouse, "48", "2026-09") == hold.detail["value"]
-    assert mailbox.take() == []
-    with pytest.raises(holds.ReviewError, match="already confirmed"):
-        pipeline.review_hold(hold.hold_id, holds.REJECTED, "changed my mind", "ms.lan", warehouse)
-
-
-def test_a_rejected_figure_stays_out_and_the_province_is_told(warehouse, mailbox):
-    before = published(warehouse, "38", "2026-09")
-    send(warehouse, "38", "2026-09", lambda v: v * 20, version=4)
-    pipeline.publish_new_figures(warehouse)
-    [hold] = pending(warehouse, "38")
-    mailbox.take()
     with pytest.raises(holds.ReviewError, match="say why"):
-        pipeline.review_hold(hold.hold_id, holds.REJECTED, " ", "mr.hai", warehouse)
+        pipeline.review_hold(reject.hold_id, holds.REJECTED, " ", "mr.hai", warehouse)
+    pipeline.review_hold(reject.hold_id, holds.REJECTED, "typo: one zero too many", "mr.hai", warehouse)
+    [told] = mailbox.take()
+    assert told["To"] == "pv05@thanhhoa.antq.test"
+    assert "Lý do: typo: one zero too many" in told.get_body(("plain",)).get_content()
+    send(warehouse, "79", "2026-09", lambda v: v + 1, version=3)  # Hồ Chí Minh sends its real figures
 
-    pipeline.review_hold(hold.hold_id, holds.REJECTED, "typo: one zero too many", "mr.hai", warehouse)
-    mails = mailbox.take()
-    assert [m["To"] for m in mails] == ["pv05@thanhhoa.antq.test"]
-    body = mails[0].get_body(("plain",)).get_content()
-    assert "Lý do: typo: one zero too many" in body and "Reason: typo: one zero too many" in body
     outcome = pipeline.publish_new_figures(warehouse)
-    assert outcome["held"] == [], "a rejected hold is not waiting for review any more"
-    assert published(warehouse, "38", "2026-09") == before, "but its figure stays out"
+    assert outcome["held"] == [] and outcome["new_holds"] == [], "a confirmed figure is never held again"
+    assert published(warehouse, "48", "2026-09") == confirm.detail["value"], "confirmed: published"
+    assert published(warehouse, "38", "2026-09") == before_38, "rejected: kept out"
+    assert published(warehouse, "79", "2026-09") < replaced.detail["value"], "the new version is published"
+    assert mailbox.take() == [], "nothing is mailed twice"
+    with psycopg.connect(warehouse.warehouse_url) as conn:
+        assert holds.holds(conn, ids=[replaced.hold_id])[0].is_replaced
+    with pytest.raises(holds.ReviewError, match="already confirmed"):
+        pipeline.review_hold(confirm.hold_id, holds.REJECTED, "changed my mind", "ms.lan", warehouse)
 
 
 def test_a_whole_build_failure_still_blocks_every_province(warehouse, mailbox):
@@ -178,3 +159,28 @@ def test_a_whole_build_failure_still_blocks_every_province(warehouse, mailbox):
         pipeline.validate_marts(warehouse)
     assert marts_checksums(warehouse.warehouse_url) == before
     assert [m["To"] for m in mailbox.take()] == ["data-team@antq.test"]
+
+
+def test_the_build_checks_catch_a_held_submission_counted_or_a_figure_its_rows_do_not_add_up_to(warehouse):
+    from expectations.gate import run_gate
+    from expectations.suites import suites
+
+    pipeline.check_submissions(warehouse)
+    pipeline.build_marts(warehouse)
+    with psycopg.connect(warehouse.warehouse_url, autocommit=True) as conn:
+        rejected = conn.execute("select submission_id from meta.hold where status = 'rejected'").fetchone()[0]
+        conn.execute(
+            "update build.fct_submission set current_submission_id = %s where province_code = '38'"
+            " and period_code = '2026-09'",
+            [rejected],
+        )
+        conn.execute(
+            "update build.mart_province_indicator set value = value + 1"
+            " where province_code = '01' and period_code = '2026-08' and indicator_code = 'security_teams'"
+        )
+    report = run_gate("build", lambda: suites("build", warehouse.freshness_days), warehouse.warehouse_url)
+    found = {(f.check, f.description.split(" (")[0]): f for f in report.errors}
+    held = found[("holds_respected", "No submission held for review (open or rejected) is counted in the build")]
+    assert held.sample[0]["submission_id"] == rejected
+    [rows] = [f for (check, text), f in found.items() if check == "reconciliation" and "unit-level rows" in text]
+    assert rows.provinces == ["01 Thành phố Hà Nội"] and rows.periods == ["2026-08"]

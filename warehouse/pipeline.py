@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from warehouse import alerts, security
 from warehouse.db import connect, warehouse_url
 from warehouse.migrate import migrate
 from warehouse.settings import Settings
+
+if TYPE_CHECKING:
+    from expectations.gate import GateReport
 
 
 class GateFailed(RuntimeError):
@@ -76,12 +81,8 @@ def ingest(path: str, settings: Settings | None = None) -> dict:
         conn.execute(f"set role {security.LOADER}")
         result = ingest_file(conn, file_path, settings)
         if result.status == "rejected":
-            contact = conn.execute(
-                "select email from ref.province_contact where province_code = %s", [result.province_code]
-            ).fetchone()
-            alerts.send_or_report(
-                alerts.rejection_alert(result, contact[0] if contact else None, settings), settings, conn
-            )
+            alert = alerts.rejection_alert(result, _contact(conn, result.province_code), settings)
+            alerts.send_or_report(alert, settings, conn)
     outcome = asdict(result)
     outcome["problems"] = [p.describe() for p in result.problems]
     return outcome
@@ -100,7 +101,6 @@ def check_submissions(settings: Settings | None = None) -> dict:
     submissions a check finds something in (every other one publishes), and tell the data team and the
     provinces concerned, once per hold. Runs before build_marts, which then counts the held province ×
     periods at their previously published version. A check that cannot run blocks everything."""
-    from expectations.gate import run_gate
     from expectations.suites import SUBMISSION_SCHEMA, submission_suites
     from warehouse import holds
     from warehouse.transform import run_dbt
@@ -119,21 +119,16 @@ def check_submissions(settings: Settings | None = None) -> dict:
         "cautious",
         settings=settings,
     )
-    report = run_gate(SUBMISSION_SCHEMA, submission_suites, url, settings.data_dir / "gx" / "data_docs")
-    print(report.summary())
-    if not report.passed:
-        alerts.send_or_report(alerts.gate_alert(report, settings, published=False), settings)
-        raise GateFailed(report.summary())
+    report = _run_checks(SUBMISSION_SCHEMA, submission_suites, settings)
     with connect(url) as conn:
         conn.execute(f"set role {security.TRANSFORMER}")
         new = holds.record(conn, report.holds)
         pending = holds.holds(conn, pending_only=True)
         if new:
             alerts.send_or_report(alerts.holds_alert(new, settings), settings, conn)
-            contacts = dict(conn.execute("select province_code, email from ref.province_contact").fetchall())
             for submission_id in sorted({h.submission_id for h in new}):
                 held = [h for h in new if h.submission_id == submission_id]
-                contact = contacts.get(held[0].province_code)
+                contact = _contact(conn, held[0].province_code)
                 alerts.send_or_report(alerts.hold_province_alert(held, contact, settings), settings, conn)
     submissions = sorted({(h.province_code, h.province_name or "", h.period_code) for h in pending})
     print(
@@ -170,22 +165,29 @@ def check_fact_history(settings: Settings | None = None) -> None:
 
 def validate_marts(settings: Settings | None = None) -> dict:
     """Run the Great Expectations build checks on the build schema; on a critical finding, email and raise."""
-    from expectations.gate import run_gate
     from expectations.suites import suites
     from warehouse.transform import BUILD_SCHEMA
 
     settings = settings or Settings.from_env()
-    report = run_gate(
-        BUILD_SCHEMA,
-        lambda: suites(BUILD_SCHEMA, settings.freshness_days),
-        warehouse_url(settings),
-        docs_dir=settings.data_dir / "gx" / "data_docs",
-    )
+    return asdict(_run_checks(BUILD_SCHEMA, lambda: suites(BUILD_SCHEMA, settings.freshness_days), settings))
+
+
+def _run_checks(schema: str, table_suites: Callable[[], dict], settings: Settings) -> GateReport:
+    """Run a gate with its data docs; on a critical finding, email the data team and raise GateFailed."""
+    from expectations.gate import run_gate
+
+    report = run_gate(schema, table_suites, warehouse_url(settings), settings.data_dir / "gx" / "data_docs")
     print(report.summary())
     if not report.passed:
         alerts.send_or_report(alerts.gate_alert(report, settings, published=False), settings)
         raise GateFailed(report.summary())
-    return asdict(report)
+    return report
+
+
+def _contact(conn, province_code: str | None) -> str | None:
+    """Who receives a province's reports (ref.province_contact); None sends them to the data team."""
+    row = conn.execute("select email from ref.province_contact where province_code = %s", [province_code]).fetchone()
+    return row[0] if row else None
 
 
 def publish_marts(gate: dict, settings: Settings | None = None) -> int:
@@ -220,10 +222,7 @@ def review_hold(hold_id: int, decision: str, reason: str, by: str, settings: Set
         conn.execute(f"set role {security.TRANSFORMER}")
         hold = holds.review(conn, hold_id, decision, reason, by)
         if decision == holds.REJECTED:
-            contact = conn.execute(
-                "select email from ref.province_contact where province_code = %s", [hold.province_code]
-            ).fetchone()
-            alert = alerts.hold_rejected_alert(hold, contact[0] if contact else None, settings)
+            alert = alerts.hold_rejected_alert(hold, _contact(conn, hold.province_code), settings)
             alerts.send_or_report(alert, settings, conn)
     return hold
 
