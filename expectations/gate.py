@@ -83,6 +83,15 @@ def _distinct(rows: list, *keys: str) -> list[str]:
     return sorted(value for value in found if value)
 
 
+def _exception_message(info: dict | None) -> str | None:
+    """Why a check could not run: GX gives one exception, or one per metric it tried to compute."""
+    if not info:
+        return None
+    raised = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    messages = [e.get("exception_message") or "error" for e in raised if e.get("raised_exception")]
+    return "; ".join(messages) or None
+
+
 def run_gate(
     schema: str,
     table_suites: Callable[[], dict[str, gx.ExpectationSuite]],
@@ -137,7 +146,7 @@ def run_gate(
             rows = details.get("details", {}).get("unexpected_rows") or details.get("partial_unexpected_list") or []
             description = config.description or config.type
             level = (config.meta or {}).get("severity", "critical")
-            error = (outcome.exception_info or {}).get("exception_message")
+            error = _exception_message(outcome.exception_info)
             if error:  # a check that cannot run fails closed
                 description += f" (the check itself failed: {error})"
                 level = "critical"

@@ -44,11 +44,10 @@ def explain(conn: psycopg.Connection, province: str, period: str, indicator: str
         unit = f"{row.unit_key} {row.unit_name or ''}".strip()
         if row.is_remapped:
             unit += f" -> {row.current_unit_key or 'its current province'}"
-        own = " (its own figure)" if row.unit_level in ("province", "district") else ""
         lines.append(
             f"  {row.row_period_code}  {row.file_name} v{row.submission_version}"
             f" received {row.received_at:%Y-%m-%d %H:%M}, sheet {row.sheet or '-'} row {row.source_row}:"
-            f" {unit}{own}, {row.category}: {_amount(row.value, row.numerator, row.denominator)}"
+            f" {row.unit_level} {unit}, {row.category}: {_amount(row.value, row.numerator, row.denominator)}"
         )
         for i, part in enumerate((row.value, row.numerator, row.denominator)):
             totals[i] += part or 0

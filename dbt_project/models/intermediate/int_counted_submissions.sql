@@ -65,6 +65,8 @@ final as (
         counted.unit_map,
         counted.version,
         counted.received_at,
+        counted.file_name,
+        counted.sheet,
         decided.latest_submission_id,
         decided.is_held,
         published.submission_id is not null as is_published

@@ -60,6 +60,9 @@ final as (
         received.first_accepted_at,
         counted.version as current_version,
         counted.submission_id as current_submission_id,
+        counted.file_name as current_file_name,
+        counted.received_at as current_received_at,
+        counted.sheet as current_sheet,
         case when counted.is_held then counted.latest_submission_id end as held_submission_id,
         case
             when counted.is_held then 'held'

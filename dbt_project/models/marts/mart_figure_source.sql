@@ -7,7 +7,9 @@
 -- which unit (legacy units with the current unit they map to), and the value each row adds. The rows of a
 -- figure add up to it exactly: the counted rows of the counted submissions of the periods it is made of
 -- (itself if submitted; its parts if rolled up: every part for a flow, the last one for a stock). A view,
--- like fct_indicator_value, which it reads: published with the same row rule, never copying the facts.
+-- like fct_indicator_value, which it reads: published with the same row rule, never copying the facts. It
+-- reads only tables of its own schema and the fact store: a staging view is replaced at every build, and
+-- dropping the old one would drop a published view that reads it.
 with figures as (
     select * from {{ ref('mart_province_indicator') }}
 ),
@@ -17,7 +19,7 @@ facts as (
 ),
 
 submissions as (
-    select * from {{ ref('stg_ingest__submission') }}
+    select * from {{ ref('fct_submission') }}
 ),
 
 units as (
@@ -31,10 +33,10 @@ select
     figures.source as figure_source,
     facts.period_code as row_period_code,
     facts.submission_id,
-    submissions.file_name,
-    submissions.version as submission_version,
-    submissions.received_at,
-    submissions.sheet,
+    submissions.current_file_name as file_name,
+    submissions.current_version as submission_version,
+    submissions.current_received_at as received_at,
+    submissions.current_sheet as sheet,
     facts.source_row,
     facts.unit_key,
     facts.unit_level,
@@ -51,6 +53,6 @@ inner join facts
     on facts.province_code = figures.province_code
     and facts.period_code = part.period_code
     and facts.indicator_code = figures.indicator_code
-inner join submissions on submissions.submission_id = facts.submission_id
+inner join submissions on submissions.current_submission_id = facts.submission_id
 left join units on units.unit_key = facts.unit_key
 where facts.is_counted is not false
