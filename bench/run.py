@@ -34,17 +34,50 @@ from warehouse.transform import BUILD_SCHEMA
 SCALES = {"small": 3, "medium": 24, "national-10y": 120}
 RESULTS = PROJECT_DIR / "bench" / "results.json"
 CHART = PROJECT_DIR / "bench" / "results.png"
-BI_QUERIES = {
-    "national figures of a period": "select indicator_code, value, ratio_pct from marts.mart_national_indicator"
-    " where period_code = %(period)s",
-    "province ranking for an indicator": "select province_name, value, rank() over (order by value desc)"
-    " from marts.mart_province_indicator where indicator_code = 'security_teams' and period_code = %(period)s",
-    "one province's trend": "select period_code, value from marts.mart_province_indicator"
-    " where province_code = '38' and indicator_code = 'anxh_teams' order by period_start",
-    "ratio by province": "select province_code, ratio_pct from marts.mart_province_indicator"
-    " where indicator_code = 'households_in_anxh' and period_code = %(period)s",
-    "communes of a province in a period": "select unit_key, indicator_code, value from marts.fct_indicator_value"
-    " where province_code = '38' and period_code = %(period)s",
+ANALYST = "antq_analyst_38"
+BI_QUERIES = {  # name: (role, query)
+    "national figures of a period": (
+        "antq_bi_reader",
+        "select indicator_code, value, ratio_pct from marts.mart_national_indicator where period_code = %(period)s",
+    ),
+    "province ranking for an indicator": (
+        "antq_bi_reader",
+        "select province_name, value, rank() over (order by value desc) from marts.mart_province_indicator"
+        " where indicator_code = 'security_teams' and period_code = %(period)s",
+    ),
+    "one province's trend": (
+        "antq_bi_reader",
+        "select period_code, value from marts.mart_province_indicator"
+        " where province_code = '38' and indicator_code = 'anxh_teams' order by period_start",
+    ),
+    "ratio by province": (
+        "antq_bi_reader",
+        "select province_code, ratio_pct from marts.mart_province_indicator"
+        " where indicator_code = 'households_in_anxh' and period_code = %(period)s",
+    ),
+    "communes of a province in a period": (
+        "antq_bi_reader",
+        "select unit_key, indicator_code, value from marts.fct_indicator_value"
+        " where province_code = '38' and period_code = %(period)s",
+    ),
+    "analyst: own trend": (
+        ANALYST,
+        "select period_code, value from province_38.mart_province_indicator"
+        " where indicator_code = 'anxh_teams' order by period_start",
+    ),
+    "analyst: own communes in a period": (
+        ANALYST,
+        "select unit_key, indicator_code, value from province_38.fct_indicator_value where period_code = %(period)s",
+    ),
+    "analyst: national figures of a period": (
+        ANALYST,
+        "select indicator_code, value from province_38.mart_national_indicator where period_code = %(period)s",
+    ),
+    "analyst: where a figure comes from": (
+        ANALYST,
+        "select file_name, source_row, unit_name, value from province_38.mart_figure_source"
+        " where period_code = %(period)s and indicator_code = 'security_teams'",
+    ),
 }
 
 
@@ -207,8 +240,8 @@ def explain_figures(settings: Settings, period: str) -> float:
 def bi_latency(settings: Settings, period: str, runs: int = 40) -> dict:
     results = {}
     with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
-        conn.execute("set role antq_bi_reader")
-        for name, query in BI_QUERIES.items():
+        for name, (role, query) in BI_QUERIES.items():
+            conn.execute(f"set role {role}")
             timings = []
             for _ in range(runs):
                 started = time.perf_counter()
@@ -282,11 +315,15 @@ def main() -> int:
     _, seconds, peak = measured(
         pipeline.publish_marts, {"schema": BUILD_SCHEMA, "checks_run": checks, "findings": []}, settings
     )
-    record("publish (schema swap)", seconds, peak)
+    record("first publish (swap, every published fact copied, province copies)", seconds, peak)
     _, seconds, peak = measured(resubmit_one_province_month, settings, periods[-1])
     record("resubmission: ingest one file", seconds, peak)
     _, seconds, peak = measured(pipeline.build_marts, settings)
     record("resubmission: dbt build", seconds, peak)
+    _, seconds, peak = measured(
+        pipeline.publish_marts, {"schema": BUILD_SCHEMA, "checks_run": checks, "findings": []}, settings
+    )
+    record("resubmission: publish (swap, published facts, 34 province copies)", seconds, peak)
     # The whole publish run after one resubmission, once holding nothing and once holding the province.
     # Periods with a history of at least two months before them, so the outlier check can judge them.
     held, seconds, peak = measured(publish_after_resubmission, settings, periods[-1], "01", 1)
@@ -310,12 +347,29 @@ def main() -> int:
         "publish run holding one province / holding none (goal <= 1)": round(
             steps["publish run, holds one"]["seconds"] / steps["publish run, holds none"]["seconds"], 3
         ),
+        "whole backfill: ingest + checks + build + gate + first publish / raw COPY (goal <= 3)": round(
+            sum(
+                steps[name]["seconds"]
+                for name in (
+                    "validated ingest",
+                    "submission checks (first)",
+                    "dbt full build",
+                    "gate (Great Expectations)",
+                    "first publish (swap, every published fact copied, province copies)",
+                )
+            )
+            / steps["baseline: raw COPY"]["seconds"],
+            3,
+        ),
         "first full build / raw COPY (before levels and holds: 4.0-4.3)": round(
             (steps["submission checks (first)"]["seconds"] + steps["dbt full build"]["seconds"])
             / steps["baseline: raw COPY"]["seconds"],
             3,
         ),
         "explain, slowest of two figures, seconds (goal < 1)": slowest,
+        "publish after one resubmission, seconds (goal <= 5)": steps[
+            "resubmission: publish (swap, published facts, 34 province copies)"
+        ]["seconds"],
         "gate / same checks in SQL (goal <= 1.5)": round(
             steps["gate (Great Expectations)"]["seconds"] / steps["baseline: gate checks in SQL"]["seconds"], 3
         ),

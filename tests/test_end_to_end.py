@@ -105,12 +105,14 @@ def test_bi_reads_every_published_mart_and_an_analyst_only_their_province(cycle)
                 conn.execute(f"select 1 from {relation} limit 1")
         conn.execute("set role antq_analyst_38")
         for table in ("mart_province_indicator", "fct_indicator_value", "mart_figure_source"):
-            seen = conn.execute(f"select distinct province_code from marts.{table}").fetchall()
+            seen = conn.execute(f"select distinct province_code from province_38.{table}").fetchall()
             assert seen == [("38",)], table
         national = conn.execute(
-            "select count(*) from marts.mart_national_indicator where period_code = %s", [PERIOD]
+            "select count(*) from province_38.mart_national_indicator where period_code = %s", [PERIOD]
         ).fetchone()[0]
-        assert national == len(load_catalogue())
+        assert national == len(load_catalogue()), "made of three provinces: shown to analysts (small-cell rule)"
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+            conn.execute("select 1 from marts.mart_province_indicator limit 1")
 
 
 def test_running_the_pipeline_again_changes_nothing(cycle):

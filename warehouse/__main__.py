@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         from warehouse.publish import rollback
 
         with connect(warehouse_url(settings)) as conn:
-            print(f"rolled back (publish log #{rollback(conn)})")
+            print(f"rolled back (publish log #{rollback(conn, settings.small_cell_provinces)})")
     elif options.command == "status":
         with connect(warehouse_url(settings)) as conn:
             print(file_status(conn, options.file) if options.file else hold_list(conn, pending_only=True))

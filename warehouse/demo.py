@@ -159,6 +159,8 @@ def main() -> int:
     print("  make psql                          SQL on the warehouse (BI reads schema marts)")
     print("  select * from marts.mart_province_indicator where indicator_code = 'security_teams';")
     print("  select * from ingest.submission;   every file received, its status and version")
+    print("  set role antq_analyst_38; select * from province_38.mart_province_indicator;   what Thanh Hóa's")
+    print("                                     analysts see: their province, and national figures of 3+ provinces")
     print("  make explain PROVINCE=38 PERIOD=2026-Q3 INDICATOR=security_teams   the rows a figure is made of")
     print(f"  {settings.data_dir / 'logs'}      the Airflow DAG run logs")
     print(f"  {settings.data_dir / 'gx' / 'data_docs' / 'index.html'}   the quality gate's data docs")

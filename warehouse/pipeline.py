@@ -198,7 +198,12 @@ def publish_marts(gate: dict, settings: Settings | None = None) -> int:
     settings = settings or Settings.from_env()
     report = GateReport.from_dict(gate)
     with connect(warehouse_url(settings)) as conn:
-        publish_id = publish(conn, checks_passed=report.checks_run - len(report.findings), checks=report.summary())
+        publish_id = publish(
+            conn,
+            checks_passed=report.checks_run - len(report.findings),
+            checks=report.summary(),
+            small_cell_provinces=settings.small_cell_provinces,
+        )
     if report.warnings:
         alerts.send_or_report(alerts.gate_alert(report, settings, published=True), settings)
     return publish_id

@@ -1,12 +1,17 @@
-"""Roles, grants and row-level security. Only the pipeline writes; BI reads `marts` and nothing else.
+"""Roles, grants and what each reader can reach. Only the pipeline writes; readers read copies made for them.
 
 - antq_loader: ingestion; writes ingest and raw, loads ref.
 - antq_transformer: dbt and publishing; reads raw, ingest, ref; owns staging, intermediate, build, marts.
-- antq_bi_reader: SELECT on every table of `marts`, every row.
-- antq_province_analyst: SELECT on `marts`, but on tables with a province_code column only the rows of the
-  provinces whose group role (antq_analyst_<code>) it is a member of. National marts have no province_code
-  and stay readable: they are the published national figures. Give a person access to one province with
-  `grant antq_analyst_38 to nguyen_van_a;`.
+- antq_bi_reader: SELECT on `marts`, every published row of every province. Never `marts_previous`.
+- antq_analyst_<code>: SELECT on schema `province_<code>` and nothing else: that province's published rows,
+  copied there at each publish (warehouse/publish.py), the national figures that pass the small-cell rule,
+  and the reference tables. Give a person access with `grant antq_analyst_38 to nguyen_van_a;`.
+  A predicate (row-level security, a view's where clause) is not enough: Postgres evaluates leakproof
+  comparisons before it, and EXPLAIN ANALYZE then counts the hidden rows they match. An analyst's relations
+  hold no other rows, so no plan can touch one.
+- antq_province_analyst: the group of every antq_analyst_<code>; it reads nothing itself.
+Functions a reader could use to stall the pipeline or fill the disk (advisory locks, large objects) are
+revoked from PUBLIC and granted to the pipeline's roles only.
 A role logs in only if its password is given in the environment (ANTQ_<ROLE>_PASSWORD, e.g.
 ANTQ_BI_READER_PASSWORD); passwords are never stored in the repository.
 """
@@ -23,11 +28,21 @@ TRANSFORMER = "antq_transformer"
 BI_READER = "antq_bi_reader"
 ANALYST = "antq_province_analyst"
 ROLES = (LOADER, TRANSFORMER, BI_READER, ANALYST)
-READERS = (BI_READER, ANALYST)
+# Built-in functions no reader needs and any login could otherwise run: advisory locks (the pipeline's
+# publish and ingest locks) and large objects (storage outside every table and quota).
+PIPELINE_ONLY_FUNCTIONS = """
+    select p.oid::regprocedure::text from pg_proc as p
+    where p.pronamespace = 'pg_catalog'::regnamespace
+      and (p.proname like 'pg\\_%advisory\\_%' or p.proname like 'lo\\_%' or p.proname in ('lowrite', 'loread'))
+    order by 1"""
 
 
 def analyst_role(province_code: str) -> str:
     return f"antq_analyst_{province_code}"
+
+
+def analyst_schema(province_code: str) -> str:
+    return f"province_{province_code}"
 
 
 def _ensure_role(conn: psycopg.Connection, role: str) -> None:
@@ -79,41 +94,37 @@ def bootstrap(conn: psycopg.Connection, province_codes: list[str]) -> None:
         conn.execute(sql.SQL("grant select, insert, update on meta.hold to {}").format(ident(TRANSFORMER)))
         for sequence in ("meta.publish_log_publish_id_seq", "meta.hold_hold_id_seq"):
             conn.execute(sql.SQL("grant usage on sequence {} to {}").format(sql.SQL(sequence), ident(TRANSFORMER)))
+        _restrict_functions(conn)
 
 
-def secure_schema(conn: psycopg.Connection, schema: str) -> list[str]:
-    """Grant readers SELECT on a schema about to be published and put RLS on its province-level tables.
-
-    Called inside the publishing transaction, so the new `marts` is never readable without its policies
-    nor unreadable to BI for an instant. Returns the tables that got row-level security.
-    """
+def _restrict_functions(conn: psycopg.Connection) -> None:
+    """Revoke PIPELINE_ONLY_FUNCTIONS from PUBLIC. Only their owner (the bootstrap superuser) can; anyone
+    else gets a warning from Postgres and nothing revoked, so the result is checked, not assumed."""
     ident = sql.Identifier
-    readers = sql.SQL(", ").join(ident(role) for role in READERS)
-    conn.execute(sql.SQL("grant usage on schema {} to {}").format(ident(schema), readers))
-    conn.execute(sql.SQL("grant select on all tables in schema {} to {}").format(ident(schema), readers))
-    tables = [
-        row[0]
-        for row in conn.execute(
-            """select c.table_name from information_schema.columns as c
-           join information_schema.tables as t using (table_schema, table_name)
-           where c.table_schema = %s and c.column_name = 'province_code' and t.table_type = 'BASE TABLE'
-           order by 1""",
-            [schema],
-        )
+    functions = [row[0] for row in conn.execute(PIPELINE_ONLY_FUNCTIONS)]
+    for function in functions:
+        conn.execute(sql.SQL("revoke execute on function {} from public").format(sql.SQL(function)))
+        pipeline = sql.SQL("{}, {}").format(ident(LOADER), ident(TRANSFORMER))
+        conn.execute(sql.SQL("grant execute on function {} to {}").format(sql.SQL(function), pipeline))
+    still_public = [
+        function
+        for function in functions
+        if conn.execute("select has_function_privilege(%s, %s, 'execute')", [BI_READER, function]).fetchone()[0]
     ]
-    for table in tables:
-        target = sql.Identifier(schema, table)
-        conn.execute(sql.SQL("alter table {} enable row level security").format(target))
-        conn.execute(
-            sql.SQL("create policy national_readers on {} for select to {} using (true)").format(
-                target, ident(BI_READER)
-            )
+    if still_public:
+        raise PermissionError(
+            f"{len(still_public)} functions (e.g. {still_public[0]}) stay executable by every login: run"
+            " `python -m warehouse prepare` as the owner of the database's system functions (a superuser)"
         )
-        conn.execute(
-            sql.SQL(
-                "create policy own_province on {} for select to {}"
-                " using (exists (select 1 from pg_roles as r where r.rolname = 'antq_analyst_' || province_code"
-                " and pg_has_role(current_user, r.oid, 'member')))"
-            ).format(target, ident(ANALYST))
-        )
-    return tables
+
+
+def grant_readers(conn: psycopg.Connection, schema: str) -> None:
+    """Let the BI reader read every relation of a schema about to be published (inside the publishing
+    transaction, so `marts` is never unreadable to BI for an instant)."""
+    ident = sql.Identifier
+    conn.execute(sql.SQL("grant usage on schema {} to {}").format(ident(schema), ident(BI_READER)))
+    conn.execute(sql.SQL("grant select on all tables in schema {} to {}").format(ident(schema), ident(BI_READER)))
+
+
+def revoke_readers(conn: psycopg.Connection, schema: str) -> None:
+    conn.execute(sql.SQL("revoke usage on schema {} from {}").format(sql.Identifier(schema), sql.Identifier(BI_READER)))

@@ -29,6 +29,9 @@ class Settings:
     data_team: tuple[str, ...] = field(default_factory=tuple)
     max_file_bytes: int = 200 * 1024 * 1024
     freshness_days: int = 120
+    # A national figure reaches province analysts once final or made of at least this many provinces: made
+    # of one or two, it is a province's own figure, or tells it by subtraction from the analyst's own.
+    small_cell_provinces: int = 3
 
     @property
     def airflow_home(self) -> Path:
@@ -54,4 +57,5 @@ class Settings:
             data_team=_split(env.get("ANTQ_DATA_TEAM", "data-team@localhost")),
             max_file_bytes=int(float(env.get("ANTQ_MAX_FILE_MB", "200")) * 1024 * 1024),
             freshness_days=int(env.get("ANTQ_FRESHNESS_DAYS", "120")),
+            small_cell_provinces=int(env.get("ANTQ_SMALL_CELL_PROVINCES", "3")),
         )

@@ -13,8 +13,7 @@ final as (
         unit_of_measure,
         since,
         until,
-        outlier_ratio,
-        seed_example
+        outlier_ratio
     from catalogue
 )
 

@@ -1,12 +1,9 @@
-{{ config(
-    materialized='view',
-    post_hook=["alter view {{ this }} set (security_barrier = true)"]
-) }}
+{{ config(materialized='view') }}
 
 -- The unit-level facts of the submissions this build counts (fct_submission's current versions), read
--- from the append-only fact store. A view, so a build never copies ten years of facts: the published
--- version keeps pointing at the submissions it was checked with, whatever is added to the store later.
--- Being a view, it applies the province analysts' row rule itself (tables get it as row-level security).
+-- from the append-only fact store. A view, so a build never copies ten years of facts. On publishing, the
+-- live view is re-pointed at `published.fct_indicator_value`, which holds only the published submissions'
+-- facts (warehouse/copies.py): BI never reads the fact store, where unpublished versions are kept too.
 with facts as (
     select * from {{ ref('int_indicator_values') }}
 ),
@@ -19,4 +16,3 @@ current_submissions as (
 select facts.*
 from facts
 inner join current_submissions on current_submissions.submission_id = facts.submission_id
-where {{ visible_to_current_user('facts.province_code') }}

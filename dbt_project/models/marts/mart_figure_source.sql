@@ -1,15 +1,12 @@
-{{ config(
-    materialized='view',
-    post_hook=["alter view {{ this }} set (security_barrier = true)"]
-) }}
+{{ config(materialized='view') }}
 
 -- One row per published province figure × fact row it is made of: which file, version, sheet and row,
 -- which unit (legacy units with the current unit they map to), and the value each row adds. The rows of a
 -- figure add up to it exactly: the counted rows of the counted submissions of the periods it is made of
 -- (itself if submitted; its parts if rolled up: every part for a flow, the last one for a stock). A view,
--- like fct_indicator_value, which it reads: published with the same row rule, never copying the facts. It
--- reads only tables of its own schema and the fact store: a staging view is replaced at every build, and
--- dropping the old one would drop a published view that reads it.
+-- like fct_indicator_value, which it reads, never copying the facts. It reads only relations of its own
+-- schema: a staging view is replaced at every build, and dropping the old one would drop a published view
+-- that reads it; and each province's analysts get this view re-created over their own copies.
 with figures as (
     select * from {{ ref('mart_province_indicator') }}
 ),

@@ -1,0 +1,209 @@
+"""What readers can reach, rebuilt at every publish and rollback inside its transaction (warehouse/publish.py).
+
+A reader must never reach a row it may not read, by any plan. A predicate does not ensure that: Postgres
+evaluates leakproof comparisons (on numbers, text, dates) before a row-level policy or a security-barrier
+view's condition, and EXPLAIN ANALYZE then shows how many hidden rows they matched ("never executed",
+"Rows Removed by Filter", loops). So every relation a reader can read holds only rows that reader may see:
+
+- `published.fct_indicator_value`: the facts of the published submissions and of no other, one partition
+  per province, kept in step with the live `fct_submission` by adding and deleting whole submissions.
+  `marts.fct_indicator_value`, a view over the whole fact store while it is checked in `build`, is
+  re-pointed at it on publishing; BI never reads the fact store, which also holds unpublished versions.
+- `province_<code>`, one schema per province for its analysts (antq_analyst_<code>): copies of the live
+  marts restricted to the province, a view of its own partition of the published facts, the national
+  figures that pass the small-cell rule, and the reference tables. Nothing else is readable by them.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from warehouse.security import analyst_role, analyst_schema
+
+FACT_STORE = "intermediate.int_indicator_values"
+PUBLISHED_SCHEMA = "published"
+PUBLISHED_FACTS = "fct_indicator_value"
+PUBLISHED_SUBMISSIONS = "submission"
+NATIONAL_FOR_ANALYSTS = "national_for_analysts"
+FACT_INDEXES = (("submission_id",), ("province_code", "period_code"), ("indicator_code", "period_code"))
+
+# How each relation of the live marts reaches a province's analysts. A relation named nowhere here is not
+# given to analysts (tests/test_access.py fails until a new mart is placed in one of these).
+PROVINCE_ROWS = (  # copied with only the province's rows
+    "fct_submission",
+    "mart_province_indicator",
+    "mart_reporting_completeness",
+    "dim_model",
+    "fct_model_event",
+    "mart_model_counts",
+    "mart_model_replication",
+)
+REFERENCE = ("dim_unit", "dim_indicator", "dim_period", "map_legacy_unit", "publish_log")  # every row
+SMALL_CELL = "mart_national_indicator"  # the national figures that cannot reveal a province's
+FACTS = "fct_indicator_value"  # a view of the province's partition of the published facts
+DERIVED = ("mart_figure_source",)  # views of the live marts, re-created over the province's copies
+ANALYST_RELATIONS = (*PROVINCE_ROWS, *REFERENCE, SMALL_CELL, FACTS, *DERIVED)
+
+
+def _ident(*names: str) -> sql.Identifier:
+    return sql.Identifier(*names)
+
+
+def _columns(conn: psycopg.Connection, schema: str, relation: str) -> list[str]:
+    return [
+        row[0]
+        for row in conn.execute(
+            """select attname from pg_attribute
+               where attrelid = (quote_ident(%s) || '.' || quote_ident(%s))::regclass
+                 and attnum > 0 and not attisdropped order by attnum""",
+            [schema, relation],
+        )
+    ]
+
+
+def provinces(conn: psycopg.Connection) -> list[str]:
+    return [
+        row[0]
+        for row in conn.execute(
+            "select unit_code from ref.unit where map = 'current' and unit_level = 'province' order by 1"
+        )
+    ]
+
+
+def publish_to_readers(conn: psycopg.Connection, live: str, small_cell_provinces: int) -> dict[str, int]:
+    """Make the published facts match `live`'s counted submissions and rebuild every province's schema."""
+    codes = provinces(conn)
+    changed = sync_published_facts(conn, live, codes)
+    relations = {
+        row[0]
+        for row in conn.execute(
+            "select c.relname from pg_class as c where c.relnamespace = %s::regnamespace and c.relkind in ('r', 'v')",
+            [live],
+        )
+    }
+    for code in codes:
+        conn.execute(sql.SQL("drop schema if exists {} cascade").format(_ident(analyst_schema(code))))
+    national = _ident(PUBLISHED_SCHEMA, NATIONAL_FOR_ANALYSTS)
+    conn.execute(sql.SQL("drop table if exists {}").format(national))
+    if SMALL_CELL in relations:
+        conn.execute(
+            sql.SQL(
+                "create table {} as select * from {} where publication_status = 'final' or provinces_reporting >= {}"
+            ).format(national, _ident(live, SMALL_CELL), sql.Literal(small_cell_provinces))
+        )
+    for code in codes:
+        _province_schema(conn, live, code, relations)
+    return changed
+
+
+def _province_schema(conn: psycopg.Connection, live: str, code: str, relations: set[str]) -> None:
+    schema = analyst_schema(code)
+    conn.execute(sql.SQL("create schema {}").format(_ident(schema)))
+    for name in REFERENCE:
+        if name in relations:
+            conn.execute(sql.SQL("create view {} as select * from {}").format(_ident(schema, name), _ident(live, name)))
+    for name in PROVINCE_ROWS:
+        if name in relations:
+            conn.execute(
+                sql.SQL("create table {} as select * from {} where province_code = {}").format(
+                    _ident(schema, name), _ident(live, name), sql.Literal(code)
+                )
+            )
+    if SMALL_CELL in relations:
+        conn.execute(
+            sql.SQL("create view {} as select * from {}").format(
+                _ident(schema, SMALL_CELL), _ident(PUBLISHED_SCHEMA, NATIONAL_FOR_ANALYSTS)
+            )
+        )
+    if FACTS in relations:
+        conn.execute(
+            sql.SQL("create view {} as select * from {}").format(
+                _ident(schema, FACTS), _ident(PUBLISHED_SCHEMA, _partition(code))
+            )
+        )
+    path = conn.execute("select current_setting('search_path')").fetchone()[0]
+    for name in DERIVED:
+        if name not in relations:
+            continue
+        # The live view's SQL, printed with its own schema on the search path so that the relations it reads
+        # are unqualified, then run with only the province's schema on the path: it reads the copies, and a
+        # relation the province has no copy of is an error, never a silent read of the national one.
+        conn.execute(sql.SQL("set local search_path = {}").format(_ident(live)))
+        definition = conn.execute("select pg_get_viewdef(%s::regclass)", [f"{live}.{name}"]).fetchone()[0]
+        conn.execute(sql.SQL("set local search_path = {}").format(_ident(schema)))
+        conn.execute(sql.SQL("create view {} as ").format(_ident(schema, name)) + sql.SQL(definition))
+        conn.execute("select set_config('search_path', %s, true)", [path])
+    conn.execute(sql.SQL("grant usage on schema {} to {}").format(_ident(schema), _ident(analyst_role(code))))
+    conn.execute(
+        sql.SQL("grant select on all tables in schema {} to {}").format(_ident(schema), _ident(analyst_role(code)))
+    )
+
+
+def _partition(code: str | None) -> str:
+    return f"{PUBLISHED_FACTS}_{code or 'other'}"
+
+
+def sync_published_facts(conn: psycopg.Connection, live: str, codes: list[str]) -> dict[str, int]:
+    """Add the facts of the submissions `live` counts and the published facts do not hold yet; delete the
+    facts of submissions it no longer counts. A publish costs the rows of what changed, not the store."""
+    for relation in (FACT_STORE, f"{live}.{FACTS}", f"{live}.fct_submission"):
+        if conn.execute("select to_regclass(%s)", [relation]).fetchone()[0] is None:
+            return {"added": 0, "removed": 0}
+    facts = _ident(PUBLISHED_SCHEMA, PUBLISHED_FACTS)
+    published = _ident(PUBLISHED_SCHEMA, PUBLISHED_SUBMISSIONS)
+    conn.execute(sql.SQL("create schema if not exists {}").format(_ident(PUBLISHED_SCHEMA)))
+    conn.execute(
+        sql.SQL("create table if not exists {} (like {}) partition by list (province_code)").format(
+            facts, sql.SQL(FACT_STORE)
+        )
+    )
+    conn.execute(sql.SQL("create table if not exists {} (submission_id bigint primary key)").format(published))
+    # The fact store only ever gains columns (dbt: append_new_columns); the copy follows.
+    store_schema, store_table = FACT_STORE.split(".")
+    for column in _columns(conn, store_schema, store_table)[len(_columns(conn, PUBLISHED_SCHEMA, PUBLISHED_FACTS)) :]:
+        kind = conn.execute(
+            "select format_type(atttypid, atttypmod) from pg_attribute where attrelid = %s::regclass and attname = %s",
+            [FACT_STORE, column],
+        ).fetchone()[0]
+        conn.execute(sql.SQL("alter table {} add column {} {}").format(facts, _ident(column), sql.SQL(kind)))
+        conn.execute(sql.SQL("truncate {}, {}").format(facts, published))  # refilled below, with the new column
+    for code in [*codes, None]:
+        bound = sql.SQL("for values in ({})").format(sql.Literal(code)) if code else sql.SQL("default")
+        conn.execute(
+            sql.SQL("create table if not exists {} partition of {} {}").format(
+                _ident(PUBLISHED_SCHEMA, _partition(code)), facts, bound
+            )
+        )
+    target = {
+        row[0]
+        for row in conn.execute(
+            sql.SQL("select current_submission_id from {} where current_submission_id is not null").format(
+                _ident(live, "fct_submission")
+            )
+        )
+    }
+    present = {row[0] for row in conn.execute(sql.SQL("select submission_id from {}").format(published))}
+    removed, added = sorted(present - target), sorted(target - present)
+    columns = sql.SQL(", ").join(map(_ident, _columns(conn, PUBLISHED_SCHEMA, PUBLISHED_FACTS)))
+    conn.execute(sql.SQL("delete from {} where submission_id = any(%s)").format(facts), [removed])
+    conn.execute(sql.SQL("delete from {} where submission_id = any(%s)").format(published), [removed])
+    conn.execute(
+        sql.SQL("insert into {} ({}) select {} from {} where submission_id = any(%s)").format(
+            facts, columns, columns, sql.SQL(FACT_STORE)
+        ),
+        [added],
+    )
+    conn.execute(sql.SQL("insert into {} select unnest(%s::bigint[])").format(published), [added])
+    # After the rows on a first fill: building an index once is cheaper than maintaining it row by row.
+    for index in FACT_INDEXES:
+        conn.execute(
+            sql.SQL("create index if not exists {} on {} ({})").format(
+                _ident(f"{PUBLISHED_FACTS}_{'_'.join(index)}"), facts, sql.SQL(", ").join(map(_ident, index))
+            )
+        )
+    view_columns = sql.SQL(", ").join(map(_ident, _columns(conn, live, FACTS)))
+    conn.execute(
+        sql.SQL("create or replace view {} as select {} from {}").format(_ident(live, FACTS), view_columns, facts)
+    )
+    return {"added": len(added), "removed": len(removed)}
