@@ -297,11 +297,14 @@ def main() -> int:
     record("submission checks (first)", seconds, peak)
     _, seconds, peak = measured(pipeline.build_marts, settings)
     record("dbt full build", seconds, peak)
-    # About a second each at any scale, so noise moves the ratio: the median of three alternating runs.
+    # A second each at small scale, where noise moves the ratio: the median of three alternating runs. At
+    # national scale the first gate reconciles every figure (minutes), and one run each is enough.
     runs: dict[str, list] = {"gate (Great Expectations)": [], "baseline: gate checks in SQL": []}
-    for _ in range(3):
+    for attempt in range(3):
         for name, fn in zip(runs, (gate, hand_sql), strict=True):
             runs[name].append(measured(fn, settings))
+        if attempt == 0 and runs["gate (Great Expectations)"][0][1] > 30:
+            break
     for name, outcomes in runs.items():
         seconds = [outcome[1] for outcome in outcomes]
         record(
@@ -341,8 +344,11 @@ def main() -> int:
         "validated ingest / raw COPY (rows/s, goal >= 0.5)": round(
             steps["validated ingest"]["rows_per_s"] / steps["baseline: raw COPY"]["rows_per_s"], 3
         ),
+        # The first build is split in two: the submission checks build the fact store, then the marts.
         "republish after one resubmission / full build (goal <= 0.1)": round(
-            steps["resubmission: dbt build"]["seconds"] / steps["dbt full build"]["seconds"], 3
+            steps["resubmission: dbt build"]["seconds"]
+            / (steps["submission checks (first)"]["seconds"] + steps["dbt full build"]["seconds"]),
+            3,
         ),
         "publish run holding one province / holding none (goal <= 1)": round(
             steps["publish run, holds one"]["seconds"] / steps["publish run, holds none"]["seconds"], 3

@@ -9,8 +9,11 @@ def build(conn, figure: int) -> None:
     """What dbt does: the transformer role creates the build schema."""
     conn.execute("set role antq_transformer")
     conn.execute("create schema build")
-    conn.execute("create table build.mart_national_indicator (indicator_code text, value bigint)")
-    conn.execute("insert into build.mart_national_indicator values ('security_teams', %s)", [figure])
+    conn.execute(
+        "create table build.mart_national_indicator"
+        " (indicator_code text, value bigint, provinces_reporting int, publication_status text)"
+    )
+    conn.execute("insert into build.mart_national_indicator values ('security_teams', %s, 34, 'final')", [figure])
     conn.execute("reset role")
 
 

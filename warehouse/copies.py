@@ -74,6 +74,7 @@ def provinces(conn: psycopg.Connection) -> list[str]:
 def publish_to_readers(conn: psycopg.Connection, live: str, small_cell_provinces: int) -> dict[str, int]:
     """Make the published facts match `live`'s counted submissions and rebuild every province's schema."""
     codes = provinces(conn)
+    conn.execute(sql.SQL("create schema if not exists {}").format(_ident(PUBLISHED_SCHEMA)))
     changed = sync_published_facts(conn, live, codes)
     relations = {
         row[0]
@@ -89,9 +90,11 @@ def publish_to_readers(conn: psycopg.Connection, live: str, small_cell_provinces
     if SMALL_CELL in relations:
         conn.execute(
             sql.SQL(
-                "create table {} as select * from {} where publication_status = 'final' or provinces_reporting >= {}"
+                "create table {} with (autovacuum_enabled = false) as select * from {}"
+                " where publication_status = 'final' or provinces_reporting >= {}"
             ).format(national, _ident(live, SMALL_CELL), sql.Literal(small_cell_provinces))
         )
+        conn.execute(sql.SQL("analyze {}").format(national))
     for code in codes:
         _province_schema(conn, live, code, relations)
     return changed
@@ -105,11 +108,14 @@ def _province_schema(conn: psycopg.Connection, live: str, code: str, relations: 
             conn.execute(sql.SQL("create view {} as select * from {}").format(_ident(schema, name), _ident(live, name)))
     for name in PROVINCE_ROWS:
         if name in relations:
+            # Never vacuumed (never updated; replaced whole at the next publish) and analyzed here: an
+            # autovacuum worker on a copy would make the next publish's drop wait for it to be cancelled.
             conn.execute(
-                sql.SQL("create table {} as select * from {} where province_code = {}").format(
-                    _ident(schema, name), _ident(live, name), sql.Literal(code)
-                )
+                sql.SQL(
+                    "create table {} with (autovacuum_enabled = false) as select * from {} where province_code = {}"
+                ).format(_ident(schema, name), _ident(live, name), sql.Literal(code))
             )
+            conn.execute(sql.SQL("analyze {}").format(_ident(schema, name)))
     if SMALL_CELL in relations:
         conn.execute(
             sql.SQL("create view {} as select * from {}").format(
@@ -152,7 +158,6 @@ def sync_published_facts(conn: psycopg.Connection, live: str, codes: list[str]) 
             return {"added": 0, "removed": 0}
     facts = _ident(PUBLISHED_SCHEMA, PUBLISHED_FACTS)
     published = _ident(PUBLISHED_SCHEMA, PUBLISHED_SUBMISSIONS)
-    conn.execute(sql.SQL("create schema if not exists {}").format(_ident(PUBLISHED_SCHEMA)))
     conn.execute(
         sql.SQL("create table if not exists {} (like {}) partition by list (province_code)").format(
             facts, sql.SQL(FACT_STORE)
@@ -195,13 +200,18 @@ def sync_published_facts(conn: psycopg.Connection, live: str, codes: list[str]) 
         [added],
     )
     conn.execute(sql.SQL("insert into {} select unnest(%s::bigint[])").format(published), [added])
+    if len(added) > len(present) / 10:  # a first fill or a large backfill: plans need statistics now
+        conn.execute(sql.SQL("analyze {}").format(facts))
     # After the rows on a first fill: building an index once is cheaper than maintaining it row by row.
     for index in FACT_INDEXES:
-        conn.execute(
-            sql.SQL("create index if not exists {} on {} ({})").format(
-                _ident(f"{PUBLISHED_FACTS}_{'_'.join(index)}"), facts, sql.SQL(", ").join(map(_ident, index))
+        name = f"{PUBLISHED_FACTS}_{'_'.join(index)}"
+        # Checked first: `create index if not exists` waits for the table's lock even when the index exists.
+        if conn.execute("select to_regclass(%s)", [f"{PUBLISHED_SCHEMA}.{name}"]).fetchone()[0] is None:
+            conn.execute(
+                sql.SQL("create index {} on {} ({})").format(
+                    _ident(name), facts, sql.SQL(", ").join(map(_ident, index))
+                )
             )
-        )
     view_columns = sql.SQL(", ").join(map(_ident, _columns(conn, live, FACTS)))
     conn.execute(
         sql.SQL("create or replace view {} as select {} from {}").format(_ident(live, FACTS), view_columns, facts)
