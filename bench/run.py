@@ -327,12 +327,26 @@ def main() -> int:
         pipeline.publish_marts, {"schema": BUILD_SCHEMA, "checks_run": checks, "findings": []}, settings
     )
     record("resubmission: publish (swap, published facts, 34 province copies)", seconds, peak)
-    # The whole publish run after one resubmission, once holding nothing and once holding the province.
+    # The whole publish run after one resubmission, holding nothing or holding the province, alternated:
+    # the first run after the first hold ever costs more whatever it holds (measured at national-10y:
+    # 46 s before any hold, 55-58 s after, held or not), so one run of each compares two states.
     # Periods with a history of at least two months before them, so the outlier check can judge them.
-    held, seconds, peak = measured(publish_after_resubmission, settings, periods[-1], "01", 1)
-    record("publish run, holds none", seconds, peak, held=held)
-    held, seconds, peak = measured(publish_after_resubmission, settings, periods[-1], "79", 10)
-    record("publish run, holds one", seconds, peak, held=held)
+    publish_runs: dict[str, list] = {"publish run, holds none": [], "publish run, holds one": []}
+    for none, one in (("01", "79"), ("04", "92")):
+        publish_runs["publish run, holds none"].append(
+            measured(publish_after_resubmission, settings, periods[-1], none, 1)
+        )
+        publish_runs["publish run, holds one"].append(
+            measured(publish_after_resubmission, settings, periods[-1], one, 10)
+        )
+    for name, outcomes in publish_runs.items():
+        record(
+            name,
+            outcomes[-1][1],
+            max(outcome[2] for outcome in outcomes),
+            held=outcomes[-1][0],
+            runs_s=[round(outcome[1], 2) for outcome in outcomes],
+        )
     latency, seconds, peak = measured(bi_latency, settings, periods[-1])
     record("BI queries", seconds, peak)
     slowest, seconds, peak = measured(explain_figures, settings, periods[-1])
@@ -350,6 +364,7 @@ def main() -> int:
             / (steps["submission checks (first)"]["seconds"] + steps["dbt full build"]["seconds"]),
             3,
         ),
+        # The second pair: both runs with a hold already open, differing only in whether the new file is held.
         "publish run holding one province / holding none (goal <= 1)": round(
             steps["publish run, holds one"]["seconds"] / steps["publish run, holds none"]["seconds"], 3
         ),
