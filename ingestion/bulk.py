@@ -144,12 +144,13 @@ def load_indicators(
     plainly good file never reads the whole unit list.
     """
     params = _params(submission_id, validator)
-    if path.suffix.lower() == ".csv":
+    comma_csv = path.suffix.lower() == ".csv" and table.delimiter == ","  # others go row by row, via the reader
+    if comma_csv:
         copied = _copy_plain_csv(conn, path, fields, params)
         if copied is not None:
             table.close()
             return copied, []
-    staged = _stage(conn, path, table, fields)
+    staged = _stage(conn, path, table, fields, comma_csv)
     return _load_staged(conn, staged, validator, units, params)
 
 
@@ -226,10 +227,10 @@ def _row_numbers(first: int, count: int) -> list[bytes]:
 _NUMBERS = [b"%d," % number for number in range(1 << 16)]
 
 
-def _stage(conn: psycopg.Connection, path: Path, table: Table, fields: list[str]) -> int:
+def _stage(conn: psycopg.Connection, path: Path, table: Table, fields: list[str], comma_csv: bool) -> int:
     """Put the file's cells, as text, in landing_row; return how many rows."""
     conn.execute(STAGE_TABLE)
-    if path.suffix.lower() == ".csv":
+    if comma_csv:
         copied = _copy_csv_bytes(conn, path, fields)
         if copied is not None:
             table.close()

@@ -11,8 +11,9 @@ from pathlib import Path
 import yaml
 
 from ingestion.catalogue import TOTAL, Indicator, load_catalogue
-from ingestion.periods import Period, parse_period
-from ingestion.unit_names import lookup
+from ingestion.legacy_fonts import looks_legacy
+from ingestion.periods import ExcelDate, Period, period_of_cell
+from ingestion.unit_names import lookup, lookup_legacy
 
 CONTRACT_FILE = Path(__file__).parent / "contract" / "submission-v1.yaml"
 INDICATOR_SHEET = "indicators"
@@ -219,6 +220,25 @@ class RowValidator:
             code, candidates = lookup(given, own)
             if code:
                 return code
+            legacy = [] if candidates else lookup_legacy(given, own)
+            if legacy and looks_legacy(given) and len({code for _, _, code in legacy}) == 1:
+                return legacy[0][2]  # plainly typed in a TCVN3 or VNI font, and only one reading names a unit
+            if legacy:
+                read = "; ".join(f"in a {font} font it reads '{text}' ({code})" for font, text, code in legacy)
+                doc = "; ".join(f"gõ bằng phông {font} thì đọc là '{text}' ({code})" for font, text, code in legacy)
+                problems.append(
+                    self.problem(
+                        row,
+                        column,
+                        given,
+                        "legacy_font",
+                        f"names no unit as written; typed {read}: retype the name in a Unicode font"
+                        " (Times New Roman, Arial) or write the unit code",
+                        f"không khớp tên đơn vị nào; nếu {doc}: hãy gõ lại bằng phông Unicode"
+                        " (Times New Roman, Arial) hoặc ghi mã đơn vị",
+                    )
+                )
+                return given
             if candidates:
                 listed = "; ".join(candidates)
                 problems.append(
@@ -273,7 +293,7 @@ class RowValidator:
         period_text = (record.get("period") or "").strip()
         try:
             # Nearly every row repeats the file's period: compare the text before parsing it.
-            if period_text.upper() != self.period.code and parse_period(period_text).code != self.period.code:
+            if period_text.upper() != self.period.code and period_of_cell(period_text).code != self.period.code:
                 problems.append(
                     self.problem(
                         row,
@@ -284,6 +304,19 @@ class RowValidator:
                         f"kỳ báo cáo khác với kỳ của tệp {self.period.code}",
                     )
                 )
+        except ExcelDate as excel:
+            problems.append(
+                self.problem(
+                    row,
+                    "period",
+                    period_text,
+                    "excel_date_period",
+                    f"Excel changed what was typed into the date {excel.day:%d/%m/%Y}: format the column"
+                    f" '{column_label('period')}' as Text and type the period again ({self.period.code})",
+                    f"Excel đã đổi nội dung nhập thành ngày {excel.day:%d/%m/%Y}: hãy định dạng cột"
+                    f" '{column_label('period')}' là Văn bản (Text) rồi nhập lại kỳ báo cáo ({self.period.code})",
+                )
+            )
         except ValueError:
             problems.append(
                 self.problem(
@@ -291,8 +324,10 @@ class RowValidator:
                     "period",
                     period_text,
                     "bad_period",
-                    "is not a period (2026-09, 2026-Q3, 2026-H2, 2026)",
-                    "kỳ báo cáo không hợp lệ (2026-09, 2026-Q3, 2026-H2, 2026)",
+                    "is not a period (2026-09, 2026-Q3, 2026-H2, 2026); if Excel changed what was typed,"
+                    " format the column as Text and type it again",
+                    "kỳ báo cáo không hợp lệ (2026-09, 2026-Q3, 2026-H2, 2026); nếu Excel tự đổi nội dung nhập,"
+                    " hãy định dạng cột là Văn bản (Text) rồi nhập lại",
                 )
             )
 

@@ -11,8 +11,9 @@ import hashlib
 import os
 import re
 import shutil
+import tempfile
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -243,6 +244,27 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: Settings) -> Ing
         return _reject(conn, path, settings, digest, province_code, period.code, rejected.problems)
     path.unlink()
     return IngestResult(file_name, "accepted", submission_id, province_code, period.code, version, rows_loaded)
+
+
+def dry_run(conn: psycopg.Connection, path: Path, province_code: str, period_code: str, settings: Settings):
+    """What ingest_file would say of the file sent for a province and period, with nothing kept: the file is
+    ingested from a scratch folder in a transaction that is rolled back. The file itself is left as it is."""
+    with tempfile.TemporaryDirectory(prefix="antq-check-") as scratch:
+        root = Path(scratch)
+        trial = replace(settings, data_dir=root, landing_dir=root / "landing", quarantine_dir=root / "quarantine")
+        copy = trial.landing_dir / safe_name(province_code) / safe_name(period_code) / path.name
+        copy.parent.mkdir(parents=True)
+        shutil.copyfile(path, copy)
+        with conn.transaction(force_rollback=True):
+            return ingest_file(conn, copy, trial)
+
+
+def target_of(path: Path) -> tuple[str, str] | None:
+    """Province and period a file is for, from its folders (<province>/<period>/file) or its name (38_2026-Q3)."""
+    if path.parent.parent.name.isdigit():
+        return path.parent.parent.name, path.parent.name
+    named = re.match(r"(\d{2})_(\d{4}(?:-(?:\d{2}|[QqHh]\d))?)(?!\d)", path.name)
+    return (named.group(1), named.group(2).upper()) if named else None
 
 
 class _AlreadyLoaded(Exception):

@@ -11,13 +11,14 @@ import csv
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from functools import cache
 from pathlib import Path
 
 import psycopg
 
 from ingestion.contract import MODEL_SHEET, FileRejected, Problem, RowValidator, map_headers, sheet_columns
+from ingestion.periods import parse_day
 from ingestion.readers import open_table
 from warehouse.settings import DBT_PROJECT_DIR
 
@@ -43,17 +44,6 @@ def model_types() -> dict[str, str]:
     """Model type code -> Vietnamese name, from the dbt seed that dim_model also reads."""
     with MODEL_TYPES_CSV.open(encoding="utf-8", newline="") as handle:
         return {row["model_type"]: row["name_vi"] for row in csv.DictReader(handle)}
-
-
-def parse_day(text: str) -> date:
-    """2024-05-19, 2024-05-19 00:00:00 (an Excel date cell) or 19/05/2024 (the Vietnamese way)."""
-    text = text.strip()
-    for pattern in ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    raise ValueError(text)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 _PATTERNS = {
     "month": re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$"),
@@ -53,3 +53,37 @@ def parse_period(text: str) -> Period:
             first_month = (index - 1) * _MONTHS_PER[period_type] + 1
             return Period(date(year, first_month, 1), period_type, code)
     raise ValueError(f"{text!r} is not a period: use 2026-09, 2026-Q3, 2026-H2 or 2026")
+
+
+def parse_day(text: str) -> date:
+    """2024-05-19, 2024-05-19 00:00:00 (an Excel date cell) or 19/05/2024 (the Vietnamese way)."""
+    text = text.strip()
+    for pattern in ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+class ExcelDate(ValueError):
+    """A period cell that Excel turned into a date other than the first day of a month."""
+
+    def __init__(self, day: date):
+        super().__init__(f"{day:%d/%m/%Y} is a date, not a period")
+        self.day = day
+
+
+def period_of_cell(text: str) -> Period:
+    """A period as a cell holds it: a period code, or the date Excel makes of a typed month (typed 2026-09,
+    stored 2026-09-01), read as that month. Any other date raises ExcelDate, any other text ValueError."""
+    try:
+        return parse_period(text)
+    except ValueError:
+        try:
+            day = parse_day(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a period: use 2026-09, 2026-Q3, 2026-H2 or 2026") from None
+        if day.day != 1:
+            raise ExcelDate(day) from None
+        return parse_period(f"{day:%Y-%m}")

@@ -21,16 +21,27 @@ class Table:
     headers: list[str]
     rows: Iterator[tuple[int, list[str]]]  # (row number as the officer sees it, cells)
     close: Callable[[], None] = lambda: None  # for a caller that reads the file another way after the header
+    delimiter: str = ","  # of a CSV file: Excel in a Vietnamese locale writes ';' (the comma is its decimal mark)
 
 
 def _file_problem(file_name: str, code: str, en: str, vi: str, sheet: str | None = None) -> FileRejected:
     return FileRejected([Problem(file_name, sheet, None, None, None, code, en, vi)])
 
 
+DELIMITERS = ",;\t"
+
+
+def _delimiter(header_line: str) -> str:
+    """The separator of a CSV file, from its header line: whichever of , ; and tab it has most of."""
+    return max(DELIMITERS, key=header_line.count)
+
+
 def read_csv(path: Path, file_name: str) -> Table:
     handle = path.open(encoding="utf-8-sig", newline="")
-    reader = csv.reader(handle)
     try:
+        with path.open(encoding="utf-8-sig", newline="") as first_line:
+            delimiter = _delimiter(first_line.readline())
+        reader = csv.reader(handle, delimiter=delimiter)
         headers = next(reader)
     except StopIteration:
         handle.close()
@@ -49,7 +60,7 @@ def read_csv(path: Path, file_name: str) -> Table:
             except UnicodeDecodeError as error:
                 raise _encoding_problem(file_name, number + 1) from error
 
-    return Table(INDICATOR_SHEET, headers, rows(), handle.close)
+    return Table(INDICATOR_SHEET, headers, rows(), handle.close, delimiter)
 
 
 def _encoding_problem(file_name: str, row: int) -> FileRejected:

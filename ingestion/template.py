@@ -80,6 +80,7 @@ def build_workbook(province_code: str | None = None, period_code: str | None = N
             sheet.append([unit.unit_code, unit.name, unit.unit_level])
         lists["unit_code"] = f"'{UNITS}'!$A$2:$A${len(own) + 1}"
     _add_lists(data, columns, lists, optional={"category"})
+    _as_text(data, columns, {"period", "unit_code", "indicator_code", "category"})
 
     types = workbook.create_sheet(MODEL_TYPES)
     types.append(["Mã loại", "Tên loại mô hình"])
@@ -96,6 +97,7 @@ def build_workbook(province_code: str | None = None, period_code: str | None = N
     if "unit_code" in lists:
         model_lists["host_unit_code"] = lists["unit_code"]
     _add_lists(models, model_columns, model_lists)
+    _as_text(models, model_columns, {"model_code", "host_unit_code", "replicated_from"})
     return workbook
 
 
@@ -107,6 +109,13 @@ def _add_lists(sheet, columns, lists: dict[str, str], optional: set[str] = froze
         validation.error = "Giá trị không có trong danh sách"
         sheet.add_data_validation(validation)
         validation.add(f"{letter[name]}2:{letter[name]}{ROWS_WITH_LISTS}")
+
+
+def _as_text(sheet, columns, names: set[str]) -> None:
+    """Format columns as Text, so Excel keeps what is typed: 2026-09 stays a period (not a date), 00004 a code."""
+    for i, column in enumerate(columns, start=1):
+        if column.name in names:
+            sheet.column_dimensions[openpyxl.utils.get_column_letter(i)].number_format = "@"
 
 
 def write_template(path: Path, province_code: str | None = None, period_code: str | None = None) -> Path:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from ingestion.legacy_fonts import readings
+
 # Longest first, so that "thành phố" is removed before "phố" could be considered.
 PREFIXES = (
     "thanh pho truc thuoc trung uong",
@@ -49,3 +51,13 @@ def lookup(name: str, units: dict[str, tuple[str, str]]) -> tuple[str | None, li
     if len(matches) == 1:
         return matches[0][0], []
     return None, [f"{unit_name} ({code})" for code, unit_name in matches]
+
+
+def lookup_legacy(name: str, units: dict[str, tuple[str, str]]) -> list[tuple[str, str, str]]:
+    """(encoding, the name read in it, code) for each legacy font reading of the name that names one unit."""
+    found = []
+    for encoding, reading in readings(name).items():
+        code, _ = lookup(reading, units)
+        if code:
+            found.append((encoding, reading, code))
+    return found

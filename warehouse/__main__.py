@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from warehouse.db import connect, warehouse_url
 from warehouse.settings import Settings
@@ -39,6 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("docs", help="generate the dbt documentation site (models, columns, grain, lineage)")
     commands.add_parser("check-history", help="run the dbt tests that read the whole fact store")
     commands.add_parser("ingest", help="ingest every file waiting in landing, in this process (for backfills)")
+    check = commands.add_parser(
+        "check", help="a dry run: every reason the pipeline would give for a file, with nothing stored"
+    )
+    check.add_argument("file", help="an XLSX, CSV or JSON file")
+    check.add_argument("--province", help="province code (default: from the folders or the name, 38_2026-Q3.xlsx)")
+    check.add_argument("--period", help="period, e.g. 2026-Q3 (default: as for --province)")
     psql = commands.add_parser("psql", help="open psql on the warehouse")
     psql.add_argument("args", nargs=argparse.REMAINDER)
     options = parser.parse_args(argv)
@@ -89,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     elif options.command == "ingest":
         print(json.dumps(pipeline.ingest_waiting(settings)))
         print("then trigger the antq_publish DAG to build, check and publish")
+    elif options.command == "check":
+        return check_file(Path(options.file), options.province, options.period, settings)
     elif options.command == "check-history":
         pipeline.check_fact_history(settings)
         print("the fact store passed every history test")
@@ -97,6 +106,40 @@ def main(argv: list[str] | None = None) -> int:
     elif options.command == "psql":
         return subprocess.call(["psql", warehouse_url(settings), *options.args], env=os.environ)
     return 0
+
+
+def check_file(path: Path, province: str | None, period: str | None, settings: Settings) -> int:
+    """Print what the pipeline would say of the file (0: it would be accepted, 1: refused)."""
+    from ingestion.loader import dry_run, target_of
+    from warehouse.pipeline import prepare_warehouse
+
+    if not path.is_file():
+        print(f"{path}: no such file", file=sys.stderr)
+        return 2
+    named = target_of(path) or (None, None)
+    province, period = province or named[0], period or named[1]
+    if not (province and period):
+        print(f"{path.name}: say which province and period it is for: --province 38 --period 2026-Q3", file=sys.stderr)
+        return 2
+    prepare_warehouse(settings)
+    with connect(warehouse_url(settings)) as conn:
+        result = dry_run(conn, path, province, period, settings)
+    print(check_report(result))
+    return 0 if result.status in ("accepted", "duplicate") else 1
+
+
+def check_report(result) -> str:
+    """A dry run's outcome as the province would read it: the verdict, then every reason."""
+    if result.status == "duplicate":
+        return f"{result.file_name}: the same file was already received (submission #{result.submission_id})"
+    if result.status == "accepted":
+        return (
+            f"{result.file_name}: would be accepted for province {result.province_code}, period"
+            f" {result.period_code}, as version {result.version} ({result.row_count} rows); nothing was stored"
+        )
+    lines = [f"{result.file_name}: would be refused, {len(result.problems)} reason(s); nothing was stored"]
+    lines += [f"  {problem.describe()}" for problem in result.problems]
+    return "\n".join(lines)
 
 
 def hold_list(conn, pending_only: bool) -> str:

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from warehouse import alerts, security
+from warehouse import alerts, copies, security
 from warehouse.db import connect, warehouse_url
 from warehouse.migrate import migrate
 from warehouse.settings import Settings
@@ -30,13 +30,7 @@ def prepare_warehouse(settings: Settings | None = None) -> dict:
         applied = migrate(conn)
         units = conn.execute("select count(*) from ref.unit").fetchone()[0]
         loaded = load_reference(conn) if units == 0 else {}
-        provinces = [
-            r[0]
-            for r in conn.execute(
-                "select unit_code from ref.unit where map = 'current' and unit_level = 'province' order by 1"
-            )
-        ]
-        security.bootstrap(conn, provinces)
+        security.bootstrap(conn, copies.provinces(conn))
     return {"migrations_applied": applied, "reference_loaded": loaded}
 
 
@@ -60,8 +54,10 @@ def find_new_files(settings: Settings | None = None) -> list[str]:
 def ingest_waiting(settings: Settings | None = None) -> dict[str, int]:
     """Ingest every file waiting in landing, one after the other in this process: for a backfill of
     thousands of files, where one Airflow task per file would spend more time starting tasks than loading.
-    Returns how many files ended in each status; publishing is then the antq_publish DAG's job."""
+    Returns how many files ended in each status; publishing is then the antq_publish DAG's job. Prepares
+    the warehouse first, as the antq_ingest DAG does, so it works on a new warehouse."""
     settings = settings or Settings.from_env()
+    prepare_warehouse(settings)
     statuses: dict[str, int] = {}
     for path in find_new_files(settings):
         status = ingest(path, settings)["status"]
