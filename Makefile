@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced-from-lock
 
-.PHONY: demo test lint format bench clean psql rollback docs template status review explain check-history
+.PHONY: demo test portal lint format bench clean psql rollback docs template status review explain check-history
 
 $(STAMP): pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# the submission portal at http://localhost:8000; accounts: python -m warehouse account LOGIN [--province 38]
+portal: $(STAMP)
+	$(BIN)/python -m portal
 
 SCALE ?= small
 bench: $(STAMP)

@@ -41,13 +41,13 @@ class GateReport:
     checks_run: int
     findings: list[Finding]
     docs_url: str = ""  # the Great Expectations data docs page of this run
+    report_url: str = ""  # our own self-contained HTML report of this run (expectations/report.py)
 
     @classmethod
     def from_dict(cls, data: dict) -> GateReport:
         """The report as it travels between Airflow tasks (XCom holds its asdict())."""
-        return cls(
-            data["schema"], data["checks_run"], [Finding(**f) for f in data["findings"]], data.get("docs_url", "")
-        )
+        findings = [Finding(**f) for f in data["findings"]]
+        return cls(data["schema"], data["checks_run"], findings, data.get("docs_url", ""), data.get("report_url", ""))
 
     @property
     def errors(self) -> list[Finding]:

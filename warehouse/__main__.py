@@ -46,6 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("file", help="an XLSX, CSV or JSON file")
     check.add_argument("--province", help="province code (default: from the folders or the name, 38_2026-Q3.xlsx)")
     check.add_argument("--period", help="period, e.g. 2026-Q3 (default: as for --province)")
+    account = commands.add_parser(
+        "account",
+        help="create a portal account (or set its password): the password is asked, or read from ANTQ_PORTAL_PASSWORD",
+    )
+    account.add_argument("login", help="lower case letters, digits, . _ -")
+    account.add_argument("--province", help="the officer's province code; none: a data team account")
+    account.add_argument("--name", default="", help="the person's full name, shown on the pages")
     psql = commands.add_parser("psql", help="open psql on the warehouse")
     psql.add_argument("args", nargs=argparse.REMAINDER)
     options = parser.parse_args(argv)
@@ -101,6 +108,22 @@ def main(argv: list[str] | None = None) -> int:
     elif options.command == "check-history":
         pipeline.check_fact_history(settings)
         print("the fact store passed every history test")
+    elif options.command == "account":
+        from portal.auth import create_account
+
+        password = os.environ.get("ANTQ_PORTAL_PASSWORD") or getpass.getpass("password (10+ characters): ")
+        if "ANTQ_PORTAL_PASSWORD" not in os.environ and getpass.getpass("again: ") != password:
+            print("the two passwords differ", file=sys.stderr)
+            return 1
+        pipeline.prepare_warehouse(settings)
+        try:
+            with connect(warehouse_url(settings)) as conn:
+                create_account(conn, options.login, password, options.province, options.name)
+        except ValueError as error:
+            print(error, file=sys.stderr)
+            return 1
+        whose = f"province {options.province}" if options.province else "the data team"
+        print(f"account {options.login} ({whose}) can log in at the portal")
     elif options.command == "url":
         print(warehouse_url(settings))
     elif options.command == "psql":

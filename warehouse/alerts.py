@@ -112,8 +112,10 @@ def gate_alert(report: GateReport, settings: Settings, published: bool) -> Alert
             )
         )
         lines.append(f"- {finding.describe().splitlines()[0]}" + (f" ({where})" if where else ""))
+    if report.report_url:
+        lines.append(f"Report of this run (one self-contained page, opens offline): {report.report_url}")
     if report.docs_url:
-        lines.append(f"Great Expectations data docs of this run: {report.docs_url}")
+        lines.append(f"Great Expectations data docs of this run (their styles need the internet): {report.docs_url}")
     lines.append(f"dbt and Airflow logs: {settings.data_dir / 'logs'}")
     table = [("check", "table", "severity", "rows", "example")]
     for finding in findings:

@@ -171,8 +171,10 @@ def validate_marts(settings: Settings | None = None) -> dict:
 def _run_checks(schema: str, table_suites: Callable[[], dict], settings: Settings) -> GateReport:
     """Run a gate with its data docs; on a critical finding, email the data team and raise GateFailed."""
     from expectations.gate import run_gate
+    from expectations.report import write_report
 
     report = run_gate(schema, table_suites, warehouse_url(settings), settings.data_dir / "gx" / "data_docs")
+    report.report_url = write_report(report, settings.data_dir / "gx").as_uri()
     print(report.summary())
     if not report.passed:
         alerts.send_or_report(alerts.gate_alert(report, settings, published=False), settings)

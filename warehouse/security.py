@@ -10,6 +10,10 @@
   comparisons before it, and EXPLAIN ANALYZE then counts the hidden rows they match. An analyst's relations
   hold no other rows, so no plan can touch one.
 - antq_province_analyst: the group of every antq_analyst_<code>; it reads nothing itself.
+- antq_portal: the submission portal's pages. Row-level security on what it reads (PORTAL_ROWS) lets it see
+  only the rows of the province of the session its request carries (portal.session_province()); a data-team
+  session sees every province. The page code filters too, but a page that forgot to would still show
+  nothing of another province. (Officers do not write SQL: the predicate is enough here, unlike above.)
 Functions a reader could use to stall the pipeline or fill the disk (advisory locks, large objects) are
 revoked from PUBLIC and granted to the pipeline's roles only.
 A role logs in only if its password is given in the environment (ANTQ_<ROLE>_PASSWORD, e.g.
@@ -27,7 +31,17 @@ LOADER = "antq_loader"
 TRANSFORMER = "antq_transformer"
 BI_READER = "antq_bi_reader"
 ANALYST = "antq_province_analyst"
-ROLES = (LOADER, TRANSFORMER, BI_READER, ANALYST)
+PORTAL = "antq_portal"
+ROLES = (LOADER, TRANSFORMER, BI_READER, ANALYST, PORTAL)
+# The rows of each table a portal request may see: its session's province's, or all for the data team.
+SESSION = "(select portal.session_province())"
+OWN_PROVINCE = f"(province_code = {SESSION} or {SESSION} = '*')"
+PORTAL_ROWS = {
+    "ingest.submission": OWN_PROVINCE,
+    "ingest.rejection": "exists (select from ingest.submission s where s.submission_id = rejection.submission_id)",
+    "meta.hold": OWN_PROVINCE,
+    "portal.upload": OWN_PROVINCE,
+}
 # Built-in functions no reader needs and any login could otherwise run: advisory locks (the pipeline's
 # publish and ingest locks) and large objects (storage outside every table and quota).
 PIPELINE_ONLY_FUNCTIONS = """
@@ -94,7 +108,34 @@ def bootstrap(conn: psycopg.Connection, province_codes: list[str]) -> None:
         conn.execute(sql.SQL("grant select, insert, update on meta.hold to {}").format(ident(TRANSFORMER)))
         for sequence in ("meta.publish_log_publish_id_seq", "meta.hold_hold_id_seq"):
             conn.execute(sql.SQL("grant usage on sequence {} to {}").format(sql.SQL(sequence), ident(TRANSFORMER)))
+        _portal_rows(conn)
         _restrict_functions(conn)
+
+
+def _portal_rows(conn: psycopg.Connection) -> None:
+    """Grants and row-level security for antq_portal (see the module's docstring)."""
+    ident = sql.Identifier
+    portal = ident(PORTAL)
+    for schema in ("ingest", "meta", "ref", "portal"):
+        conn.execute(sql.SQL("grant usage on schema {} to {}").format(ident(schema), portal))
+    conn.execute(sql.SQL("grant select on ref.unit to {}").format(portal))
+    for function in ("portal.session_province()", "portal.is_published(bigint)"):
+        conn.execute(sql.SQL("grant execute on function {} to {}").format(sql.SQL(function), portal))
+    conn.execute(sql.SQL("grant insert, update on portal.upload to {}").format(portal))
+    conn.execute(sql.SQL("grant usage on sequence portal.upload_upload_id_seq to {}").format(portal))
+    for table, rows in PORTAL_ROWS.items():
+        name = sql.SQL(table)
+        conn.execute(sql.SQL("grant select on {} to {}").format(name, portal))
+        conn.execute(sql.SQL("alter table {} enable row level security").format(name))
+        conn.execute(sql.SQL("drop policy if exists portal_session on {}").format(name))
+        conn.execute(
+            sql.SQL("create policy portal_session on {} to {} using ({}) with check ({})").format(
+                name, portal, sql.SQL(rows), sql.SQL(rows)
+            )
+        )
+    # The pipeline reads and writes every province's rows, with COPY (which row-level security forbids).
+    conn.execute(sql.SQL("alter role {} bypassrls").format(ident(LOADER)))
+    conn.execute(sql.SQL("alter role {} bypassrls").format(ident(TRANSFORMER)))
 
 
 def _restrict_functions(conn: psycopg.Connection) -> None:

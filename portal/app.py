@@ -1,0 +1,445 @@
+"""The submission portal: provincial officers check and send their files; the data team watches and reviews.
+
+Server-rendered pages (FastAPI, Jinja2), one stylesheet served from here, no script: complete on a network
+cut off from the internet, and light on a slow one. Every form carries a CSRF token; a session cookie is
+HttpOnly and SameSite=Strict. What an officer sees is limited twice: by the page code, and by row-level
+security on the database role the pages read with (warehouse/security.py), keyed by the request's session.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+import psycopg
+from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from ingestion.contract import column_label
+from ingestion.loader import dry_run, safe_name
+from ingestion.periods import parse_period
+from portal import auth
+from portal.text import LANGUAGES, translate
+from warehouse import pipeline, security
+from warehouse.db import warehouse_url
+from warehouse.settings import Settings
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "antq_session"
+CSRF_COOKIE = "antq_csrf"
+LANGUAGE_COOKIE = "antq_lang"
+STATUS_ORDER = ("published", "held", "accepted", "rejected")  # the best a province × period has reached
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    pipeline.prepare_warehouse(settings)
+    url = warehouse_url(settings)
+    uploads = settings.data_dir / "portal" / "uploads"
+    templates = Jinja2Templates(directory=HERE / "templates")
+    app = FastAPI(title="ANTQ portal", docs_url=None, redoc_url=None, openapi_url=None)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @contextmanager
+    def admin() -> Iterator[psycopg.Connection]:
+        with psycopg.connect(url, autocommit=True) as conn:
+            yield conn
+
+    @contextmanager
+    def as_session(session: auth.Session) -> Iterator[psycopg.Connection]:
+        """A connection that sees only what the session may: role antq_portal, keyed by the session's token."""
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"set role {security.PORTAL}")
+            conn.execute("select set_config('antq.session', %s, false)", [session.token])
+            yield conn
+
+    def current(request: Request) -> auth.Session | None:
+        with admin() as conn:
+            return auth.session_of(conn, request.cookies.get(SESSION_COOKIE))
+
+    def language(request: Request) -> str:
+        chosen = request.cookies.get(LANGUAGE_COOKIE, "vi")
+        return chosen if chosen in LANGUAGES else "vi"
+
+    def page(request: Request, name: str, session: auth.Session | None, status_code: int = 200, **context):
+        lang = language(request)
+        csrf = session.csrf_token if session else request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+        response = templates.TemplateResponse(
+            request,
+            name,
+            {"t": lambda key, **values: translate(lang, key, **values), "lang": lang, "session": session}
+            | {"label": column_label}
+            | {"csrf": csrf, **context},
+            status_code=status_code,
+        )
+        if not session and request.cookies.get(CSRF_COOKIE) != csrf:
+            response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict")
+        return response
+
+    def message(request: Request, session: auth.Session | None, key: str, status_code: int, **values):
+        return page(request, "message.html", session, status_code, key=key, values=values)
+
+    def form_is_genuine(request: Request, session: auth.Session | None, token: str) -> bool:
+        expected = session.csrf_token if session else request.cookies.get(CSRF_COOKIE)
+        return bool(expected) and secrets.compare_digest(token, expected)
+
+    @app.middleware("http")
+    async def bounded_uploads(request: Request, call_next):
+        """Refuse an upload larger than the file size limit before reading it (and one of unknown size)."""
+        if request.method == "POST" and request.url.path == "/upload":
+            length = request.headers.get("content-length")
+            if length is None:
+                return Response("Content-Length required", status_code=411)
+            if int(length) > settings.max_file_bytes + 64 * 1024:
+                session = current(request)
+                return message(request, session, "too_large", 413, mb=settings.max_file_bytes // (1024 * 1024))
+        return await call_next(request)
+
+    @app.get("/lang/{lang}")
+    def switch_language(lang: str, request: Request):
+        back = urlsplit(request.headers.get("referer") or "/").path  # a path here, never another site
+        if not back.startswith("/") or back.startswith("//") or back == "/upload" or back.startswith("/team/hold"):
+            back = "/"  # a page made by a form is not fetched again
+        response = RedirectResponse(back, status_code=303)
+        if lang in LANGUAGES:
+            response.set_cookie(LANGUAGE_COOKIE, lang, samesite="lax")
+        return response
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request):
+        return page(request, "login.html", None)
+
+    @app.post("/login")
+    def login(request: Request, login: str = Form(""), password: str = Form(""), csrf: str = Form("")):
+        if not form_is_genuine(request, None, csrf):
+            return message(request, None, "bad_form", 403)
+        client = request.client.host if request.client else "?"
+        try:
+            with admin() as conn:
+                session = auth.log_in(conn, login, password, client)
+        except auth.TooManyAttempts as refused:
+            seconds = int(refused.wait.total_seconds()) + 1
+            return page(request, "login.html", None, 429, error="too_many", seconds=seconds)
+        if session is None:
+            return page(request, "login.html", None, 401, error="wrong_login")
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            session.token,
+            httponly=True,
+            samesite="strict",
+            max_age=int(auth.SESSION_LIFETIME.total_seconds()),
+        )
+        return response
+
+    @app.post("/logout")
+    def logout(request: Request, csrf: str = Form("")):
+        session = current(request)
+        if session and form_is_genuine(request, session, csrf):
+            with admin() as conn:
+                auth.log_out(conn, session.token)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    @app.get("/", response_class=HTMLResponse)
+    def home(request: Request):
+        session = current(request)
+        if session is None:
+            return RedirectResponse("/login", status_code=303)
+        if session.is_data_team:
+            return RedirectResponse("/team", status_code=303)
+        with as_session(session) as conn:
+            submissions = _submissions(conn, session.province_code)
+            due = [d for d in _due(conn) if d.province_code == session.province_code]
+        return page(
+            request, "province.html", session, submissions=submissions, due=due, today=date.today(), periods=_periods()
+        )
+
+    @app.get("/template")
+    def template(request: Request, period: str, province: str | None = None):
+        from ingestion.template import build_workbook
+
+        session = current(request)
+        if session is None:
+            return RedirectResponse("/login", status_code=303)
+        province = session.province_code or province
+        try:
+            period = parse_period(period).code
+        except ValueError:
+            return message(request, session, "not_found", 404)
+        buffer = io.BytesIO()
+        build_workbook(province, period).save(buffer)
+        name = f"antq-{province or 'all'}-{period}.xlsx"
+        return StreamingResponse(
+            iter([buffer.getvalue()]),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    @app.post("/upload", response_class=HTMLResponse)
+    def upload(
+        request: Request,
+        period: str = Form(""),
+        action: str = Form("check"),
+        csrf: str = Form(""),
+        file: Annotated[UploadFile | None, File()] = None,
+    ):
+        session = current(request)
+        if session is None:
+            return RedirectResponse("/login", status_code=303)
+        if not form_is_genuine(request, session, csrf):
+            return message(request, session, "bad_form", 403)
+        if session.is_data_team:
+            return message(request, session, "forbidden", 403)
+        if file is None or not file.filename:
+            return message(request, session, "no_file", 400)
+        try:
+            period = parse_period(period).code
+        except ValueError:
+            return message(request, session, "not_found", 400)
+        name = Path(file.filename.replace("\\", "/")).name
+        scratch = uploads / secrets.token_hex(8)
+        scratch.mkdir(parents=True)
+        try:
+            path = scratch / safe_name(name)
+            if _save(file, path, settings.max_file_bytes) is None:
+                return message(request, session, "too_large", 413, mb=settings.max_file_bytes // (1024 * 1024))
+            purpose = "submit" if action == "submit" else "check"
+            with as_session(session) as conn:  # row-level security: only for the session's own province
+                upload_id = conn.execute(
+                    """insert into portal.upload (login, province_code, period_code, file_name, byte_size, purpose)
+                       values (%s, %s, %s, %s, %s, %s) returning upload_id""",
+                    [session.login, session.province_code, period, name, path.stat().st_size, purpose],
+                ).fetchone()[0]
+            if purpose == "check":
+                with admin() as conn:
+                    conn.execute(f"set role {security.LOADER}")
+                    result = dry_run(conn, path, session.province_code, period, settings)
+                status, submission_id, problems = result.status, None, result.problems
+                version, rows = result.version, result.row_count
+            else:
+                landed = _land(path, settings.landing_dir / session.province_code / period)
+                outcome = pipeline.ingest(str(landed), settings)
+                status, submission_id = outcome["status"], outcome["submission_id"]
+                version, rows = outcome.get("version"), outcome.get("row_count", 0)
+                with as_session(session) as conn:
+                    problems = _rejections(conn, submission_id)
+            with as_session(session) as conn:
+                conn.execute(
+                    "update portal.upload set status = %s, submission_id = %s where upload_id = %s",
+                    [status, submission_id, upload_id],
+                )
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return page(
+            request,
+            "report.html",
+            session,
+            purpose=purpose,
+            status=status,
+            file_name=name,
+            period=period,
+            problems=problems,
+            version=version,
+            rows=rows,
+            submission_id=submission_id,
+        )
+
+    @app.get("/submission/{submission_id}", response_class=HTMLResponse)
+    def submission(request: Request, submission_id: int):
+        session = current(request)
+        if session is None:
+            return RedirectResponse("/login", status_code=303)
+        with as_session(session) as conn:
+            found = [s for s in _submissions(conn, session.province_code, submission_id)]
+            problems = _rejections(conn, submission_id) if found else []
+        if not found:  # another province's submission is as absent as one that does not exist
+            return message(request, session, "not_found", 404)
+        return page(request, "submission.html", session, submission=found[0], problems=problems)
+
+    @app.get("/team", response_class=HTMLResponse)
+    def team(request: Request):
+        from warehouse.holds import holds
+
+        session = current(request)
+        if session is None:
+            return RedirectResponse("/login", status_code=303)
+        if not session.is_data_team:
+            return message(request, session, "forbidden", 403)
+        with as_session(session) as conn:
+            periods, grid = _completeness(conn)
+            refused = conn.execute(
+                """select submission_id, file_name, province_code, period_code, received_at, rejected_row_count
+                   from ingest.submission where status = 'rejected' and received_at >= current_date
+                   order by submission_id desc"""
+            ).fetchall()
+            pending = holds(conn, pending_only=True)
+        with admin() as conn:
+            log = conn.execute(
+                """select publish_id, published_at, action, cardinality(submission_ids), checks_passed, note
+                   from meta.publish_log order by publish_id desc limit 10"""
+            ).fetchall()
+        reports = sorted(p.name for p in (settings.data_dir / "gx").glob("report-*.html"))
+        return page(
+            request,
+            "team.html",
+            session,
+            periods=periods,
+            grid=grid,
+            refused=refused,
+            holds=pending,
+            log=log,
+            reports=reports,
+        )
+
+    @app.post("/team/hold/{hold_id}", response_class=HTMLResponse)
+    def review(request: Request, hold_id: int, decision: str = Form(""), reason: str = Form(""), csrf: str = Form("")):
+        from warehouse.holds import CONFIRMED, REJECTED, ReviewError
+
+        session = current(request)
+        if session is None:
+            return RedirectResponse("/login", status_code=303)
+        if not session.is_data_team or not form_is_genuine(request, session, csrf):
+            return message(request, session, "forbidden", 403)
+        decision = CONFIRMED if decision == "confirm" else REJECTED
+        try:
+            pipeline.review_hold(hold_id, decision, reason, session.login, settings)
+        except ReviewError as error:
+            return page(request, "message.html", session, 400, key="not_found", values={}, detail=str(error))
+        return RedirectResponse("/team", status_code=303)
+
+    @app.get("/team/report/{name}")
+    def gate_report(request: Request, name: str):
+        session = current(request)
+        if session is None or not session.is_data_team:
+            return message(request, session, "forbidden", 403)
+        reports = {p.name: p for p in (settings.data_dir / "gx").glob("report-*.html")}
+        if name not in reports:
+            return message(request, session, "not_found", 404)
+        return FileResponse(reports[name], media_type="text/html")
+
+    return app
+
+
+def _save(upload: UploadFile, path: Path, limit: int) -> int | None:
+    """Copy the upload to path; None (and nothing kept) if it is larger than limit."""
+    size = 0
+    with path.open("wb") as out:
+        while block := upload.file.read(1 << 20):
+            size += len(block)
+            if size > limit:
+                break
+            out.write(block)
+    if size > limit:
+        path.unlink()
+        return None
+    return size
+
+
+def _land(path: Path, folder: Path) -> Path:
+    """Put the file in landing exactly as a dropped file, whole or not at all (a dot file is never picked up)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    while target.exists():
+        target = folder / f"{secrets.token_hex(2)}_{path.name}"
+    partial = folder / f".{target.name}.part"
+    shutil.copyfile(path, partial)
+    os.replace(partial, target)
+    return target
+
+
+def _submissions(conn: psycopg.Connection, province: str | None, submission_id: int | None = None) -> list[dict]:
+    """Submissions with what became of them. Row-level security already limits them to the session's
+    province; the page asks for its province too."""
+    rows = conn.execute(
+        """select s.submission_id, s.file_name, s.province_code, s.period_code, s.version, s.status, s.row_count,
+                  s.rejected_row_count, s.received_at, portal.is_published(s.submission_id) as published,
+                  exists (select from meta.hold h where h.submission_id = s.submission_id and h.status = 'open')
+                      as held
+           from ingest.submission s
+           where (%(province)s::text is null or s.province_code = %(province)s)
+             and (%(id)s::bigint is null or s.submission_id = %(id)s)
+           order by s.submission_id desc limit 200""",
+        {"province": province, "id": submission_id},
+    )
+    columns = [c.name for c in rows.description]
+    found = [dict(zip(columns, row, strict=True)) for row in rows]
+    for row in found:
+        row["shown_status"] = _shown_status(row)
+    return found
+
+
+def _shown_status(row: dict) -> str:
+    if row["status"] != "accepted":
+        return row["status"]
+    return "held" if row["held"] else "published" if row["published"] else "accepted"
+
+
+def _rejections(conn: psycopg.Connection, submission_id: int | None) -> list:
+    if submission_id is None:
+        return []
+    return conn.execute(
+        """select file_name, sheet, row_number, column_name, value, reason_vi, reason_en from ingest.rejection
+           where submission_id = %s order by row_number nulls first, rejection_id""",
+        [submission_id],
+    ).fetchall()
+
+
+def _due(conn: psycopg.Connection):
+    from warehouse.reminders import due_submissions
+
+    return due_submissions(conn, date.today())
+
+
+def _periods() -> list[str]:
+    """Periods an officer may send for, newest first: the last 24 months, 8 quarters, 4 halves, 3 years."""
+    from warehouse.reminders import periods_between
+
+    today = date.today()
+    found = []
+    for first in ("month", "quarter", "half_year", "year"):
+        start = {"month": f"{today.year - 2}-01", "quarter": f"{today.year - 2}-Q1"}.get(
+            first, f"{today.year - 2}-H1" if first == "half_year" else f"{today.year - 2}"
+        )
+        found += [p.code for p in periods_between(parse_period(start), today)]
+    return sorted(found, key=lambda code: (parse_period(code).start, code), reverse=True)
+
+
+def _completeness(conn: psycopg.Connection) -> tuple[list[str], list[tuple[str, str, list[str]]]]:
+    """The last six periods anything was sent for × every province: the furthest each has come."""
+    periods = [
+        row[0]
+        for row in conn.execute(
+            """select period_code from ingest.submission where period_code is not null and period_start is not null
+               group by period_code order by max(period_start) desc, period_code limit 6"""
+        )
+    ]
+    rows = conn.execute(
+        """select s.province_code, s.period_code, s.status, portal.is_published(s.submission_id) as published,
+                  exists (select from meta.hold h where h.submission_id = s.submission_id and h.status = 'open')
+                      as held
+           from ingest.submission s where s.period_code = any(%s) and s.status <> 'superseded'""",
+        [periods],
+    )
+    reached: dict[tuple[str, str], str] = {}
+    for province, period, *state in rows:
+        key, status = (province, period), _shown_status(dict(zip(("status", "published", "held"), state, strict=True)))
+        if status in STATUS_ORDER and (
+            key not in reached or STATUS_ORDER.index(status) < STATUS_ORDER.index(reached[key])
+        ):
+            reached[key] = status
+    provinces = conn.execute(
+        "select unit_code, name from ref.unit where map = 'current' and unit_level = 'province' order by 1"
+    ).fetchall()
+    return periods, [(code, name, [reached.get((code, p), "") for p in periods]) for code, name in provinces]

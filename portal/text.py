@@ -1,0 +1,96 @@
+"""Every word the portal shows, in Vietnamese (the default) and English."""
+
+from __future__ import annotations
+
+LANGUAGES = ("vi", "en")
+
+TEXT = {
+    "title": ("Cổng nộp báo cáo phong trào Toàn dân bảo vệ ANTQ", "ANTQ movement reporting portal"),
+    "login": ("Đăng nhập", "Log in"),
+    "logout": ("Đăng xuất", "Log out"),
+    "user": ("Tên đăng nhập", "Login"),
+    "password": ("Mật khẩu", "Password"),
+    "wrong_login": ("Sai tên đăng nhập hoặc mật khẩu.", "Wrong login or password."),
+    "too_many": (
+        "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {seconds} giây.",
+        "Too many failed logins. Try again in {seconds} seconds.",
+    ),
+    "bad_form": (
+        "Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy tải lại trang và gửi lại.",
+        "The form has expired or is not valid. Reload the page and send it again.",
+    ),
+    "province": ("Tỉnh/thành phố", "Province"),
+    "period": ("Kỳ báo cáo", "Period"),
+    "template": ("Tải tệp mẫu", "Download the template"),
+    "template_help": (
+        "Tệp Excel mẫu cho tỉnh và kỳ báo cáo, có danh sách đơn vị và chỉ tiêu.",
+        "The Excel template for the province and period, with its units and indicators.",
+    ),
+    "upload": ("Kiểm tra hoặc gửi tệp", "Check or send a file"),
+    "upload_help": (
+        "Kiểm tra: xem ngay mọi lỗi, không lưu gì. Gửi: nộp chính thức, thay thế bản đã gửi trước của kỳ này.",
+        "Check: see every problem at once, nothing is stored. Send: the official submission, replacing any"
+        " earlier one for the period.",
+    ),
+    "file": ("Tệp (.xlsx, .csv, .json)", "File (.xlsx, .csv, .json)"),
+    "check": ("Kiểm tra", "Check"),
+    "submit": ("Gửi", "Send"),
+    "submissions": ("Các lần gửi", "Submissions"),
+    "received": ("Nhận lúc", "Received"),
+    "version": ("Bản", "Version"),
+    "status": ("Trạng thái", "Status"),
+    "rows": ("Số dòng", "Rows"),
+    "reasons": ("Lý do", "Reasons"),
+    "none_yet": ("Chưa có.", "None yet."),
+    "reminders": ("Báo cáo đến hạn", "Reports due"),
+    "deadline": ("Hạn nộp", "Deadline"),
+    "overdue": ("quá hạn", "overdue"),
+    "report": ("Kết quả kiểm tra", "Check result"),
+    "dry_ok": (
+        "Tệp hợp lệ: sẽ được nhận là bản {version} ({rows} dòng). Chưa lưu gì; bấm Gửi để nộp.",
+        "The file is valid: it would be accepted as version {version} ({rows} rows). Nothing was stored;"
+        " press Send to submit it.",
+    ),
+    "dry_bad": (
+        "Tệp có {count} lỗi, chưa lưu gì. Sửa các lỗi dưới đây rồi kiểm tra lại.",
+        "The file has {count} problem(s); nothing was stored. Fix them and check again.",
+    ),
+    "sent_ok": (
+        "Đã nhận tệp: bản {version}, {rows} dòng. Số liệu sẽ được công bố sau khi kiểm tra toàn quốc.",
+        "File accepted: version {version}, {rows} rows. Its figures are published after the national checks.",
+    ),
+    "sent_bad": (
+        "Tệp bị từ chối ({count} lỗi). Sửa các lỗi dưới đây rồi gửi lại.",
+        "The file was refused ({count} problem(s)). Fix them and send it again.",
+    ),
+    "duplicate": ("Tệp này đã được nhận trước đó (lần gửi #{id}).", "This file was already received (#{id})."),
+    "sheet": ("Trang", "Sheet"),
+    "row": ("Dòng", "Row"),
+    "column": ("Cột", "Column"),
+    "value": ("Giá trị", "Value"),
+    "reason": ("Lý do", "Reason"),
+    "accepted": ("đã nhận, chờ công bố", "accepted, waiting to be published"),
+    "published": ("đã công bố", "published"),
+    "held": ("tạm giữ để xem xét", "held for review"),
+    "rejected": ("bị từ chối", "refused"),
+    "superseded": ("đã được thay thế", "replaced by a later version"),
+    "team": ("Nhóm dữ liệu", "Data team"),
+    "completeness": ("Tình hình nộp báo cáo", "Completeness by province and period"),
+    "refused_today": ("Tệp bị từ chối hôm nay", "Files refused today"),
+    "holds": ("Số liệu tạm giữ chờ xem xét", "Holds to review"),
+    "confirm": ("Xác nhận (công bố)", "Confirm (publish)"),
+    "reject": ("Loại bỏ (báo tỉnh)", "Reject (tell the province)"),
+    "why": ("Lý do xem xét", "Reason for the review"),
+    "publish_log": ("Nhật ký công bố", "Publish log"),
+    "gate_report": ("Báo cáo kiểm tra chất lượng gần nhất", "Latest quality gate report"),
+    "forbidden": ("Không có quyền truy cập.", "Not allowed."),
+    "not_found": ("Không tìm thấy.", "Not found."),
+    "too_large": ("Tệp lớn hơn giới hạn {mb} MB.", "The file is larger than the {mb} MB limit."),
+    "no_file": ("Chưa chọn tệp.", "No file was chosen."),
+    "back": ("Quay lại", "Back"),
+}
+
+
+def translate(language: str, key: str, **values) -> str:
+    text = TEXT[key][LANGUAGES.index(language) if language in LANGUAGES else 0]
+    return text.format(**values) if values else text

@@ -1,0 +1,296 @@
+"""The submission portal, served for real (uvicorn) on the test's warehouse: its security over HTTP, the
+database's row-level security behind it, and an officer's whole journey in a real headless Chromium with
+the network cut off from everything but this machine."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+
+from ingestion.contract import sheet_columns, sheet_title
+from portal.app import create_app
+from portal.auth import MAX_FAILURES, create_account
+from warehouse import pipeline, security
+
+PASSWORD = "mat-khau-thu-nghiem"
+SCREENSHOTS = Path(__file__).resolve().parent.parent / ".data" / "screenshots"
+
+
+@pytest.fixture
+def small_files(settings):
+    """The test's settings with a 1 MB file size limit."""
+    return replace(settings, max_file_bytes=1024 * 1024)
+
+
+@pytest.fixture
+def portal(small_files):
+    """The portal on a free port, with officers of Thanh Hóa (38) and Nghệ An (40) and a data team account."""
+    settings = small_files
+    with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
+        create_account(conn, "thanhhoa", PASSWORD, "38", "Lê Văn Thanh")
+        create_account(conn, "nghean", PASSWORD, "40", "Trần Thị Nghệ")
+        create_account(conn, "doidulieu", PASSWORD, None, "Nhóm dữ liệu")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def _logged_in(base: str, login: str) -> httpx.Client:
+    client = httpx.Client(base_url=base, follow_redirects=False)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+    response = client.post("/login", data={"login": login, "password": PASSWORD, "csrf": csrf})
+    assert response.status_code == 303, response.text
+    return client
+
+
+def _csrf(client: httpx.Client) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', client.get("/").text).group(1)
+
+
+def _xlsx(path: Path, rows: list[list]) -> Path:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = sheet_title()
+    sheet.append([c.header_vi for c in sheet_columns()])
+    for row in rows:
+        sheet.append(row)
+    workbook.save(path)
+    return path
+
+
+def test_a_form_without_its_csrf_token_is_refused(portal):
+    client = _logged_in(portal, "thanhhoa")
+    files = {"file": ("a.csv", b"period,unit_code\n")}
+    response = client.post("/upload", data={"period": "2026-09", "action": "submit"}, files=files)
+    assert response.status_code == 403
+    response = client.post("/upload", data={"period": "2026-09", "action": "submit", "csrf": "forged"}, files=files)
+    assert response.status_code == 403
+    fresh = httpx.Client(base_url=portal)
+    assert fresh.post("/login", data={"login": "thanhhoa", "password": PASSWORD}).status_code == 403
+
+
+def test_five_wrong_passwords_slow_the_account_down(portal):
+    client = httpx.Client(base_url=portal)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+    for _ in range(MAX_FAILURES):
+        assert client.post("/login", data={"login": "nghean", "password": "sai", "csrf": csrf}).status_code == 401
+    refused = client.post("/login", data={"login": "nghean", "password": PASSWORD, "csrf": csrf})
+    assert refused.status_code == 429, "even the right password waits until the window has passed"
+    assert "Đăng nhập sai quá nhiều lần" in refused.text
+    assert _logged_in(portal, "thanhhoa"), "another account is not slowed down"
+
+
+def test_an_upload_over_the_size_limit_is_refused_before_it_is_read(small_files, portal):
+    client = _logged_in(portal, "thanhhoa")
+    too_big = {"file": ("b.csv", b"x" * (small_files.max_file_bytes + 128 * 1024))}
+    form = {"period": "2026-09", "action": "check", "csrf": _csrf(client)}
+    response = client.post("/upload", data=form, files=too_big)
+    assert response.status_code == 413
+    with psycopg.connect(small_files.warehouse_url) as conn:
+        assert conn.execute("select count(*) from portal.upload").fetchone()[0] == 0
+
+
+def test_row_level_security_shows_a_portal_session_only_its_province(settings, portal, tmp_path):
+    """Behind the pages: the portal's database role, given Nghệ An's session, sees none of Thanh Hóa's rows
+    even when it asks for them, and cannot record an upload for Thanh Hóa."""
+    thanh_hoa = _logged_in(portal, "thanhhoa")
+    bad = _xlsx(tmp_path / "38_2026-09.xlsx", [["2026-09", "14797", "security_teams", None, -1, None, None]])
+    thanh_hoa.post(
+        "/upload",
+        data={"period": "2026-09", "action": "submit", "csrf": _csrf(thanh_hoa)},
+        files={"file": (bad.name, bad.read_bytes())},
+    )
+    nghe_an = _logged_in(portal, "nghean")
+    with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
+        conn.execute(f"set role {security.PORTAL}")
+        conn.execute("select set_config('antq.session', %s, false)", [nghe_an.cookies["antq_session"]])
+        for table in ("ingest.submission", "ingest.rejection", "portal.upload"):
+            assert conn.execute(f"select count(*) from {table}").fetchone()[0] == 0, table
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(
+                "insert into portal.upload (login, province_code, period_code, file_name, byte_size, purpose)"
+                " values ('nghean', '38', '2026-09', 'x.csv', 1, 'submit')"
+            )
+        conn.execute("select set_config('antq.session', %s, false)", [thanh_hoa.cookies["antq_session"]])
+        assert conn.execute("select count(*) from ingest.rejection").fetchone()[0] == 1
+        conn.execute("select set_config('antq.session', 'not-a-session', false)")
+        assert conn.execute("select count(*) from ingest.submission").fetchone()[0] == 0
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("select count(*) from portal.session")
+
+
+# --- in a real browser -------------------------------------------------------------------------------------
+
+
+def _browser(downloads: Path):
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        pytest.skip("no chromium/chromedriver: make test installs Debian's chromium and chromium-driver as root")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=420,900",  # a phone's width
+        # The network is cut off from everything but this machine: no name resolves, any other address
+        # goes to a proxy that does not exist.
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+        "--proxy-server=http://127.0.0.1:9",
+        "--proxy-bypass-list=127.0.0.1;localhost",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-features=OptimizationHints,MediaRouter,Translate",
+    ):
+        options.add_argument(argument)
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads)})
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    return webdriver.Chrome(service=Service(driver), options=options)
+
+
+def _requested(driver) -> list[str]:
+    """Every URL the page asked for since the last call (Chromium's DevTools network events)."""
+    urls = []
+    for entry in driver.get_log("performance"):
+        event = json.loads(entry["message"])["message"]
+        if event["method"] == "Network.requestWillBeSent":
+            urls.append(event["params"]["request"]["url"])
+    return urls
+
+
+def _local_only(urls: list[str], base: str) -> list[str]:
+    return [u for u in urls if not (u.startswith(base) or u.startswith(("file://", "data:", "about:")))]
+
+
+@pytest.mark.e2e
+def test_an_officer_checks_fixes_and_sends_a_file_in_a_browser_offline(settings, portal, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    driver = _browser(downloads)
+    seen: list[str] = []
+    try:
+
+        def log_in(login: str) -> None:
+            driver.get(f"{portal}/login")
+            driver.find_element(By.ID, "login").send_keys(login)
+            driver.find_element(By.ID, "password").send_keys(PASSWORD)
+            driver.find_element(By.ID, "submit").click()
+
+        log_in("thanhhoa")
+        assert "Các lần gửi" in driver.page_source
+        css = driver.execute_script("return getComputedStyle(document.querySelector('header')).backgroundColor")
+        assert css == "rgb(122, 13, 13)", "the portal's own stylesheet is applied"
+        driver.save_screenshot(str(SCREENSHOTS / "portal-province.png"))
+
+        driver.find_element(By.CSS_SELECTOR, "#template select").send_keys("2026-09")
+        driver.find_element(By.CSS_SELECTOR, "#template button").click()
+        for _ in range(100):
+            if list(downloads.glob("*.xlsx")):
+                break
+            time.sleep(0.1)
+        (template,) = downloads.glob("*.xlsx")
+        assert template.name == "antq-38-2026-09.xlsx"
+
+        faulty = _xlsx(
+            tmp_path / "38_2026-09.xlsx",
+            [
+                ["2026-09", "14797", "security_teams", None, 12, None, None],
+                ["2026-09", "Phường Không Có", "security_teams", None, 5, None, None],
+                ["2026-09", "14758", "security_teams", None, "4.351", None, None],
+            ],
+        )
+
+        def upload(path: Path, button: str) -> None:
+            driver.find_element(By.ID, "period").send_keys("2026-09")
+            driver.find_element(By.ID, "file").send_keys(str(path))
+            driver.find_element(By.ID, button).click()
+
+        upload(faulty, "check")
+        problems = driver.find_element(By.ID, "problems").text
+        assert "Tệp có 2 lỗi, chưa lưu gì" in driver.find_element(By.ID, "verdict").text
+        assert "Phường Không Có" in problems and "không phải tên đơn vị thuộc tỉnh 38" in problems
+        assert "4.351" in problems and "phải là số nguyên" in problems
+        driver.save_screenshot(str(SCREENSHOTS / "portal-check-refused.png"))
+        driver.find_element(By.LINK_TEXT, "English").click()
+        assert "Check or send a file" in driver.page_source, "in English"
+        driver.find_element(By.LINK_TEXT, "Tiếng Việt").click()
+
+        driver.get(portal)
+        upload(faulty, "send")
+        assert "Tệp bị từ chối (2 lỗi)" in driver.find_element(By.ID, "verdict").text
+        fixed = _xlsx(
+            tmp_path / "38_2026-09_sua.xlsx",
+            [
+                ["2026-09", "14797", "security_teams", None, 12, None, None],
+                ["2026-09", "14758", "security_teams", None, 4351, None, None],
+            ],
+        )
+        driver.get(portal)
+        upload(fixed, "send")
+        assert "Đã nhận tệp: bản 1, 2 dòng" in driver.find_element(By.ID, "verdict").text
+        driver.get(portal)
+        assert "đã nhận, chờ công bố" in driver.find_element(By.ID, "submissions").text
+
+        pipeline.publish_new_figures(settings)  # what the antq_publish DAG does next
+        driver.get(portal)
+        table = driver.find_element(By.ID, "submissions").text
+        assert "đã công bố" in table and "bị từ chối" in table
+        driver.save_screenshot(str(SCREENSHOTS / "portal-published.png"))
+        with psycopg.connect(settings.warehouse_url) as conn:
+            ids = [r[0] for r in conn.execute("select submission_id from ingest.submission order by 1")]
+            landed = conn.execute("select count(*) from portal.upload where purpose = 'submit'").fetchone()[0]
+        assert landed == 2 and len(ids) == 2
+        seen += _requested(driver)
+
+        driver.delete_all_cookies()
+        log_in("nghean")
+        assert "Lê Văn Thanh" not in driver.page_source and "38_2026-09" not in driver.page_source
+        for submission_id in ids:
+            driver.get(f"{portal}/submission/{submission_id}")
+            assert "Không tìm thấy" in driver.page_source and "38_2026-09" not in driver.page_source
+        driver.get(f"{portal}/team")
+        assert "Không có quyền truy cập" in driver.page_source
+
+        driver.delete_all_cookies()
+        log_in("doidulieu")
+        assert "Tình hình nộp báo cáo" in driver.page_source
+        assert "đã công bố" in driver.find_element(By.ID, "completeness").text
+        driver.save_screenshot(str(SCREENSHOTS / "portal-team.png"))
+        seen += _requested(driver)
+        assert _local_only(seen, portal) == [], "no request leaves the machine"
+        assert any(url.endswith("/static/portal.css") for url in seen)
+
+        (report,) = [p for p in (settings.data_dir / "gx").glob("report-*.html") if "build" in p.name]
+        driver.get(report.as_uri())
+        assert "Passed" in driver.page_source and "checks run" in driver.page_source
+        driver.save_screenshot(str(SCREENSHOTS / "gate-report.png"))
+        assert _local_only(_requested(driver), portal) == [], "the gate report needs nothing from the internet"
+    finally:
+        driver.quit()
