@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced-from-lock
 
-.PHONY: demo test portal lint format bench clean psql rollback docs template status review explain check-history
+.PHONY: demo test browser portal lint format bench clean psql rollback docs template status review explain check-history
 
 $(STAMP): pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,24 @@ $(STAMP): pyproject.toml uv.lock
 demo: $(STAMP)
 	$(BIN)/python -m warehouse.demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+# The portal's browser tests drive Debian's Chromium through its ChromeDriver: installed here when this is
+# root on Debian or Ubuntu; otherwise said plainly (those tests are then skipped, naming what is missing).
+BROWSER_PACKAGES := chromium chromium-driver
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing $(BROWSER_PACKAGES) for the browser tests (apt-get)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null \
+		|| { apt-get update -qq && apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; } \
+		|| echo "MISSING: could not install $(BROWSER_PACKAGES); the browser tests will be skipped"; \
+	else \
+		echo "MISSING: chromium and chromedriver (as root: apt-get install $(BROWSER_PACKAGES));" \
+			"the browser tests will be skipped"; \
+	fi
 
 # the submission portal at http://localhost:8000; accounts: python -m warehouse account LOGIN [--province 38]
 portal: $(STAMP)

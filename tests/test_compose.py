@@ -98,3 +98,13 @@ def test_the_optional_bi_tool_is_behind_a_profile():
 def test_the_image_installs_from_the_lock_file():
     dockerfile = (PROJECT_DIR / "Dockerfile").read_text(encoding="utf-8")
     assert "uv sync --frozen" in dockerfile and "COPY pyproject.toml uv.lock" in dockerfile
+
+
+def test_the_portal_lands_files_where_the_ingest_dag_reads_them():
+    portal, scheduler = SERVICES["portal"], SERVICES["airflow-scheduler"]
+    assert portal["command"] == ["python", "-m", "portal"]
+    assert "landing:/opt/antq/landing" in portal["volumes"]
+    for name in ("ANTQ_WAREHOUSE_URL", "ANTQ_LANDING_DIR", "ANTQ_DATA_DIR", "ANTQ_MAX_FILE_MB"):
+        assert portal["environment"][name] == scheduler["environment"][name], name
+    assert portal["environment"]["ANTQ_PORTAL_HOST"] == "0.0.0.0" and "8000:8000" in portal["ports"]
+    assert "localhost:8000" in " ".join(portal["healthcheck"]["test"])

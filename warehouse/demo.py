@@ -133,6 +133,39 @@ def send_unusual_province(landing_dir: Path) -> None:
     usual.unlink()
 
 
+FAULTY_PROVINCE = "38"
+
+
+def send_faulty_file(landing_dir: Path) -> Path:
+    """A first, faulty try of FAULTY_PROVINCE's DEMO_PERIOD file, older than its good XLSX: refused with its
+    reasons, then the good file is accepted as version 1, the cycle officers know best."""
+    folder = landing_dir / FAULTY_PROVINCE / DEMO_PERIOD
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{FAULTY_PROVINCE}_{DEMO_PERIOD}_ban-nhap.csv"
+    path.write_text(
+        "Kỳ báo cáo;Mã đơn vị;Mã chỉ tiêu;Phân loại;Giá trị;Tử số;Mẫu số\n"
+        f"{DEMO_PERIOD};Phường Hạc Thành;security_teams;;12;;\n"
+        f"{DEMO_PERIOD};Phường Không Có;security_teams;;5;;\n"
+        f"{DEMO_PERIOD};14758;security_teams;;4.351;;\n"
+        f"{DEMO_PERIOD};14758;households_in_anxh;;;950;900\n",
+        encoding="utf-8",
+    )
+    earlier = time.time() - 3600
+    os.utime(path, (earlier, earlier))
+    return path
+
+
+def print_refusals(url: str) -> None:
+    """Each refused file's reasons, as the province's email gives them."""
+    from warehouse.__main__ import file_status
+
+    with connect(url) as conn:
+        refused = conn.execute("select file_name from ingest.submission where status = 'rejected' order by 1")
+        for (name,) in refused.fetchall():
+            print(f"\nRefused, as the province is told (make status FILE={name}):")
+            print(file_status(conn, name))
+
+
 def main() -> int:
     from ingestion.generator import current_province_codes, generate_national
 
@@ -145,16 +178,19 @@ def main() -> int:
     others = [code for code in current_province_codes() if code != UNUSUAL_PROVINCE]
     files = generate_national(settings.landing_dir, DEMO_PERIOD, others, file_format="xlsx")
     send_unusual_province(settings.landing_dir)
+    faulty = send_faulty_file(settings.landing_dir)
     print(
         f"Generated {len(legacy)} CSV files for {LEGACY_PERIOD} (old map), {len(files)} filled-in XLSX templates"
         f" for {DEMO_PERIOD}, and province {UNUSUAL_PROVINCE}'s CSV files for the two quarters before and for"
-        f" {DEMO_PERIOD} (with ten times its usual security teams) in {settings.landing_dir}"
+        f" {DEMO_PERIOD} (with ten times its usual security teams), and a faulty first try {faulty.name}, in"
+        f" {settings.landing_dir}"
     )
     for dag_id in ("antq_ingest", "antq_publish"):
         step = time.monotonic()
         log = run_dag(dag_id, settings, url)
         print(f"DAG {dag_id}: success in {time.monotonic() - step:.0f}s (log: {log})")
     print_summary(url, DEMO_PERIOD)
+    print_refusals(url)
     print(f"\nDone in {time.monotonic() - started:.0f}s. Where to look next:")
     print("  make psql                          SQL on the warehouse (BI reads schema marts)")
     print("  select * from marts.mart_province_indicator where indicator_code = 'security_teams';")
@@ -163,7 +199,9 @@ def main() -> int:
     print("                                     analysts see: their province, and national figures of 3+ provinces")
     print("  make explain PROVINCE=38 PERIOD=2026-Q3 INDICATOR=security_teams   the rows a figure is made of")
     print(f"  {settings.data_dir / 'logs'}      the Airflow DAG run logs")
-    print(f"  {settings.data_dir / 'gx' / 'data_docs' / 'index.html'}   the quality gate's data docs")
+    print(f"  {settings.data_dir / 'gx' / 'report-build.html'}   the quality gate's report (opens offline)")
+    print("  make portal                        the submission portal (accounts: python -m warehouse account)")
+    print("  .venv/bin/python -m warehouse check FILE   what the pipeline would say of a file, storing nothing")
     return 0
 
 
