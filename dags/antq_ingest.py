@@ -35,17 +35,24 @@ def antq_ingest():
 
         return ingest(path)
 
-    @task(outlets=[ACCEPTED_SUBMISSIONS])
+    # Runs when no new file was found too (the mapped task then has nothing to do and is skipped): a file the
+    # portal or a backfill ingested still needs this announcement to be published.
+    @task(outlets=[ACCEPTED_SUBMISSIONS], trigger_rule="none_failed")
     def announce_accepted(results: list[dict]) -> dict:
-        from airflow.exceptions import AirflowSkipException
+        from airflow.sdk.exceptions import AirflowSkipException
 
         outcomes = list(results)
         for outcome in outcomes:
             print(outcome["file_name"], outcome["status"], *outcome["problems"][:20], sep="\n  ")
+        from warehouse.pipeline import waiting_to_publish
+
         accepted = [o for o in outcomes if o["status"] == "accepted"]
-        if not accepted:
+        # Files the portal or a backfill ingested, and confirmed holds, wait for a publish too.
+        waiting = waiting_to_publish()
+        if not accepted and not waiting:
             raise AirflowSkipException("no new accepted submission: nothing to publish")
-        return {"accepted": len(accepted), "rejected": sum(o["status"] == "rejected" for o in outcomes)}
+        rejected = sum(o["status"] == "rejected" for o in outcomes)
+        return {"accepted": len(accepted), "rejected": rejected, "waiting_to_publish": waiting}
 
     files = find_new_files()
     prepare_warehouse() >> files

@@ -65,6 +65,21 @@ def ingest_waiting(settings: Settings | None = None) -> dict[str, int]:
     return statuses
 
 
+def waiting_to_publish(settings: Settings | None = None) -> int:
+    """Accepted submissions the live marts do not count yet and no hold keeps out: files ingested outside
+    the antq_ingest DAG (the portal, a backfill) and held figures since confirmed."""
+    settings = settings or Settings.from_env()
+    with connect(warehouse_url(settings)) as conn:
+        return conn.execute(
+            """select count(*) from ingest.submission s
+               where s.status = 'accepted'
+                 and s.submission_id <> all(coalesce(
+                     (select submission_ids from meta.publish_log order by publish_id desc limit 1), '{}'))
+                 and not exists (select from meta.hold h where h.submission_id = s.submission_id
+                                 and h.status in ('open', 'rejected'))"""
+        ).fetchone()[0]
+
+
 def ingest(path: str, settings: Settings | None = None) -> dict:
     """Ingest one landing file; returns what happened to it, rejection reasons included."""
     from ingestion.loader import ingest_file
