@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from types import SimpleNamespace
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -347,3 +348,38 @@ def test_rollback_restores_the_previous_published_facts_and_copies(conn, warehou
     with psycopg.connect(warehouse.warehouse_url) as other:
         publish.rollback(other)
     assert snapshot() == live
+
+
+def _as_user(url: str, user: str, dbname: str) -> str:
+    """The URL of `dbname` on the same server, logging in as `user` (the test server trusts local logins)."""
+    parts = urlsplit(url)
+    netloc = f"{user}@{parts.netloc.rsplit('@', 1)[1]}" if "@" in parts.netloc else f"{user}@{parts.netloc}"
+    return urlunsplit(parts._replace(netloc=netloc, path=f"/{dbname}"))
+
+
+def test_a_pipeline_user_that_is_not_a_superuser_is_set_up_once_by_one(server_url, tmp_path):
+    """docker-compose.yml's shape: the pipeline connects as `antq` (createrole, owner of its database, not a
+    superuser); the steps only a superuser may take run once through ANTQ_SUPERUSER_URL."""
+    from dataclasses import replace
+
+    from warehouse.settings import Settings
+
+    owner, database = "antq_owner_test", "antq_owner_test_db"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f"drop database if exists {database} with (force)")
+        if not admin.execute("select 1 from pg_roles where rolname = %s", [owner]).fetchone():
+            admin.execute(f"create role {owner} login createrole")
+        admin.execute(f"create database {database} owner {owner}")
+    settings = replace(
+        Settings.from_env({"ANTQ_DATA_DIR": str(tmp_path)}), warehouse_url=_as_user(server_url, owner, database)
+    )
+    with pytest.raises(PermissionError, match="ANTQ_SUPERUSER_URL"):
+        pipeline.prepare_warehouse(settings)
+    settings = replace(settings, superuser_url=_as_user(server_url, "postgres", database))
+    pipeline.prepare_warehouse(settings)
+    pipeline.prepare_warehouse(replace(settings, superuser_url=None))  # once set up, the owner prepares alone
+    with psycopg.connect(settings.warehouse_url) as conn:
+        assert not security.is_superuser(conn)
+        conn.execute(f"set role {security.PORTAL}")
+        assert conn.execute("select count(*) from ingest.submission").fetchone()[0] == 0
+        assert not conn.execute("select has_function_privilege('pg_advisory_lock(bigint)', 'execute')").fetchone()[0]

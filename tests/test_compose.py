@@ -80,7 +80,8 @@ def test_the_settings_the_code_reads_are_the_ones_compose_sets():
     read = set(re.findall(r'"(ANTQ_[A-Z_]+)"', Path(PROJECT_DIR / "warehouse" / "settings.py").read_text()))
     env = SERVICES["airflow-scheduler"]["environment"]
     assert {"ANTQ_WAREHOUSE_URL", "ANTQ_LANDING_DIR", "ANTQ_SMTP_HOST", "ANTQ_DATA_TEAM"} <= read
-    assert read - set(env) <= {"ANTQ_QUARANTINE_DIR"}, f"not set in compose: {read - set(env)}"
+    once = set(SERVICES["airflow-init"]["environment"]) - set(env)  # for the one-off set-up only
+    assert read - set(env) - once <= {"ANTQ_QUARANTINE_DIR"}, f"not set in compose: {read - set(env)}"
 
 
 def test_the_init_script_creates_the_databases_compose_connects_to():
@@ -108,3 +109,11 @@ def test_the_portal_lands_files_where_the_ingest_dag_reads_them():
         assert portal["environment"][name] == scheduler["environment"][name], name
     assert portal["environment"]["ANTQ_PORTAL_HOST"] == "0.0.0.0" and "8000:8000" in portal["ports"]
     assert "localhost:8000" in " ".join(portal["healthcheck"]["test"])
+
+
+def test_the_pipeline_runs_as_a_non_superuser_set_up_once_by_the_superuser():
+    init = (PROJECT_DIR / "docker" / "postgres-init.sh").read_text(encoding="utf-8")
+    assert "create role antq login createrole" in init and "superuser" not in init.split("create role antq")[1]
+    setup = SERVICES["airflow-init"]["environment"]["ANTQ_SUPERUSER_URL"]
+    assert setup.startswith("postgresql://postgres:") and setup.endswith("@postgres:5432/antq")
+    assert "ANTQ_SUPERUSER_URL" not in SERVICES["airflow-scheduler"]["environment"], "only the one-off init has it"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from warehouse import alerts, copies, security
-from warehouse.db import connect, warehouse_url
+from warehouse.db import connect, libpq_params, warehouse_url
 from warehouse.migrate import migrate
 from warehouse.settings import Settings
 
@@ -26,7 +26,11 @@ def prepare_warehouse(settings: Settings | None = None) -> dict:
     from ingestion.reference import load_reference
 
     settings = settings or Settings.from_env()
-    with connect(warehouse_url(settings)) as conn:
+    url = warehouse_url(settings)
+    if settings.superuser_url:
+        with connect(settings.superuser_url) as conn:
+            security.superuser_setup(conn, libpq_params(url)["user"])
+    with connect(url) as conn:
         applied = migrate(conn)
         units = conn.execute("select count(*) from ref.unit").fetchone()[0]
         loaded = load_reference(conn) if units == 0 else {}

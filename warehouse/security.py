@@ -76,8 +76,14 @@ def bootstrap(conn: psycopg.Connection, province_codes: list[str]) -> None:
             _ensure_role(conn, role)
         for code in province_codes:
             conn.execute(sql.SQL("grant {} to {}").format(ident(ANALYST), ident(analyst_role(code))))
-        # The connecting user runs the pipeline under the two pipeline roles.
-        conn.execute(sql.SQL("grant {}, {} to current_user").format(ident(LOADER), ident(TRANSFORMER)))
+        if is_superuser(conn):
+            _superuser_only(conn, conn.info.user)
+        else:
+            _check_superuser_only(conn)
+        # The connecting user runs the pipeline and the portal's pages under these roles.
+        conn.execute(
+            sql.SQL("grant {}, {}, {} to current_user").format(ident(LOADER), ident(TRANSFORMER), ident(PORTAL))
+        )
         database = ident(conn.info.dbname)
         conn.execute(sql.SQL("revoke create, temporary on database {} from public").format(database))
         conn.execute(sql.SQL("grant create, temporary on database {} to {}").format(database, ident(TRANSFORMER)))
@@ -109,7 +115,53 @@ def bootstrap(conn: psycopg.Connection, province_codes: list[str]) -> None:
         for sequence in ("meta.publish_log_publish_id_seq", "meta.hold_hold_id_seq"):
             conn.execute(sql.SQL("grant usage on sequence {} to {}").format(sql.SQL(sequence), ident(TRANSFORMER)))
         _portal_rows(conn)
-        _restrict_functions(conn)
+
+
+def is_superuser(conn: psycopg.Connection) -> bool:
+    return conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()[0]
+
+
+def superuser_setup(conn: psycopg.Connection, owner: str) -> None:
+    """What only a superuser may do, run once per database through ANTQ_SUPERUSER_URL when the pipeline's own
+    user (`owner`) is not one, as in docker-compose.yml. Not needed with the embedded Postgres."""
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext('antq.security'))")
+        _superuser_only(conn, owner)
+
+
+def _superuser_only(conn: psycopg.Connection, owner: str) -> None:
+    """The pipeline roles read and write every province's rows, with COPY, which row-level security forbids:
+    they bypass it. Functions no reader needs are revoked from PUBLIC (only their owner, a superuser, can).
+    The pipeline's user gets the pipeline roles with ADMIN OPTION, to grant and use them from then on."""
+    ident = sql.Identifier
+    for role in (LOADER, TRANSFORMER, BI_READER):
+        _ensure_role(conn, role)
+    for role in (LOADER, TRANSFORMER):
+        conn.execute(sql.SQL("alter role {} bypassrls").format(ident(role)))
+        if owner != conn.info.user:
+            conn.execute(sql.SQL("grant {} to {} with admin option").format(ident(role), ident(owner)))
+    _restrict_functions(conn)
+
+
+def _check_superuser_only(conn: psycopg.Connection) -> None:
+    """Fail, saying how to mend it, if _superuser_only was never run for this database."""
+    bypassing = conn.execute(
+        "select count(*) from pg_roles where rolname = any(%s) and rolbypassrls", [[LOADER, TRANSFORMER]]
+    ).fetchone()[0]
+    functions = [row[0] for row in conn.execute(PIPELINE_ONLY_FUNCTIONS)]
+    still_public = [f for f in functions if _executable_by_public(conn, f)]
+    if bypassing < 2 or still_public:
+        raise PermissionError(
+            f"{conn.info.user} is not a superuser, and this database was never set up by one: set"
+            " ANTQ_SUPERUSER_URL to a superuser's URL of this database and run `python -m warehouse prepare`"
+            " once (docker-compose.yml's airflow-init does)"
+        )
+
+
+def _executable_by_public(conn: psycopg.Connection, function: str) -> bool:
+    """Whether PUBLIC may run the function (any login could): its ACL is the default or grants PUBLIC."""
+    acl = conn.execute("select proacl::text[] from pg_proc where oid = %s::regprocedure", [function]).fetchone()[0]
+    return acl is None or any(entry.startswith("=") and "X" in entry.split("/")[0] for entry in acl)
 
 
 def _portal_rows(conn: psycopg.Connection) -> None:
@@ -133,9 +185,6 @@ def _portal_rows(conn: psycopg.Connection) -> None:
                 name, portal, sql.SQL(rows), sql.SQL(rows)
             )
         )
-    # The pipeline reads and writes every province's rows, with COPY (which row-level security forbids).
-    conn.execute(sql.SQL("alter role {} bypassrls").format(ident(LOADER)))
-    conn.execute(sql.SQL("alter role {} bypassrls").format(ident(TRANSFORMER)))
 
 
 def _restrict_functions(conn: psycopg.Connection) -> None:
@@ -147,11 +196,7 @@ def _restrict_functions(conn: psycopg.Connection) -> None:
         conn.execute(sql.SQL("revoke execute on function {} from public").format(sql.SQL(function)))
         pipeline = sql.SQL("{}, {}").format(ident(LOADER), ident(TRANSFORMER))
         conn.execute(sql.SQL("grant execute on function {} to {}").format(sql.SQL(function), pipeline))
-    still_public = [
-        function
-        for function in functions
-        if conn.execute("select has_function_privilege(%s, %s, 'execute')", [BI_READER, function]).fetchone()[0]
-    ]
+    still_public = [function for function in functions if _executable_by_public(conn, function)]
     if still_public:
         raise PermissionError(
             f"{len(still_public)} functions (e.g. {still_public[0]}) stay executable by every login: run"

@@ -32,6 +32,9 @@ class Settings:
     # A national figure reaches province analysts once final or made of at least this many provinces: made
     # of one or two, it is a province's own figure, or tells it by subtraction from the analyst's own.
     small_cell_provinces: int = 3
+    # A superuser's URL of the warehouse database, for the few steps only a superuser may take (once), when
+    # warehouse_url's user is not one (warehouse/security.py, superuser_setup).
+    superuser_url: str | None = None
 
     @property
     def airflow_home(self) -> Path:
@@ -58,4 +61,5 @@ class Settings:
             max_file_bytes=int(float(env.get("ANTQ_MAX_FILE_MB", "200")) * 1024 * 1024),
             freshness_days=int(env.get("ANTQ_FRESHNESS_DAYS", "120")),
             small_cell_provinces=int(env.get("ANTQ_SMALL_CELL_PROVINCES", "3")),
+            superuser_url=env.get("ANTQ_SUPERUSER_URL") or None,
         )
