@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced-from-lock
 
-.PHONY: demo test browser portal lint format bench clean psql rollback docs template status review explain check-history
+.PHONY: demo test browser airflow airflow-stop portal lint format bench clean psql rollback docs template status review explain check-history
 
 $(STAMP): pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ browser:
 		echo "MISSING: chromium and chromedriver (as root: apt-get install $(BROWSER_PACKAGES));" \
 			"the browser tests will be skipped"; \
 	fi
+
+# Airflow's services on this machine (UI and REST API at http://localhost:8080, login printed); running it
+# twice starts nothing more. The embedded Postgres stays up while they run.
+airflow: $(STAMP)
+	$(BIN)/python -m warehouse.services start
+
+airflow-stop: $(STAMP)
+	$(BIN)/python -m warehouse.services stop
 
 # the submission portal at http://localhost:8000; accounts: python -m warehouse account LOGIN [--province 38]
 portal: $(STAMP)

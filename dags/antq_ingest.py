@@ -1,15 +1,18 @@
-"""Ingest provincial submissions: one mapped task per new landing file."""
+"""Ingest provincial submissions: one mapped task per new landing file.
+
+Runs within seconds of a file landing (the landing asset's watcher, warehouse/triggers.py, in the
+triggerer), and every 15 minutes in any case, which also announces files ingested outside Airflow."""
 
 from datetime import datetime
 
-from airflow.sdk import dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
-from warehouse.assets import ACCEPTED_SUBMISSIONS
+from warehouse.assets import ACCEPTED_SUBMISSIONS, LANDING
 from warehouse.callbacks import alert_task_failure
 
 
 @dag(
-    schedule="*/15 * * * *",
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("*/15 * * * *", timezone="UTC"), assets=[LANDING]),
     default_args={"on_failure_callback": alert_task_failure},
     start_date=datetime(2025, 1, 1),
     catchup=False,

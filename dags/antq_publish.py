@@ -19,10 +19,15 @@ from warehouse.callbacks import alert_task_failure
 )
 def antq_publish():
     @task
-    def check_submissions() -> dict:
-        """Hold back the province × period submissions a check finds something in; the others go on."""
-        from warehouse.pipeline import check_submissions
+    def check_submissions(dag_run=None) -> dict:
+        """Hold back the province × period submissions a check finds something in; the others go on. A run
+        the asset started when an earlier run had already published everything does nothing."""
+        from airflow.sdk.exceptions import AirflowSkipException
 
+        from warehouse.pipeline import check_submissions, waiting_to_publish
+
+        if dag_run.run_type == "asset_triggered" and not waiting_to_publish():
+            raise AirflowSkipException("every accepted submission is published or held: nothing to publish")
         return check_submissions()
 
     @task

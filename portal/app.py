@@ -26,7 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from ingestion.contract import column_label
-from ingestion.loader import dry_run, safe_name
+from ingestion.loader import dry_run, safe_name, sha256_of
 from ingestion.periods import parse_period
 from portal import auth
 from portal.text import LANGUAGES, translate
@@ -229,11 +229,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 status, submission_id, problems = result.status, None, result.problems
                 version, rows = result.version, result.row_count
             else:
+                digest = sha256_of(path)
                 landed = _land(path, settings.landing_dir / session.province_code / period)
-                outcome = pipeline.ingest(str(landed), settings)
-                status, submission_id = outcome["status"], outcome["submission_id"]
-                version, rows = outcome.get("version"), outcome.get("row_count", 0)
+                pipeline.ingest(str(landed), settings)
                 with as_session(session) as conn:
+                    # What became of these bytes, whoever ingested them (an antq_ingest run may be first).
+                    submission_id, status, version, rows = conn.execute(
+                        """select submission_id, status, version, row_count from ingest.submission
+                           where sha256 = %s and province_code = %s and period_code = %s
+                           order by submission_id desc limit 1""",
+                        [digest, session.province_code, period],
+                    ).fetchone()
+                    status = "accepted" if status == "superseded" else status
                     problems = _rejections(conn, submission_id)
             with as_session(session) as conn:
                 conn.execute(
@@ -403,17 +410,13 @@ def _due(conn: psycopg.Connection):
 
 
 def _periods() -> list[str]:
-    """Periods an officer may send for, newest first: the last 24 months, 8 quarters, 4 halves, 3 years."""
+    """Periods an officer may send for, newest first: every month, quarter, half and year since two years ago."""
     from warehouse.reminders import periods_between
 
-    today = date.today()
-    found = []
-    for first in ("month", "quarter", "half_year", "year"):
-        start = {"month": f"{today.year - 2}-01", "quarter": f"{today.year - 2}-Q1"}.get(
-            first, f"{today.year - 2}-H1" if first == "half_year" else f"{today.year - 2}"
-        )
-        found += [p.code for p in periods_between(parse_period(start), today)]
-    return sorted(found, key=lambda code: (parse_period(code).start, code), reverse=True)
+    today, year = date.today(), date.today().year - 2
+    firsts = (f"{year}-01", f"{year}-Q1", f"{year}-H1", f"{year}")
+    found = [period for first in firsts for period in periods_between(parse_period(first), today)]
+    return [period.code for period in sorted(found, key=lambda p: (p.start, p.code), reverse=True)]
 
 
 def _completeness(conn: psycopg.Connection) -> tuple[list[str], list[tuple[str, str, list[str]]]]:

@@ -1,0 +1,60 @@
+"""The landing folder as an event source: a new file starts antq_ingest within seconds, not at the next poll.
+
+LandingTrigger runs in Airflow's triggerer (an asset watcher of dags/antq_ingest.py). Every POLL_SECONDS it
+lists landing/<province>/<period>/ and fires once for the files that appeared since it last fired, when
+each has kept its size for one poll (a file still being copied in waits). A burst of files landing together
+is one event, so one ingest run takes them all, in parallel; antq_publish then runs once on what it
+accepted. What the trigger knows is kept in memory only: after a triggerer restart it fires once for every
+file still waiting, and the ingest run it starts finds each one either waiting or already taken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+
+POLL_SECONDS = 2.0
+
+
+def _sizes(landing_dir: Path) -> dict[str, int]:
+    from ingestion.loader import discover
+
+    found = {}
+    for path in discover(landing_dir):
+        try:
+            found[str(path)] = path.stat().st_size
+        except FileNotFoundError:  # taken by an ingest run between the listing and now
+            continue
+    return found
+
+
+class LandingTrigger(BaseEventTrigger):
+    def __init__(self, landing_dir: str, poll_seconds: float = POLL_SECONDS):
+        super().__init__()
+        self.landing_dir = landing_dir
+        self.poll_seconds = poll_seconds
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            "warehouse.triggers.LandingTrigger",
+            {"landing_dir": self.landing_dir, "poll_seconds": self.poll_seconds},
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        announced: dict[str, int] = {}
+        previous: dict[str, int] = {}
+        while True:
+            sizes = await asyncio.to_thread(_sizes, Path(self.landing_dir))
+            settled = {path: size for path, size in sizes.items() if previous.get(path) == size}
+            new = sorted(path for path, size in settled.items() if announced.get(path) != size)
+            if new:
+                announced.update({path: settled[path] for path in new})
+                self.log.info("%d new file(s) in landing: %s", len(new), ", ".join(new[:10]))
+                yield TriggerEvent({"files": new})
+            announced = {path: size for path, size in announced.items() if path in sizes}
+            previous = sizes
+            await asyncio.sleep(self.poll_seconds)
