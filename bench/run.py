@@ -256,12 +256,14 @@ def bi_latency(settings: Settings, period: str, runs: int = 40) -> dict:
     return results
 
 
-FRESHNESS_PROVINCES = ("44", "46", "48", "51", "52", "56")
+FRESHNESS_PROVINCES = ("40", "44", "46", "48", "51", "52", "56")  # the first warms up and is not counted
 
 
 def land_to_published(settings: Settings, period: str) -> dict:
     """With Airflow's services running on the bench database (make airflow), one province at a time drops a
-    corrected file into landing; seconds until antq_bi_reader reads its new figure in `marts`."""
+    corrected file into landing; seconds until antq_bi_reader reads its new figure in `marts`. The first
+    file is a warm-up (just started, the scheduler also runs the 15-minute schedule's missed run, and the
+    first publish reads everything cold) and is reported apart."""
     import socket
     import subprocess
     import sys
@@ -310,11 +312,13 @@ def land_to_published(settings: Settings, period: str) -> dict:
                 print(f"    {province}: landed -> readable by antq_bi_reader in {seconds[-1]:.1f}s", flush=True)
     finally:
         subprocess.run([*service, "stop"], env=env, check=True, timeout=300)
+    warm_up, *seconds = seconds
     ordered = sorted(seconds)
     return {
         "p50_s": round(statistics.median(ordered), 1),
         "p95_s": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1),
         "runs_s": [round(value, 1) for value in seconds],
+        "warm_up_s": round(warm_up, 1),
     }
 
 

@@ -117,3 +117,16 @@ def test_the_pipeline_runs_as_a_non_superuser_set_up_once_by_the_superuser():
     setup = SERVICES["airflow-init"]["environment"]["ANTQ_SUPERUSER_URL"]
     assert setup.startswith("postgresql://postgres:") and setup.endswith("@postgres:5432/antq")
     assert "ANTQ_SUPERUSER_URL" not in SERVICES["airflow-scheduler"]["environment"], "only the one-off init has it"
+
+
+def test_the_triggerer_watches_the_landing_volume_the_ingest_dag_is_scheduled_on():
+    from warehouse.assets import LANDING
+    from warehouse.triggers import LandingTrigger
+
+    triggerer, scheduler = SERVICES["airflow-triggerer"], SERVICES["airflow-scheduler"]
+    assert "landing:/opt/antq/landing" in triggerer["volumes"]
+    assert triggerer["environment"]["ANTQ_LANDING_DIR"] == scheduler["environment"]["ANTQ_LANDING_DIR"]
+    (watcher,) = LANDING.watchers
+    assert isinstance(watcher.trigger, LandingTrigger)
+    dag_source = (PROJECT_DIR / "dags" / "antq_ingest.py").read_text(encoding="utf-8")
+    assert "assets=[LANDING]" in dag_source, "antq_ingest runs when the landing asset's watcher fires"

@@ -203,6 +203,16 @@ def test_an_officer_checks_fixes_and_sends_a_file_in_a_browser_offline(settings,
             driver.find_element(By.ID, "password").send_keys(PASSWORD)
             driver.find_element(By.ID, "submit").click()
 
+        for _ in range(MAX_FAILURES):  # someone guessing Thanh Hóa's password
+            driver.get(f"{portal}/login")
+            driver.find_element(By.ID, "login").send_keys("thanhhoa")
+            driver.find_element(By.ID, "password").send_keys("doan-mo")
+            driver.find_element(By.ID, "submit").click()
+            assert "Sai tên đăng nhập hoặc mật khẩu" in driver.page_source
+        log_in("thanhhoa")
+        assert "Đăng nhập sai quá nhiều lần" in driver.page_source, "the right password waits too"
+        with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:  # the window has passed
+            conn.execute("update portal.login_attempt set attempted_at = attempted_at - interval '1 hour'")
         log_in("thanhhoa")
         assert "Các lần gửi" in driver.page_source
         css = driver.execute_script("return getComputedStyle(document.querySelector('header')).backgroundColor")
@@ -242,6 +252,10 @@ def test_an_officer_checks_fixes_and_sends_a_file_in_a_browser_offline(settings,
         assert "Check or send a file" in driver.page_source, "in English"
         driver.find_element(By.LINK_TEXT, "Tiếng Việt").click()
 
+        driver.get(portal)  # a form posted without its CSRF token (as another site's page would) is refused
+        driver.execute_script("document.querySelector('#upload input[name=csrf]').remove()")
+        upload(faulty, "send")
+        assert "Biểu mẫu đã hết hạn hoặc không hợp lệ" in driver.page_source
         driver.get(portal)
         upload(faulty, "send")
         assert "Tệp bị từ chối (2 lỗi)" in driver.find_element(By.ID, "verdict").text
