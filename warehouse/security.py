@@ -72,14 +72,14 @@ def bootstrap(conn: psycopg.Connection, province_codes: list[str]) -> None:
     ident = sql.Identifier
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('antq.security'))")
-        for role in (*ROLES, *(analyst_role(code) for code in province_codes)):
-            _ensure_role(conn, role)
-        for code in province_codes:
-            conn.execute(sql.SQL("grant {} to {}").format(ident(ANALYST), ident(analyst_role(code))))
         if is_superuser(conn):
             _superuser_only(conn, conn.info.user)
         else:
             _check_superuser_only(conn)
+        for role in (*ROLES, *(analyst_role(code) for code in province_codes)):
+            _ensure_role(conn, role)
+        for code in province_codes:
+            conn.execute(sql.SQL("grant {} to {}").format(ident(ANALYST), ident(analyst_role(code))))
         # The connecting user runs the pipeline and the portal's pages under these roles.
         conn.execute(
             sql.SQL("grant {}, {}, {} to current_user").format(ident(LOADER), ident(TRANSFORMER), ident(PORTAL))
@@ -132,13 +132,15 @@ def superuser_setup(conn: psycopg.Connection, owner: str) -> None:
 def _superuser_only(conn: psycopg.Connection, owner: str) -> None:
     """The pipeline roles read and write every province's rows, with COPY, which row-level security forbids:
     they bypass it. Functions no reader needs are revoked from PUBLIC (only their owner, a superuser, can).
-    The pipeline's user gets the pipeline roles with ADMIN OPTION, to grant and use them from then on."""
+    The pipeline's user gets every antq_ role that exists with ADMIN OPTION, to grant and use them from then
+    on (it creates the others itself, and so administers them)."""
     ident = sql.Identifier
-    for role in (LOADER, TRANSFORMER, BI_READER):
-        _ensure_role(conn, role)
     for role in (LOADER, TRANSFORMER):
+        _ensure_role(conn, role)
         conn.execute(sql.SQL("alter role {} bypassrls").format(ident(role)))
-        if owner != conn.info.user:
+    if owner != conn.info.user:
+        roles = conn.execute(r"select rolname from pg_roles where rolname like 'antq\_%%' and rolname <> %s", [owner])
+        for (role,) in roles.fetchall():
             conn.execute(sql.SQL("grant {} to {} with admin option").format(ident(role), ident(owner)))
     _restrict_functions(conn)
 
