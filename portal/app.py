@@ -67,6 +67,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with admin() as conn:
             return auth.session_of(conn, request.cookies.get(SESSION_COOKIE))
 
+    def signed_in(request: Request) -> auth.Session:
+        """The request's session; without one, the page answers with the login page instead."""
+        session = current(request)
+        if session is None:
+            raise LoginNeeded
+        return session
+
+    @app.exception_handler(LoginNeeded)
+    def to_login(request: Request, error: LoginNeeded):
+        return RedirectResponse("/login", status_code=303)
+
     def language(request: Request) -> str:
         chosen = request.cookies.get(LANGUAGE_COOKIE, "vi")
         return chosen if chosen in LANGUAGES else "vi"
@@ -154,9 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse)
     def home(request: Request):
-        session = current(request)
-        if session is None:
-            return RedirectResponse("/login", status_code=303)
+        session = signed_in(request)
         if session.is_data_team:
             return RedirectResponse("/team", status_code=303)
         with as_session(session) as conn:
@@ -170,9 +179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def template(request: Request, period: str, province: str | None = None):
         from ingestion.template import build_workbook
 
-        session = current(request)
-        if session is None:
-            return RedirectResponse("/login", status_code=303)
+        session = signed_in(request)
         province = session.province_code or province
         try:
             period = parse_period(period).code
@@ -195,9 +202,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         csrf: str = Form(""),
         file: Annotated[UploadFile | None, File()] = None,
     ):
-        session = current(request)
-        if session is None:
-            return RedirectResponse("/login", status_code=303)
+        session = signed_in(request)
         if not form_is_genuine(request, session, csrf):
             return message(request, session, "bad_form", 403)
         if session.is_data_team:
@@ -265,9 +270,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/submission/{submission_id}", response_class=HTMLResponse)
     def submission(request: Request, submission_id: int):
-        session = current(request)
-        if session is None:
-            return RedirectResponse("/login", status_code=303)
+        session = signed_in(request)
         with as_session(session) as conn:
             found = [s for s in _submissions(conn, session.province_code, submission_id)]
             problems = _rejections(conn, submission_id) if found else []
@@ -279,9 +282,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def team(request: Request):
         from warehouse.holds import holds
 
-        session = current(request)
-        if session is None:
-            return RedirectResponse("/login", status_code=303)
+        session = signed_in(request)
         if not session.is_data_team:
             return message(request, session, "forbidden", 403)
         with as_session(session) as conn:
@@ -314,9 +315,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def review(request: Request, hold_id: int, decision: str = Form(""), reason: str = Form(""), csrf: str = Form("")):
         from warehouse.holds import CONFIRMED, REJECTED, ReviewError
 
-        session = current(request)
-        if session is None:
-            return RedirectResponse("/login", status_code=303)
+        session = signed_in(request)
         if not session.is_data_team or not form_is_genuine(request, session, csrf):
             return message(request, session, "forbidden", 403)
         decision = CONFIRMED if decision == "confirm" else REJECTED
@@ -337,6 +336,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return FileResponse(reports[name], media_type="text/html")
 
     return app
+
+
+class LoginNeeded(Exception):
+    """A page that needs a session was asked for without one."""
 
 
 def _save(upload: UploadFile, path: Path, limit: int) -> int | None:

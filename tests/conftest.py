@@ -168,3 +168,19 @@ def marts_checksums(url: str) -> dict[str, str]:
             ).fetchone()[0]
             for name, kind in relations
         }
+
+
+def indicator_workbook(path: Path, rows: list[list]) -> Path:
+    """A workbook with the contract's indicator sheet: its Vietnamese headers, then `rows` as given."""
+    import openpyxl
+
+    from ingestion.contract import sheet_columns, sheet_title
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = sheet_title()
+    sheet.append([c.header_vi for c in sheet_columns()])
+    for row in rows:
+        sheet.append(row)
+    workbook.save(path)
+    return path

@@ -1,10 +1,18 @@
-"""The real DAGs, run by Airflow (`airflow dags test`), against a real Postgres: ingest -> dbt -> GX -> publish.
+"""The real DAGs against a real Postgres: ingest -> dbt -> GX -> publish. First run by Airflow's services
+(scheduler, triggerer, LocalExecutor: make airflow), then by `airflow dags test`.
 
 The tests in this module share one warehouse and run in order, like the days of a reporting cycle.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
 import psycopg
 import pytest
 
@@ -12,6 +20,7 @@ from ingestion.catalogue import load_catalogue
 from ingestion.generator import current_province_codes, generate_national, write_submission
 from tests.conftest import make_settings
 from tests.conftest import marts_checksums as checksums_of
+from warehouse import services
 from warehouse.airflow_runner import run_dag
 
 pytestmark = pytest.mark.e2e
@@ -43,9 +52,102 @@ def marts_checksums(settings) -> dict[str, str]:
     return checksums_of(settings.warehouse_url)
 
 
-def test_the_dags_publish_one_national_row_per_indicator_equal_to_the_sum_of_provinces(cycle):
-    send_all(cycle.landing_dir)
-    run_pipeline(cycle)
+def services_env(settings) -> dict[str, str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return {
+        **os.environ,
+        "ANTQ_WAREHOUSE_URL": settings.warehouse_url,
+        "ANTQ_DATA_DIR": str(settings.data_dir),
+        "ANTQ_SMTP_HOST": settings.smtp_host,
+        "ANTQ_SMTP_PORT": str(settings.smtp_port),
+        "ANTQ_DATA_TEAM": ",".join(settings.data_team),
+        "ANTQ_AIRFLOW_PORT": str(port),
+    }
+
+
+def _services(env: dict, command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "warehouse.services", command], env=env, capture_output=True, text=True, timeout=400
+    )
+
+
+def _rest_api(settings) -> httpx.Client:
+    port = services.running(settings)["port"]
+    client = httpx.Client(base_url=f"http://localhost:{port}", timeout=30)
+    login = {"username": services.ADMIN, "password": services.admin_password(settings)}
+    client.headers["Authorization"] = f"Bearer {client.post('/auth/token', json=login).json()['access_token']}"
+    return client
+
+
+def _runs(api: httpx.Client, dag_id: str) -> list[dict]:
+    return api.get(f"/api/v2/dags/{dag_id}/dagRuns").json()["dag_runs"]
+
+
+def _task_state(api: httpx.Client, run: dict, task_id: str) -> str | None:
+    path = f"/api/v2/dags/{run['dag_id']}/dagRuns/{run['dag_run_id']}/taskInstances/{task_id}"
+    return api.get(path).json().get("state")
+
+
+def _published_national(settings) -> bool:
+    try:
+        with psycopg.connect(settings.warehouse_url) as conn:
+            conn.execute("set role antq_bi_reader")
+            row = conn.execute(
+                "select provinces_reporting from marts.mart_national_indicator"
+                " where period_code = %s and indicator_code = 'security_teams'",
+                [PERIOD],
+            ).fetchone()
+    except psycopg.Error:  # the reader or the marts do not exist yet: nothing is published
+        return False
+    return row == (34,)
+
+
+def _processes_of(settings) -> list:
+    """Every process running with this Airflow home (the services, their workers and task runners)."""
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            if process.environ().get("AIRFLOW_HOME") == str(settings.airflow_home):
+                found.append(process.info)
+        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def test_the_running_services_ingest_a_burst_of_34_files_as_it_lands_and_publish_it(cycle):
+    """Airflow's services run (make airflow); all 34 provinces' files land at once. The landing watcher starts
+    antq_ingest, which ingests them four at a time; antq_publish publishes them in one run."""
+    env = services_env(cycle)
+    started = _services(env, "start")
+    assert started.returncode == 0, started.stdout + started.stderr
+    try:
+        assert "already runs" in _services(env, "start").stdout, "a second start starts nothing"
+        api = _rest_api(cycle)
+        dags = {d["dag_id"]: d["is_paused"] for d in api.get("/api/v2/dags").json()["dags"]}
+        assert dags["antq_ingest"] is False and dags["antq_publish"] is False, "the DAGs run unpaused"
+        send_all(cycle.landing_dir)
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and not _published_national(cycle):
+            assert not [r for r in _runs(api, "antq_publish") if r["state"] == "failed"]
+            time.sleep(3)
+        assert _published_national(cycle), "the 34 files were not published within 10 minutes"
+        while [r for r in _runs(api, "antq_publish") if r["state"] in ("queued", "running")]:
+            time.sleep(2)
+        assert any(r["triggered_by"] == "asset" for r in _runs(api, "antq_ingest")), "started by the watcher"
+        worked = [r for r in _runs(api, "antq_publish") if _task_state(api, r, "publish_marts") == "success"]
+        assert len(worked) <= 2, f"a burst of 34 files published {len(worked)} times"
+        assert _processes_of(cycle), "the services run with this Airflow home"
+    finally:
+        stopped = _services(env, "stop")
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    assert services.running(cycle) is None and not _processes_of(cycle), "no process of theirs is left"
+
+
+def test_one_national_row_per_indicator_equal_to_the_sum_of_provinces_and_of_rows(cycle):
     with psycopg.connect(cycle.warehouse_url) as conn:
         national = {
             r[0]: r[1:]
@@ -117,6 +219,8 @@ def test_bi_reads_every_published_mart_and_an_analyst_only_their_province(cycle)
 
 def test_running_the_pipeline_again_changes_nothing(cycle):
     before = marts_checksums(cycle)
+    with psycopg.connect(cycle.warehouse_url) as conn:
+        published = conn.execute("select count(*) from meta.publish_log where action = 'publish'").fetchone()[0]
     send_all(cycle.landing_dir)
     run_pipeline(cycle)
     after = marts_checksums(cycle)
@@ -126,7 +230,7 @@ def test_running_the_pipeline_again_changes_nothing(cycle):
         statuses = conn.execute("select status, count(*) from ingest.submission group by 1").fetchall()
         publishes = conn.execute("select count(*) from meta.publish_log where action = 'publish'").fetchone()[0]
     assert statuses == [("accepted", 34)]
-    assert publishes == 2
+    assert publishes == published + 1
 
 
 def test_a_period_some_provinces_sent_is_published_as_provisional_with_who_is_in(cycle, mailbox):

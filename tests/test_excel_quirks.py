@@ -17,20 +17,9 @@ from ingestion.generator import write_submission
 from ingestion.legacy_fonts import from_tcvn3, from_vni, looks_legacy
 from ingestion.loader import ingest_file
 from ingestion.template import write_template
-from tests.conftest import _counter, make_settings
+from tests.conftest import _counter, indicator_workbook, make_settings
 
 HEADERS = [c.header_vi for c in sheet_columns()]
-
-
-def _workbook(path, rows):
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.title = sheet_title()
-    sheet.append(HEADERS)
-    for row in rows:
-        sheet.append(row)
-    workbook.save(path)
-    return path
 
 
 def _folder(settings, province="38", period="2026-09"):
@@ -50,7 +39,7 @@ def test_the_template_keeps_periods_and_codes_as_typed(tmp_path):
 def test_a_month_excel_made_a_date_is_read_as_the_month_and_another_date_is_refused_saying_why(settings, conn):
     folder = _folder(settings)
     typed_month = datetime(2026, 9, 1)  # what Excel stores when 2026-09 is typed in a General cell
-    good = _workbook(
+    good = indicator_workbook(
         folder / "thang9.xlsx",
         [[typed_month, "14797", "security_teams", None, 12, None, None]],
     )
@@ -58,7 +47,7 @@ def test_a_month_excel_made_a_date_is_read_as_the_month_and_another_date_is_refu
     assert result.status == "accepted", [p.describe() for p in result.problems]
     assert conn.execute("select period from raw.indicator_value").fetchall() == [("2026-09",)]
 
-    bad = _workbook(
+    bad = indicator_workbook(
         folder / "thang9-sua.xlsx",
         [
             [typed_month, "14797", "security_teams", None, 13, None, None],
@@ -137,7 +126,7 @@ def test_names_typed_in_tcvn3_or_vni_fonts_match_their_units(settings, conn):
         ["2026-09", "Ph\u00adêng H¹c Thµnh", "security_teams", None, 10, None, None],  # TCVN3
         ["2026-09", "Phöôøng Haøm Roàng", "security_teams", None, 11, None, None],  # VNI
     ]
-    result = ingest_file(conn, _workbook(folder / "phong-cu.xlsx", rows), settings)
+    result = ingest_file(conn, indicator_workbook(folder / "phong-cu.xlsx", rows), settings)
     assert result.status == "accepted", [p.describe() for p in result.problems]
     stored = conn.execute("select unit_code, value from raw.indicator_value order by value").fetchall()
     assert stored == [("14797", 10), ("14758", 11)]
@@ -147,7 +136,7 @@ def test_a_name_that_only_may_be_a_legacy_font_is_refused_naming_the_font_and_th
     # 'Saàm Sôn' is made of Vietnamese letters, so it may be a typo as well as VNI for Sầm Sơn: never guessed.
     folder = _folder(settings)
     rows = [["2026-09", "Saàm Sôn", "security_teams", None, 10, None, None]]
-    result = ingest_file(conn, _workbook(folder / "doan.xlsx", rows), settings)
+    result = ingest_file(conn, indicator_workbook(folder / "doan.xlsx", rows), settings)
     assert result.status == "rejected"
     (problem,) = result.problems
     assert (problem.row, problem.column, problem.value, problem.code) == (2, "unit_code", "Saàm Sôn", "legacy_font")
@@ -174,7 +163,7 @@ def test_check_reports_every_reason_and_stores_nothing(settings, conn, tmp_path)
         ["2026-09", "14797", "security_teams", None, -3, None, None],
         ["2026-09", "99999", "security_teams", None, 4, None, None],
     ]
-    path = _workbook(folder / "38_2026-09.xlsx", rows)
+    path = indicator_workbook(folder / "38_2026-09.xlsx", rows)
     before = path.read_bytes()
     done = _cli(settings, "check", str(path))
     assert done.returncode == 1, done.stderr
@@ -185,7 +174,7 @@ def test_check_reports_every_reason_and_stores_nothing(settings, conn, tmp_path)
     assert conn.execute("select count(*) from ingest.rejection").fetchone()[0] == 0
     assert path.read_bytes() == before and not any(settings.data_dir.glob("quarantine/**/*.xlsx"))
 
-    good = _workbook(folder / "tot.xlsx", [["2026-09", "14797", "security_teams", None, 3, None, None]])
+    good = indicator_workbook(folder / "tot.xlsx", [["2026-09", "14797", "security_teams", None, 3, None, None]])
     done = _cli(settings, "check", str(good), "--province", "38", "--period", "2026-09")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "would be accepted for province 38, period 2026-09, as version 1 (1 rows)" in done.stdout

@@ -18,9 +18,9 @@ import psycopg
 import pytest
 import uvicorn
 
-from ingestion.contract import sheet_columns, sheet_title
 from portal.app import create_app
 from portal.auth import MAX_FAILURES, create_account
+from tests.conftest import indicator_workbook
 from warehouse import pipeline, security
 
 PASSWORD = "mat-khau-thu-nghiem"
@@ -66,19 +66,6 @@ def _csrf(client: httpx.Client) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', client.get("/").text).group(1)
 
 
-def _xlsx(path: Path, rows: list[list]) -> Path:
-    import openpyxl
-
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.title = sheet_title()
-    sheet.append([c.header_vi for c in sheet_columns()])
-    for row in rows:
-        sheet.append(row)
-    workbook.save(path)
-    return path
-
-
 def test_a_form_without_its_csrf_token_is_refused(portal):
     client = _logged_in(portal, "thanhhoa")
     files = {"file": ("a.csv", b"period,unit_code\n")}
@@ -115,7 +102,8 @@ def test_row_level_security_shows_a_portal_session_only_its_province(settings, p
     """Behind the pages: the portal's database role, given Nghệ An's session, sees none of Thanh Hóa's rows
     even when it asks for them, and cannot record an upload for Thanh Hóa."""
     thanh_hoa = _logged_in(portal, "thanhhoa")
-    bad = _xlsx(tmp_path / "38_2026-09.xlsx", [["2026-09", "14797", "security_teams", None, -1, None, None]])
+    rows = [["2026-09", "14797", "security_teams", None, -1, None, None]]
+    bad = indicator_workbook(tmp_path / "38_2026-09.xlsx", rows)
     thanh_hoa.post(
         "/upload",
         data={"period": "2026-09", "action": "submit", "csrf": _csrf(thanh_hoa)},
@@ -189,6 +177,8 @@ def _local_only(urls: list[str], base: str) -> list[str]:
 @pytest.mark.e2e
 def test_an_officer_checks_fixes_and_sends_a_file_in_a_browser_offline(settings, portal, tmp_path):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
+    from selenium.webdriver.support.wait import WebDriverWait
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     downloads = tmp_path / "downloads"
@@ -197,17 +187,23 @@ def test_an_officer_checks_fixes_and_sends_a_file_in_a_browser_offline(settings,
     seen: list[str] = []
     try:
 
+        def click_and_load(element) -> None:
+            """Click what leads to a new page, and wait until the new page replaced the old one."""
+            old = driver.find_element(By.TAG_NAME, "html")
+            element.click()
+            WebDriverWait(driver, 30).until(staleness_of(old))
+
         def log_in(login: str) -> None:
             driver.get(f"{portal}/login")
             driver.find_element(By.ID, "login").send_keys(login)
             driver.find_element(By.ID, "password").send_keys(PASSWORD)
-            driver.find_element(By.ID, "submit").click()
+            click_and_load(driver.find_element(By.ID, "submit"))
 
         for _ in range(MAX_FAILURES):  # someone guessing Thanh Hóa's password
             driver.get(f"{portal}/login")
             driver.find_element(By.ID, "login").send_keys("thanhhoa")
             driver.find_element(By.ID, "password").send_keys("doan-mo")
-            driver.find_element(By.ID, "submit").click()
+            click_and_load(driver.find_element(By.ID, "submit"))
             assert "Sai tên đăng nhập hoặc mật khẩu" in driver.page_source
         log_in("thanhhoa")
         assert "Đăng nhập sai quá nhiều lần" in driver.page_source, "the right password waits too"
@@ -228,7 +224,7 @@ def test_an_officer_checks_fixes_and_sends_a_file_in_a_browser_offline(settings,
         (template,) = downloads.glob("*.xlsx")
         assert template.name == "antq-38-2026-09.xlsx"
 
-        faulty = _xlsx(
+        faulty = indicator_workbook(
             tmp_path / "38_2026-09.xlsx",
             [
                 ["2026-09", "14797", "security_teams", None, 12, None, None],
@@ -240,7 +236,7 @@ def test_an_officer_checks_fixes_and_sends_a_file_in_a_browser_offline(settings,
         def upload(path: Path, button: str) -> None:
             driver.find_element(By.ID, "period").send_keys("2026-09")
             driver.find_element(By.ID, "file").send_keys(str(path))
-            driver.find_element(By.ID, button).click()
+            click_and_load(driver.find_element(By.ID, button))
 
         upload(faulty, "check")
         problems = driver.find_element(By.ID, "problems").text
@@ -248,9 +244,9 @@ def test_an_officer_checks_fixes_and_sends_a_file_in_a_browser_offline(settings,
         assert "Phường Không Có" in problems and "không phải tên đơn vị thuộc tỉnh 38" in problems
         assert "4.351" in problems and "phải là số nguyên" in problems
         driver.save_screenshot(str(SCREENSHOTS / "portal-check-refused.png"))
-        driver.find_element(By.LINK_TEXT, "English").click()
+        click_and_load(driver.find_element(By.LINK_TEXT, "English"))
         assert "Check or send a file" in driver.page_source, "in English"
-        driver.find_element(By.LINK_TEXT, "Tiếng Việt").click()
+        click_and_load(driver.find_element(By.LINK_TEXT, "Tiếng Việt"))
 
         driver.get(portal)  # a form posted without its CSRF token (as another site's page would) is refused
         driver.execute_script("document.querySelector('#upload input[name=csrf]').remove()")
@@ -259,7 +255,7 @@ def test_an_officer_checks_fixes_and_sends_a_file_in_a_browser_offline(settings,
         driver.get(portal)
         upload(faulty, "send")
         assert "Tệp bị từ chối (2 lỗi)" in driver.find_element(By.ID, "verdict").text
-        fixed = _xlsx(
+        fixed = indicator_workbook(
             tmp_path / "38_2026-09_sua.xlsx",
             [
                 ["2026-09", "14797", "security_teams", None, 12, None, None],

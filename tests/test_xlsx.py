@@ -8,6 +8,7 @@ from ingestion.contract import MODEL_SHEET, sheet_columns, sheet_title
 from ingestion.generator import write_submission
 from ingestion.loader import ingest_file
 from ingestion.template import CATALOGUE, GUIDE, MODEL_TYPES, UNITS, write_template
+from tests.conftest import indicator_workbook
 
 
 def test_the_template_has_instructions_vietnamese_headers_lists_and_the_provinces_units(tmp_path):
@@ -37,21 +38,10 @@ def test_a_filled_in_template_is_accepted_with_the_same_rows_as_the_csv(settings
     assert ingest_file(conn, csv_file, settings).version == 2, "the same figures as CSV are a new version"
 
 
-def _rows_workbook(path, rows):
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.title = sheet_title()
-    sheet.append([c.header_vi for c in sheet_columns()])
-    for row in rows:
-        sheet.append(row)
-    workbook.save(path)
-    return path
-
-
 def test_a_formula_is_refused_with_its_sheet_row_and_column(settings, conn):
     folder = settings.landing_dir / "01" / "2026-09"
     folder.mkdir(parents=True)
-    path = _rows_workbook(
+    path = indicator_workbook(
         folder / "f.xlsx",
         [
             ["2026-09", "00070", "security_teams", None, 26, None, None],
