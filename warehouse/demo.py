@@ -200,6 +200,8 @@ def main() -> int:
     print("  make explain PROVINCE=38 PERIOD=2026-Q3 INDICATOR=security_teams   the rows a figure is made of")
     print(f"  {settings.data_dir / 'logs'}      the Airflow DAG run logs")
     print(f"  {settings.data_dir / 'gx' / 'report-build.html'}   the quality gate's report (opens offline)")
+    print("  make airflow                       Airflow's UI and scheduler on this machine (new files publish")
+    print("                                     within about two minutes of landing); make airflow-stop")
     print("  make portal                        the submission portal (accounts: python -m warehouse account)")
     print("  .venv/bin/python -m warehouse check FILE   what the pipeline would say of a file, storing nothing")
     return 0
