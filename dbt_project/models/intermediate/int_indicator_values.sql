@@ -19,21 +19,13 @@ with submissions as (
 ),
 
 {% if is_incremental() %}
--- A few new files: their rows through raw's submission index, one file at a time. Joined as a set, the
--- planner misjudges how many files are new and reads all of raw (47M rows at ten years), as it did in
--- int_submission_totals.
+-- A few new files: their rows through raw's submission index, one file at a time (see the macro).
 new_submissions as materialized (
     select submission_id from submissions
 ),
 
 indicator_values as (
-    select stored.*
-    from new_submissions
-    cross join lateral (
-        select * from {{ ref('stg_raw__indicator_value') }} as raw_rows
-        where raw_rows.submission_id = new_submissions.submission_id
-        offset 0
-    ) as stored
+    {{ rows_by_submission(ref('stg_raw__indicator_value'), 'new_submissions') }}
 ),
 {% else %}
 indicator_values as (

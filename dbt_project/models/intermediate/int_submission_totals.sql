@@ -11,20 +11,13 @@ with submissions as (
 ),
 
 {% if is_incremental() %}
--- A few new files: their rows through the fact store's submission index, one file at a time. Joined as a
--- set, the planner misjudges how many files are new and scans all the store's rows (47M at ten years).
+-- A few new files: their rows through the fact store's submission index, one file at a time (see the macro).
 new_submissions as materialized (
     select submission_id from submissions
 ),
 
 facts as (
-    select stored.*
-    from new_submissions
-    cross join lateral (
-        select * from {{ ref('int_indicator_values') }} as fact_rows
-        where fact_rows.submission_id = new_submissions.submission_id
-        offset 0
-    ) as stored
+    {{ rows_by_submission(ref('int_indicator_values'), 'new_submissions') }}
 ),
 {% else %}
 facts as (
