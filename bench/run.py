@@ -28,6 +28,7 @@ from expectations.suites import SUBMISSION_SCHEMA, submission_suites, suites
 from ingestion.generator import province_codes_for, rewrite_submission, write_submission
 from ingestion.loader import ingest_file
 from warehouse import pipeline
+from warehouse.airflow_runner import airflow_env
 from warehouse.db import warehouse_url
 from warehouse.settings import PROJECT_DIR, Settings
 from warehouse.transform import BUILD_SCHEMA
@@ -271,15 +272,7 @@ def land_to_published(settings: Settings, period: str) -> dict:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {
-        **os.environ,
-        "ANTQ_WAREHOUSE_URL": settings.warehouse_url,
-        "ANTQ_DATA_DIR": str(settings.data_dir),
-        "ANTQ_LANDING_DIR": str(settings.landing_dir),
-        "ANTQ_QUARANTINE_DIR": str(settings.quarantine_dir),
-        "ANTQ_FRESHNESS_DAYS": str(settings.freshness_days),
-        "ANTQ_AIRFLOW_PORT": str(port),
-    }
+    env = {**airflow_env(settings, settings.warehouse_url), "ANTQ_AIRFLOW_PORT": str(port)}
     service = [sys.executable, "-m", "warehouse.services"]
     subprocess.run([*service, "start"], env=env, check=True, timeout=600)
     query = (

@@ -24,6 +24,7 @@ from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from psycopg.rows import dict_row
 
 from ingestion.contract import column_label
 from ingestion.loader import dry_run, safe_name, sha256_of
@@ -272,7 +273,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def submission(request: Request, submission_id: int):
         session = signed_in(request)
         with as_session(session) as conn:
-            found = [s for s in _submissions(conn, session.province_code, submission_id)]
+            found = _submissions(conn, session.province_code, submission_id)
             problems = _rejections(conn, submission_id) if found else []
         if not found:  # another province's submission is as absent as one that does not exist
             return message(request, session, "not_found", 404)
@@ -369,22 +370,27 @@ def _land(path: Path, folder: Path) -> Path:
     return target
 
 
+# What became of a submission `s`, the columns _shown_status reads.
+STATE = """s.status, portal.is_published(s.submission_id) as published,
+    exists (select from meta.hold h where h.submission_id = s.submission_id and h.status = 'open') as held"""
+
+
 def _submissions(conn: psycopg.Connection, province: str | None, submission_id: int | None = None) -> list[dict]:
     """Submissions with what became of them. Row-level security already limits them to the session's
     province; the page asks for its province too."""
-    rows = conn.execute(
-        """select s.submission_id, s.file_name, s.province_code, s.period_code, s.version, s.status, s.row_count,
-                  s.rejected_row_count, s.received_at, portal.is_published(s.submission_id) as published,
-                  exists (select from meta.hold h where h.submission_id = s.submission_id and h.status = 'open')
-                      as held
-           from ingest.submission s
-           where (%(province)s::text is null or s.province_code = %(province)s)
-             and (%(id)s::bigint is null or s.submission_id = %(id)s)
-           order by s.submission_id desc limit 200""",
-        {"province": province, "id": submission_id},
+    found = (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            f"""select s.submission_id, s.file_name, s.province_code, s.period_code, s.version, s.row_count,
+                   s.rejected_row_count, s.received_at, {STATE}
+            from ingest.submission s
+            where (%(province)s::text is null or s.province_code = %(province)s)
+              and (%(id)s::bigint is null or s.submission_id = %(id)s)
+            order by s.submission_id desc limit 200""",
+            {"province": province, "id": submission_id},
+        )
+        .fetchall()
     )
-    columns = [c.name for c in rows.description]
-    found = [dict(zip(columns, row, strict=True)) for row in rows]
     for row in found:
         row["shown_status"] = _shown_status(row)
     return found
@@ -431,16 +437,14 @@ def _completeness(conn: psycopg.Connection) -> tuple[list[str], list[tuple[str, 
                group by period_code order by max(period_start) desc, period_code limit 6"""
         )
     ]
-    rows = conn.execute(
-        """select s.province_code, s.period_code, s.status, portal.is_published(s.submission_id) as published,
-                  exists (select from meta.hold h where h.submission_id = s.submission_id and h.status = 'open')
-                      as held
-           from ingest.submission s where s.period_code = any(%s) and s.status <> 'superseded'""",
+    rows = conn.cursor(row_factory=dict_row).execute(
+        f"""select s.province_code, s.period_code, {STATE}
+            from ingest.submission s where s.period_code = any(%s) and s.status <> 'superseded'""",
         [periods],
     )
     reached: dict[tuple[str, str], str] = {}
-    for province, period, *state in rows:
-        key, status = (province, period), _shown_status(dict(zip(("status", "published", "held"), state, strict=True)))
+    for row in rows:
+        key, status = (row["province_code"], row["period_code"]), _shown_status(row)
         if status in STATUS_ORDER and (
             key not in reached or STATUS_ORDER.index(status) < STATUS_ORDER.index(reached[key])
         ):

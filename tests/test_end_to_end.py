@@ -6,7 +6,6 @@ The tests in this module share one warehouse and run in order, like the days of 
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from ingestion.generator import current_province_codes, generate_national, write
 from tests.conftest import make_settings
 from tests.conftest import marts_checksums as checksums_of
 from warehouse import pipeline, services
-from warehouse.airflow_runner import run_dag
+from warehouse.airflow_runner import airflow_env, run_dag
 
 pytestmark = pytest.mark.e2e
 PERIOD = "2026-Q3"
@@ -56,15 +55,7 @@ def services_env(settings) -> dict[str, str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    return {
-        **os.environ,
-        "ANTQ_WAREHOUSE_URL": settings.warehouse_url,
-        "ANTQ_DATA_DIR": str(settings.data_dir),
-        "ANTQ_SMTP_HOST": settings.smtp_host,
-        "ANTQ_SMTP_PORT": str(settings.smtp_port),
-        "ANTQ_DATA_TEAM": ",".join(settings.data_team),
-        "ANTQ_AIRFLOW_PORT": str(port),
-    }
+    return {**airflow_env(settings, settings.warehouse_url), "ANTQ_AIRFLOW_PORT": str(port)}
 
 
 def _services(env: dict, command: str) -> subprocess.CompletedProcess:

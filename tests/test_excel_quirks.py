@@ -18,6 +18,7 @@ from ingestion.legacy_fonts import from_tcvn3, from_vni, looks_legacy
 from ingestion.loader import ingest_file
 from ingestion.template import write_template
 from tests.conftest import _counter, indicator_workbook, make_settings
+from warehouse.airflow_runner import airflow_env
 
 HEADERS = [c.header_vi for c in sheet_columns()]
 
@@ -144,13 +145,7 @@ def test_a_name_that_only_may_be_a_legacy_font_is_refused_naming_the_font_and_th
 
 
 def _cli(settings, *args, **run):
-    env = {
-        **os.environ,
-        "ANTQ_WAREHOUSE_URL": settings.warehouse_url,
-        "ANTQ_DATA_DIR": str(settings.data_dir),
-        "ANTQ_SMTP_HOST": settings.smtp_host,
-        "ANTQ_SMTP_PORT": str(settings.smtp_port),
-    }
+    env = airflow_env(settings, settings.warehouse_url)  # the settings, as a child process reads them
     return subprocess.run(
         [sys.executable, "-m", "warehouse", *args], env=env, capture_output=True, text=True, timeout=300, **run
     )
