@@ -9,6 +9,8 @@ from pathlib import Path
 
 from warehouse.settings import DAGS_DIR, Settings
 
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))  # the airflow command of this environment
+
 
 class DagRunFailed(RuntimeError):
     pass
@@ -38,12 +40,11 @@ def airflow_env(settings: Settings, warehouse_url: str) -> dict[str, str]:
 
 
 def _airflow(args: list[str], env: dict[str, str], log: Path) -> int:
-    airflow = Path(sys.executable).with_name("airflow")
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a", encoding="utf-8") as handle:
         handle.write(f"\n$ airflow {' '.join(args)}\n")
         handle.flush()
-        return subprocess.run([str(airflow), *args], env=env, stdout=handle, stderr=subprocess.STDOUT).returncode
+        return subprocess.run([AIRFLOW, *args], env=env, stdout=handle, stderr=subprocess.STDOUT).returncode
 
 
 def ensure_airflow_db(settings: Settings, warehouse_url: str) -> None:

@@ -150,9 +150,7 @@ def _check_superuser_only(conn: psycopg.Connection) -> None:
     bypassing = conn.execute(
         "select count(*) from pg_roles where rolname = any(%s) and rolbypassrls", [[LOADER, TRANSFORMER]]
     ).fetchone()[0]
-    functions = [row[0] for row in conn.execute(PIPELINE_ONLY_FUNCTIONS)]
-    still_public = [f for f in functions if _executable_by_public(conn, f)]
-    if bypassing < 2 or still_public:
+    if bypassing < 2 or _still_public(conn):
         raise PermissionError(
             f"{conn.info.user} is not a superuser, and this database was never set up by one: set"
             " ANTQ_SUPERUSER_URL to a superuser's URL of this database and run `python -m warehouse prepare`"
@@ -160,10 +158,15 @@ def _check_superuser_only(conn: psycopg.Connection) -> None:
         )
 
 
-def _executable_by_public(conn: psycopg.Connection, function: str) -> bool:
-    """Whether PUBLIC may run the function (any login could): its ACL is the default or grants PUBLIC."""
-    acl = conn.execute("select proacl::text[] from pg_proc where oid = %s::regprocedure", [function]).fetchone()[0]
-    return acl is None or any(entry.startswith("=") and "X" in entry.split("/")[0] for entry in acl)
+def _still_public(conn: psycopg.Connection) -> list[str]:
+    """The PIPELINE_ONLY_FUNCTIONS that PUBLIC (any login) may still run: ACL the default, or granting PUBLIC."""
+    still = []
+    for function, acl in conn.execute(
+        f"select f, proacl::text[] from ({PIPELINE_ONLY_FUNCTIONS}) as listed (f) join pg_proc on oid = f::regprocedure"
+    ).fetchall():
+        if acl is None or any(entry.startswith("=") and "X" in entry.split("/")[0] for entry in acl):
+            still.append(function)
+    return still
 
 
 def _portal_rows(conn: psycopg.Connection) -> None:
@@ -198,7 +201,7 @@ def _restrict_functions(conn: psycopg.Connection) -> None:
         conn.execute(sql.SQL("revoke execute on function {} from public").format(sql.SQL(function)))
         pipeline = sql.SQL("{}, {}").format(ident(LOADER), ident(TRANSFORMER))
         conn.execute(sql.SQL("grant execute on function {} to {}").format(sql.SQL(function), pipeline))
-    still_public = [function for function in functions if _executable_by_public(conn, function)]
+    still_public = _still_public(conn)
     if still_public:
         raise PermissionError(
             f"{len(still_public)} functions (e.g. {still_public[0]}) stay executable by every login: run"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psycopg
 
-from warehouse.airflow_runner import airflow_env
+from warehouse.airflow_runner import AIRFLOW, airflow_env
 from warehouse.db import libpq_params, warehouse_url
 from warehouse.settings import Settings
 
@@ -128,9 +128,8 @@ def supervise(settings: Settings) -> int:
     _logs(settings).mkdir(parents=True, exist_ok=True)
     _ensure_metadata_database(url)
     env = services_env(settings, url)
-    airflow = str(Path(sys.executable).with_name("airflow"))
     with (_logs(settings) / "db-migrate.log").open("a") as log:
-        subprocess.run([airflow, "db", "migrate"], env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
+        subprocess.run([AIRFLOW, "db", "migrate"], env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
     stopping = False
 
     def stop(signum, frame):
@@ -142,7 +141,7 @@ def supervise(settings: Settings) -> int:
     children = {}
     for name, args in SERVICES.items():
         with (_logs(settings) / f"{name}.log").open("a") as log:
-            command = [airflow, *(a.format(port=port()) for a in args)]
+            command = [AIRFLOW, *(a.format(port=port()) for a in args)]
             children[name] = subprocess.Popen(
                 command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
