@@ -42,6 +42,13 @@ def _database_url(server_url: str, name: str, template: str | None = None) -> st
     return f"{base}?{query}" if query else base
 
 
+def free_port() -> int:
+    """A TCP port on localhost that nothing listens on now, for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class Mailbox:
     """A real SMTP server (aiosmtpd) on localhost that keeps every message it receives."""
 
@@ -61,9 +68,7 @@ class Mailbox:
 @pytest.fixture(scope="session")
 def smtp_server():
     mailbox = Mailbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        mailbox.port = probe.getsockname()[1]
+    mailbox.port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=mailbox.port)
     controller.start()
     yield mailbox

@@ -6,7 +6,6 @@ The tests in this module share one warehouse and run in order, like the days of 
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ import pytest
 
 from ingestion.catalogue import load_catalogue
 from ingestion.generator import current_province_codes, generate_national, write_submission
-from tests.conftest import make_settings
+from tests.conftest import free_port, make_settings
 from tests.conftest import marts_checksums as checksums_of
 from warehouse import pipeline, services
 from warehouse.airflow_runner import airflow_env, run_dag
@@ -52,10 +51,7 @@ def marts_checksums(settings) -> dict[str, str]:
 
 
 def services_env(settings) -> dict[str, str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return {**airflow_env(settings, settings.warehouse_url), "ANTQ_AIRFLOW_PORT": str(port)}
+    return {**airflow_env(settings, settings.warehouse_url), "ANTQ_AIRFLOW_PORT": str(free_port())}
 
 
 def _services(env: dict, command: str) -> subprocess.CompletedProcess:

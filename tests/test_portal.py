@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import threading
 import time
 from dataclasses import replace
@@ -20,7 +19,7 @@ import uvicorn
 
 from portal.app import create_app
 from portal.auth import MAX_FAILURES, create_account
-from tests.conftest import indicator_workbook
+from tests.conftest import free_port, indicator_workbook
 from warehouse import pipeline, security
 
 PASSWORD = "mat-khau-thu-nghiem"
@@ -41,9 +40,7 @@ def portal(small_files):
         create_account(conn, "thanhhoa", PASSWORD, "38", "Lê Văn Thanh")
         create_account(conn, "nghean", PASSWORD, "40", "Trần Thị Nghệ")
         create_account(conn, "doidulieu", PASSWORD, None, "Nhóm dữ liệu")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
