@@ -173,3 +173,63 @@ def test_a_2023_song_ma_report_and_a_2025_report_form_one_son_la_series(server_u
         remapped = conn.execute("select count(*) from build.fct_indicator_value where is_remapped").fetchone()[0]
     assert series == [("2023", 53, True, "Sơn La"), ("2025-Q3", 60, False, "Sơn La")]
     assert remapped == 2
+
+
+def test_a_changed_mapping_re_maps_the_stored_facts_at_the_next_build(server_url, smtp_server, tmp_path):
+    """The official default target of a split commune is corrected: its published facts move to the new
+    target at the next build and publish, and the history test sees stale facts until then."""
+    settings = make_settings(server_url, tmp_path, "antq_units_remap", smtp_server.port)
+    pipeline.prepare_warehouse(settings)
+    with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
+        split, old_target, new_target = conn.execute("""select m.legacy_code,
+                max(m.current_code) filter (where m.is_default), max(m.current_code) filter (where not m.is_default)
+            from ref.legacy_unit_map m join ref.unit l on l.map = 'legacy' and l.unit_level = 'commune'
+                and l.unit_code = m.legacy_code and l.province_code = '38'
+            where m.legacy_level = 'commune' and m.current_level = 'commune'
+            group by m.legacy_code having count(*) = 2 and count(*) filter (where m.is_default) = 1
+            order by 1 limit 1""").fetchone()
+        other = scalar(
+            conn,
+            "select unit_code from ref.unit where map = 'legacy' and unit_level = 'commune'"
+            " and province_code = '38' and unit_code <> %s order by 1 limit 1",
+            split,
+        )
+        rows = [["2024", split, "security_teams", "", "7", "", ""], ["2024", other, "security_teams", "", "5", "", ""]]
+        assert ingest_file(conn, write_csv(settings, "38", "2024", rows), settings).status == "accepted"
+    pipeline.publish_new_figures(settings)
+
+    def placed(schema: str) -> list[tuple]:
+        with psycopg.connect(settings.warehouse_url) as conn:
+            return conn.execute(
+                f"""select f.current_unit_key, f.unit_map_version, f.value from {schema}.fct_indicator_value f
+                where f.unit_key = 'legacy:commune:' || %s""",
+                [split],
+            ).fetchall()
+
+    assert placed("marts") == [(f"current:commune:{old_target}", 1, 7)]
+    with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
+        conn.execute(
+            "update ref.legacy_unit_map set is_default = (current_code = %s)"
+            " where legacy_level = 'commune' and legacy_code = %s",
+            [new_target, split],
+        )
+    # int_units rebuilt on its own: the facts are now stale, and the history test names them.
+    from warehouse.transform import DbtFailed, run_dbt
+
+    run_dbt("run", "--select", "int_units", settings=settings)
+    with pytest.raises(DbtFailed, match="placed_by_current_unit_map"):
+        pipeline.check_fact_history(settings)
+
+    pipeline.publish_new_figures(settings)
+    assert placed("marts") == [(f"current:commune:{new_target}", 2, 7)]
+    assert placed("published") == placed("marts")
+    with psycopg.connect(settings.warehouse_url) as conn:
+        assert conn.execute("select count(*) from intermediate.remapped_submissions").fetchone()[0] == 1
+        total = conn.execute("""select value from marts.mart_province_indicator
+            where province_code = '38' and period_code = '2024' and indicator_code = 'security_teams'""").fetchone()
+        untouched = conn.execute(
+            "select distinct unit_map_version from intermediate.int_indicator_values where unit_key <> %s",
+            ["legacy:commune:" + split],
+        ).fetchall()
+    assert total == (12,) and untouched == [(1,)], "only the moved unit's rows are rewritten"
+    pipeline.check_fact_history(settings)  # nothing stale is left

@@ -22,6 +22,7 @@ from psycopg import sql
 from warehouse.security import analyst_role, analyst_schema
 
 FACT_STORE = "intermediate.int_indicator_values"
+REMAPPED_SUBMISSIONS = "intermediate.remapped_submissions"  # written by the fact store's remap (dbt macro remap_facts)
 PUBLISHED_SCHEMA = "published"
 PUBLISHED_FACTS = "fct_indicator_value"
 PUBLISHED_SUBMISSIONS = "submission"
@@ -164,6 +165,9 @@ def sync_published_facts(conn: psycopg.Connection, live: str, codes: list[str]) 
         )
     )
     conn.execute(sql.SQL("create table if not exists {} (submission_id bigint primary key)").format(published))
+    conn.execute(
+        sql.SQL("alter table {} add column if not exists copied_at timestamptz default now()").format(published)
+    )
     # The fact store only ever gains columns (dbt: append_new_columns); the copy follows.
     store_schema, store_table = FACT_STORE.split(".")
     for column in _columns(conn, store_schema, store_table)[len(_columns(conn, PUBLISHED_SCHEMA, PUBLISHED_FACTS)) :]:
@@ -189,7 +193,22 @@ def sync_published_facts(conn: psycopg.Connection, live: str, codes: list[str]) 
         )
     }
     present = {row[0] for row in conn.execute(sql.SQL("select submission_id from {}").format(published))}
-    removed, added = sorted(present - target), sorted(target - present)
+    # A submission whose facts a build re-mapped (a reference refresh moved a unit) after they were copied
+    # is copied again.
+    remapped = (
+        {
+            row[0]
+            for row in conn.execute(
+                sql.SQL(
+                    "select p.submission_id from {} as p join {} as r on r.submission_id = p.submission_id"
+                    " where r.remapped_at > coalesce(p.copied_at, '-infinity')"
+                ).format(published, sql.SQL(REMAPPED_SUBMISSIONS))
+            )
+        }
+        if conn.execute("select to_regclass(%s)", [REMAPPED_SUBMISSIONS]).fetchone()[0]
+        else set()
+    )
+    removed, added = sorted((present - target) | (present & remapped)), sorted((target - present) | (target & remapped))
     columns = sql.SQL(", ").join(map(_ident, _columns(conn, PUBLISHED_SCHEMA, PUBLISHED_FACTS)))
     conn.execute(sql.SQL("delete from {} where submission_id = any(%s)").format(facts), [removed])
     conn.execute(sql.SQL("delete from {} where submission_id = any(%s)").format(published), [removed])

@@ -1,6 +1,7 @@
 {{ config(
     materialized='incremental',
     on_schema_change='append_new_columns',
+    pre_hook=["{{ remap_facts() }}"],
     post_hook=[
         "create index if not exists int_indicator_values_submission on {{ this }} (submission_id)",
         "create index if not exists int_indicator_values_province_period on {{ this }} (province_code, period_code)",
@@ -14,6 +15,8 @@
 -- A superseded version's rows stay; which version counts is decided by the published fct_submission.
 -- is_counted is false for a detail row: the file also gives its own figure for an ancestor of the unit
 -- (ingestion/levels.py), and only that figure is added up. Rows stored before that rule have null: counted.
+-- unit_map_version is the version of the unit map (int_unit_placements) that placed the row on today's unit
+-- and province; when a reference refresh moves a unit, the pre-hook re-maps its rows (remap_facts).
 with submissions as (
     {{ new_accepted_submissions() }}
 ),
@@ -34,7 +37,7 @@ indicator_values as (
 {% endif %}
 
 units as (
-    select * from {{ ref('dim_unit') }}
+    select * from {{ ref('int_units') }}
 ),
 
 final as (
@@ -57,7 +60,8 @@ final as (
         not indicator_values.is_detail as is_counted,
         indicator_values.source_row,
         submissions.submission_id,
-        submissions.version as submission_version
+        submissions.version as submission_version,
+        {{ current_unit_map_version() }} as unit_map_version
     from submissions
     inner join indicator_values on indicator_values.submission_id = submissions.submission_id
     inner join units

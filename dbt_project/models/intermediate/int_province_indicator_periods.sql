@@ -16,11 +16,11 @@ totals as (
 ),
 
 indicators as (
-    select * from {{ ref('dim_indicator') }}
+    select * from {{ ref('int_indicators') }}
 ),
 
 periods as (
-    select * from {{ ref('dim_period') }}
+    select * from {{ ref('int_periods') }}
 ),
 
 -- Before 2025-07 several legacy provinces may make up one of today's: their submissions add up.

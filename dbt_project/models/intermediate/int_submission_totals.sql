@@ -1,11 +1,19 @@
 {{ config(
     materialized='incremental',
+    on_schema_change='append_new_columns',
+    pre_hook=["""
+        {% if is_incremental() and 'summed_at' in adapter.get_columns_in_relation(this) | map(attribute='name') %}
+        delete from {{ this }} as totals using {{ remapped_submissions_relation() }} as remapped
+        where remapped.submission_id = totals.submission_id
+          and remapped.remapped_at > coalesce(totals.summed_at, '-infinity')
+        {% endif %}"""],
     post_hook=["create index if not exists int_submission_totals_submission on {{ this }} (submission_id)"]
 ) }}
 
 -- One row per submission × indicator: its counted figures summed over units and categories, on today's
 -- province. A detail row (below a unit the file gives its own figure for) is not added: each unit counts once.
 -- Incremental like int_indicator_values, and read by everything above it instead of the unit-level rows.
+-- A submission whose facts were re-mapped since it was summed (remap_facts) is summed again.
 with submissions as (
     {{ new_accepted_submissions() }}
 ),
@@ -35,7 +43,8 @@ final as (
         sum(facts.numerator) as numerator,
         sum(facts.denominator) as denominator,
         count(distinct facts.unit_key) as units_reporting,
-        bool_or(facts.is_remapped) as is_remapped
+        bool_or(facts.is_remapped) as is_remapped,
+        now() as summed_at
     from facts
     inner join submissions on submissions.submission_id = facts.submission_id
     where facts.is_counted is not false

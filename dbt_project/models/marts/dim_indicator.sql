@@ -1,20 +1,2 @@
-with catalogue as (
-    select * from {{ ref('indicator_catalogue') }}
-),
-
-final as (
-    select
-        indicator_code,
-        name_vi,
-        name_en,
-        kind,
-        measure,
-        nullif(categories, '') as categories,
-        unit_of_measure,
-        since,
-        until,
-        outlier_ratio
-    from catalogue
-)
-
-select * from final
+-- The published dimension: the intermediate model the fact store and the roll-ups also read.
+select * from {{ ref('int_indicators') }}
