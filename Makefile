@@ -53,10 +53,12 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	cd dbt_project && ../$(BIN)/sqlfluff lint models
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+	cd dbt_project && ../$(BIN)/sqlfluff fix models
 
 psql: $(STAMP)
 	$(BIN)/python -m warehouse psql

@@ -24,6 +24,7 @@ import yaml
 from great_expectations.constants import MAX_RESULT_RECORDS
 
 from expectations.single_query import ExpectNoUnexpectedRows
+from warehouse import schemas
 
 SEVERITY_FILE = Path(__file__).parent / "severity.yaml"
 
@@ -48,7 +49,7 @@ def _rows(check: str, description: str, query: str) -> ExpectNoUnexpectedRows:
     )
 
 
-SUBMISSION_SCHEMA = "intermediate"  # where dbt builds int_province_indicator_periods (dbt_project.yml)
+SUBMISSION_SCHEMA = schemas.INTERMEDIATE  # where dbt builds int_province_indicator_periods
 HOLD_MAX_ROWS = 100_000
 
 
@@ -124,10 +125,10 @@ def national_suite(schema: str, freshness_days: int) -> gx.ExpectationSuite:
         _rows(
             "reconciliation",
             "For periods every province submitted as such, the national value equals the sum of the unit-level facts",
-            """select n.period_code, n.indicator_code, n.value as national_value, f.value as facts_value,
+            f"""select n.period_code, n.indicator_code, n.value as national_value, f.value as facts_value,
                    n.numerator as national_numerator, f.numerator as facts_numerator
-            from {batch} as n
-            inner join intermediate.int_national_from_facts as f using (period_code, indicator_code)
+            from {{batch}} as n
+            inner join {schemas.INTERMEDIATE}.int_national_from_facts as f using (period_code, indicator_code)
             where n.provinces_rolled_up = 0
               and (n.value is distinct from f.value or n.numerator is distinct from f.numerator
                    or n.denominator is distinct from f.denominator)""",
@@ -253,7 +254,7 @@ def submission_suite() -> gx.ExpectationSuite:
             f"""select held.submission_id, cur.province_code, provinces.name as province_name, cur.period_code,
                    cur.indicator_code, cur.value, cur.median_last_6, indicators.outlier_ratio::float8 as outlier_ratio
             {_NEW_FIGURES}
-            inner join staging.indicator_catalogue as indicators
+            inner join {schemas.STAGING}.indicator_catalogue as indicators
                 on indicators.indicator_code = cur.indicator_code
             where indicators.measure = 'count' and cur.is_complete
               and cur.periods_in_median >= 2 and cur.median_last_6 >= 10

@@ -1,16 +1,17 @@
 """Check a whole file at once in Postgres, and run the row rules in Python only where SQL has a doubt.
 
 A plainly written CSV file (the usual case for files a province's own system exports) is copied straight
-into raw.indicator_value, each line given its row number and submission, and checked there by one query:
-the file's period, a unit of the province valid in the period, an indicator and category of the catalogue,
-counts in the right columns, numerator <= denominator. Repeats are found as the lines go by: no two lines
-may start with the same period, unit, indicator and category. If every row passes, that COPY was the only
+into raw.indicator_value, each line given its row number and submission, and checked there by one query
+that keeps every row rule of ingestion/rules.py (the file's period, a unit of the province valid in the
+period, an indicator and category of the catalogue, counts in the right columns, numerator <= denominator).
+Repeats are found as the lines go by: no two lines may start with the same period, unit, indicator and
+category. If every row passes, that COPY was the only
 write. If any row does not, the copy is rolled back and the file takes the path every other file takes.
 
 That path puts the file's cells as text into a temporary table (a CSV by streaming its bytes to COPY, other
 formats row by row through their reader), moves the plainly good rows into raw with one INSERT ... SELECT,
-and sends whatever is left, usually nothing, through the contract's RowValidator, the one place that knows
-the rules and words the reasons.
+and sends whatever is left, usually nothing, through the contract's RowValidator, which checks the same
+rules row by row and words the reasons declared with them.
 
 The SQL test is strict on purpose: a row it lets through is one the validator would accept as it is.
 Anything unusual (a name instead of a code, "4 351", "2026-q3", a padded cell) is left to the validator,
@@ -31,6 +32,7 @@ from psycopg import errors, sql
 from ingestion.catalogue import TOTAL, load_catalogue
 from ingestion.contract import IndicatorRow, Problem, RowValidator, sheet_columns
 from ingestion.readers import Table
+from ingestion.rules import plainly_good
 
 FIELDS = tuple(column.name for column in sheet_columns())
 RAW_COLUMNS = ("submission_id", "source_row", *FIELDS)
@@ -45,18 +47,14 @@ create temp table landing_row (
 """
 
 
-def _count(column: str, required: bool) -> str:
-    """SQL: the cell holds a whole number as plain digits (at most 18, so it fits a bigint)."""
-    digits = f"(length({column}) between 1 and 18 and ltrim({column}, '0123456789') = '')"
-    return digits if required else f"({column} is null or {digits})"
-
-
-# The rows of landing_row with what they need for the test below.
+# The catalogue's indicator and category of a row `r`, if it has them (the `allowed` the rules' SQL reads).
+ALLOWED = f"""left join unnest(%(indicators)s::text[], %(categories)s::text[], %(ratios)s::boolean[])
+    as allowed (indicator_code, category, is_ratio)
+    on allowed.indicator_code = r.indicator_code and allowed.category = coalesce(r.category, '{TOTAL}')"""
+# The rows of landing_row with what the rules' SQL reads: `allowed`, and `repeated` for a key given twice.
 ROWS = f"""
 from landing_row r
-left join unnest(%(indicators)s::text[], %(categories)s::text[], %(ratios)s::boolean[])
-    as allowed (indicator_code, category, is_ratio)
-    on allowed.indicator_code = r.indicator_code and allowed.category = coalesce(r.category, '{TOTAL}')
+{ALLOWED}
 left join (
     select unit_code, indicator_code, coalesce(category, '{TOTAL}') as category
     from landing_row group by 1, 2, 3 having count(*) > 1
@@ -64,22 +62,7 @@ left join (
     on repeated.unit_code = r.unit_code and repeated.indicator_code = r.indicator_code
     and repeated.category = coalesce(r.category, '{TOTAL}')
 """
-PLAINLY_GOOD = f"""
-coalesce(
-    r.period = %(period)s
-    and allowed.indicator_code is not null
-    and repeated.unit_code is null
-    and r.unit_code in (
-        select unit_code from ref.unit
-        where map = %(map)s and province_code = %(province)s
-          and valid_from <= %(period_end)s and (valid_to is null or valid_to >= %(period_end)s))
-    and case
-        when allowed.is_ratio then {_count("r.value", False)} and {_count("r.numerator", True)}
-            and {_count("r.denominator", True)} and r.numerator::bigint <= r.denominator::bigint
-        else {_count("r.value", True)} and {_count("r.numerator", False)} and {_count("r.denominator", False)}
-    end,
-    false)
-"""
+PLAINLY_GOOD = plainly_good("text")  # every rule of ingestion/rules.py, on the cells as text
 LOAD_PLAINLY_GOOD = f"""
 insert into raw.indicator_value ({", ".join(RAW_COLUMNS)})
 select %(submission_id)s, r.source_row, %(period)s, r.unit_code, r.indicator_code,
@@ -94,27 +77,12 @@ REPEATED_IN_RAW = """
 select 1 from raw.indicator_value where submission_id = %(submission_id)s
 group by unit_code, indicator_code, category having count(*) > 1 limit 1
 """
-# The same test on rows COPY has already typed in raw.indicator_value: how many are not plainly good. A
-# total must come as an empty category, the one way raw stores it. Repeats were found as the lines went by.
+# The same rules on rows COPY has already typed in raw.indicator_value: how many are not plainly good.
 DOUBTFUL_IN_RAW = f"""
 select count(*)
 from raw.indicator_value r
-left join unnest(%(indicators)s::text[], %(categories)s::text[], %(ratios)s::boolean[])
-    as allowed (indicator_code, category, is_ratio)
-    on allowed.indicator_code = r.indicator_code and allowed.category = coalesce(r.category, '{TOTAL}')
-where r.submission_id = %(submission_id)s and not coalesce(
-    r.period = %(period)s
-    and allowed.indicator_code is not null
-    and r.category is distinct from '{TOTAL}'
-    and r.unit_code in (
-        select unit_code from ref.unit
-        where map = %(map)s and province_code = %(province)s
-          and valid_from <= %(period_end)s and (valid_to is null or valid_to >= %(period_end)s))
-    and case
-        when allowed.is_ratio then r.value is null and r.numerator >= 0 and r.numerator <= r.denominator
-        else r.value >= 0 and r.numerator is null and r.denominator is null
-    end,
-    false)
+{ALLOWED}
+where r.submission_id = %(submission_id)s and not {plainly_good("typed")}
 """
 # What COPY would read differently from the validator, or from the line the officer sees: a quote (a cell
 # may hold a line break, so lines would not be rows), a backslash (COPY's escapes and end marker), and

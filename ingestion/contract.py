@@ -10,47 +10,18 @@ from pathlib import Path
 
 import yaml
 
+from ingestion import rules
 from ingestion.catalogue import TOTAL, Indicator, load_catalogue
 from ingestion.legacy_fonts import looks_legacy
 from ingestion.periods import ExcelDate, Period, period_of_cell
+from ingestion.rules import FileRejected, Problem
 from ingestion.unit_names import lookup, lookup_legacy
+
+__all__ = ["FileRejected", "Problem"]  # declared with the reasons, in ingestion/rules.py
 
 CONTRACT_FILE = Path(__file__).parent / "contract" / "submission-v1.yaml"
 INDICATOR_SHEET = "indicators"
 MODEL_SHEET = "models"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One reason a file or a row was refused, precise enough for an officer to fix it."""
-
-    file_name: str
-    sheet: str | None
-    row: int | None
-    column: str | None
-    value: str | None
-    code: str
-    reason_en: str
-    reason_vi: str
-
-    def describe(self) -> str:
-        where = [self.file_name]
-        if self.sheet:
-            where.append(f"sheet {self.sheet}")
-        if self.row is not None:
-            where.append(f"row {self.row}")
-        if self.column:
-            where.append(f"column {self.column}")
-        shown = "" if self.value is None else f" (value {self.value!r})"
-        return f"{', '.join(where)}: {self.reason_en}{shown} / {self.reason_vi}"
-
-
-class FileRejected(Exception):
-    """The file as a whole cannot be read against the contract; nothing of it is stored."""
-
-    def __init__(self, problems: list[Problem]):
-        super().__init__("; ".join(p.describe() for p in problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -119,45 +90,15 @@ def map_headers(
     problems: list[Problem] = []
     for header in headers:
         name = by_label.get(_fold(header or ""))
-        if name is None:
-            problems.append(
-                Problem(
-                    file_name,
-                    sheet,
-                    1,
-                    header,
-                    header,
-                    "unknown_column",
-                    "column is not in the submission contract",
-                    "cột không có trong mẫu báo cáo",
-                )
-            )
-        elif name in mapped:
-            problems.append(
-                Problem(
-                    file_name,
-                    sheet,
-                    1,
-                    header,
-                    header,
-                    "duplicate_column",
-                    "column appears twice",
-                    "cột bị lặp lại",
-                )
-            )
+        if name is None or name in mapped:
+            reason = rules.UNKNOWN_COLUMN if name is None else rules.DUPLICATE_COLUMN
+            problems.append(reason.problem(file_name, sheet=sheet, row=1, column=header, value=header))
         mapped.append(name or "")
     for column in columns:
         if column.name not in mapped:
             problems.append(
-                Problem(
-                    file_name,
-                    sheet,
-                    1,
-                    column.name,
-                    None,
-                    "missing_column",
-                    f"required column '{column.name}' ({column.header_vi}) is missing",
-                    f"thiếu cột '{column.header_vi}' ({column.name})",
+                rules.MISSING_COLUMN.problem(
+                    file_name, sheet=sheet, row=1, column=column.name, name=column.name, label=column.header_vi
                 )
             )
     if problems:
@@ -167,7 +108,8 @@ def map_headers(
 
 @dataclass
 class RowValidator:
-    """Checks rows of one file for one province and period; remembers keys to catch duplicates."""
+    """Checks rows of one file for one province and period against the rules of ingestion/rules.py, and words
+    each problem with the rule's reasons; remembers keys to catch repeats."""
 
     file_name: str
     province_code: str
@@ -179,254 +121,26 @@ class RowValidator:
         self.catalogue: dict[str, Indicator] = load_catalogue()
         self._seen: dict[tuple[str, str, str], int] = {}
 
-    def problem(self, row: int, column: str | None, value: object, code: str, en: str, vi: str) -> Problem:
-        shown = None if value is None else str(value)
-        return Problem(self.file_name, self.sheet, row, column, shown, code, en, vi)
+    def problem(self, reason: rules.Reason, row: int, column: str | None, value: object, **fields) -> Problem:
+        return reason.problem(self.file_name, sheet=self.sheet, row=row, column=column, value=value, **fields)
 
-    def _count(self, row: int, column: str, raw: str | None, problems: list[Problem]) -> int | None:
-        text = (raw or "").strip().replace(" ", "")
-        if not text:
-            return None
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            problems.append(self.problem(row, column, raw, "not_a_number", "is not a number", "không phải là số"))
-            return None
-        if number != number.to_integral_value():
-            problems.append(
-                self.problem(
-                    row,
-                    column,
-                    raw,
-                    "not_a_whole_number",
-                    "must be a whole number written without separators (4351, not 4.351 or 4,351)",
-                    "phải là số nguyên, viết liền không có dấu phân cách (4351, không viết 4.351 hay 4,351)",
-                )
-            )
-            return None
-        if number < 0:
-            problems.append(self.problem(row, column, raw, "negative", "must not be negative", "không được là số âm"))
-            return None
-        return int(number)
-
-    def unit_code(self, row: int, given: str, problems: list[Problem], column: str = "unit_code") -> str:
-        """A unit named by official code, or by a name that matches exactly one unit of the province."""
-        if not given:
-            problems.append(self.problem(row, column, None, "required", "is required", "bắt buộc nhập"))
-            return given
-        map_name = "current" if self.period.on_current_map else "legacy (before 2025-07-01)"
-        if not given.isdigit():
-            own = {code: unit for code, unit in self.units.items() if unit[0] == self.province_code}
-            code, candidates = lookup(given, own)
-            if code:
-                return code
-            legacy = [] if candidates else lookup_legacy(given, own)
-            if legacy and looks_legacy(given) and len({code for _, _, code in legacy}) == 1:
-                return legacy[0][2]  # plainly typed in a TCVN3 or VNI font, and only one reading names a unit
-            if legacy:
-                read = "; ".join(f"in a {font} font it reads '{text}' ({code})" for font, text, code in legacy)
-                doc = "; ".join(f"gõ bằng phông {font} thì đọc là '{text}' ({code})" for font, text, code in legacy)
-                problems.append(
-                    self.problem(
-                        row,
-                        column,
-                        given,
-                        "legacy_font",
-                        f"names no unit as written; typed {read}: retype the name in a Unicode font"
-                        " (Times New Roman, Arial) or write the unit code",
-                        f"không khớp tên đơn vị nào; nếu {doc}: hãy gõ lại bằng phông Unicode"
-                        " (Times New Roman, Arial) hoặc ghi mã đơn vị",
-                    )
-                )
-                return given
-            if candidates:
-                listed = "; ".join(candidates)
-                problems.append(
-                    self.problem(
-                        row,
-                        column,
-                        given,
-                        "ambiguous_unit",
-                        f"names several units, write the code of one: {listed}",
-                        f"trùng tên nhiều đơn vị, hãy ghi mã của một đơn vị: {listed}",
-                    )
-                )
-            else:
-                problems.append(
-                    self.problem(
-                        row,
-                        column,
-                        given,
-                        "unknown_unit",
-                        f"is not the name of a unit of province {self.province_code} on the {map_name} map",
-                        f"không phải tên đơn vị thuộc tỉnh {self.province_code} trong kỳ {self.period.code}",
-                    )
-                )
-            return given
-        owner = self.units.get(given)
-        if owner is None:
-            problems.append(
-                self.problem(
-                    row,
-                    column,
-                    given,
-                    "unknown_unit",
-                    f"is not a unit code valid in {self.period.code} ({map_name} map)",
-                    f"mã đơn vị không tồn tại trong kỳ {self.period.code}",
-                )
-            )
-        elif owner[0] != self.province_code:
-            problems.append(
-                self.problem(
-                    row,
-                    column,
-                    given,
-                    "unit_of_other_province",
-                    f"belongs to province {owner[0]}, not {self.province_code}",
-                    f"đơn vị thuộc tỉnh {owner[0]}, không thuộc tỉnh {self.province_code}",
-                )
-            )
-        return given
+    @property
+    def _map_name(self) -> str:
+        return "current" if self.period.on_current_map else "legacy (before 2025-07-01)"
 
     def check(self, row: int, record: dict[str, str | None]) -> tuple[IndicatorRow | None, list[Problem]]:
         problems: list[Problem] = []
-        period_text = (record.get("period") or "").strip()
-        try:
-            # Nearly every row repeats the file's period: compare the text before parsing it.
-            if period_text.upper() != self.period.code and period_of_cell(period_text).code != self.period.code:
-                problems.append(
-                    self.problem(
-                        row,
-                        "period",
-                        period_text,
-                        "period_mismatch",
-                        f"period differs from the file's period {self.period.code}",
-                        f"kỳ báo cáo khác với kỳ của tệp {self.period.code}",
-                    )
-                )
-        except ExcelDate as excel:
-            problems.append(
-                self.problem(
-                    row,
-                    "period",
-                    period_text,
-                    "excel_date_period",
-                    f"Excel changed what was typed into the date {excel.day:%d/%m/%Y}: format the column"
-                    f" '{column_label('period')}' as Text and type the period again ({self.period.code})",
-                    f"Excel đã đổi nội dung nhập thành ngày {excel.day:%d/%m/%Y}: hãy định dạng cột"
-                    f" '{column_label('period')}' là Văn bản (Text) rồi nhập lại kỳ báo cáo ({self.period.code})",
-                )
-            )
-        except ValueError:
-            problems.append(
-                self.problem(
-                    row,
-                    "period",
-                    period_text,
-                    "bad_period",
-                    "is not a period (2026-09, 2026-Q3, 2026-H2, 2026); if Excel changed what was typed,"
-                    " format the column as Text and type it again",
-                    "kỳ báo cáo không hợp lệ (2026-09, 2026-Q3, 2026-H2, 2026); nếu Excel tự đổi nội dung nhập,"
-                    " hãy định dạng cột là Văn bản (Text) rồi nhập lại",
-                )
-            )
-
+        self._period(row, (record.get("period") or "").strip(), problems)
         unit_code = self.unit_code(row, (record.get("unit_code") or "").strip(), problems)
-
         code = (record.get("indicator_code") or "").strip()
-        indicator = self.catalogue.get(code)
-        if indicator is None:
-            problems.append(
-                self.problem(
-                    row,
-                    "indicator_code",
-                    code or None,
-                    "unknown_indicator",
-                    "is not an indicator of the catalogue",
-                    "mã chỉ tiêu không có trong danh mục",
-                )
-            )
-        if indicator is not None and not indicator.collected_in(self.period.start, self.period.end):
-            since = f"{indicator.since:%Y-%m-%d}" if indicator.since else "the start"
-            until = f"{indicator.until:%Y-%m-%d}" if indicator.until else "today"
-            problems.append(
-                self.problem(
-                    row,
-                    "indicator_code",
-                    code,
-                    "indicator_not_collected",
-                    f"is only collected from {since} to {until}, not in {self.period.code}",
-                    f"chỉ tiêu chỉ được báo cáo từ {since} đến {until}, không thuộc kỳ {self.period.code}",
-                )
-            )
-            indicator = None
         category = (record.get("category") or "").strip() or TOTAL
-        if indicator is not None and category not in indicator.allowed_categories():
-            allowed = ", ".join(indicator.allowed_categories())
-            problems.append(
-                self.problem(
-                    row,
-                    "category",
-                    category,
-                    "unknown_category",
-                    f"must be one of: {allowed}",
-                    f"phân loại phải là một trong: {allowed}",
-                )
-            )
-
-        value = self._count(row, "value", record.get("value"), problems)
-        numerator = self._count(row, "numerator", record.get("numerator"), problems)
-        denominator = self._count(row, "denominator", record.get("denominator"), problems)
-        if indicator is not None and indicator.is_ratio:
-            for column, number in (("numerator", numerator), ("denominator", denominator)):
-                if number is None and not any(p.column == column for p in problems):
-                    problems.append(
-                        self.problem(
-                            row,
-                            column,
-                            None,
-                            "required",
-                            "is required for a ratio indicator",
-                            "bắt buộc với chỉ tiêu tỷ lệ",
-                        )
-                    )
-            if numerator is not None and denominator is not None and numerator > denominator:
-                problems.append(
-                    self.problem(
-                        row,
-                        "numerator",
-                        numerator,
-                        "numerator_over_denominator",
-                        f"is larger than the denominator {denominator}",
-                        f"tử số lớn hơn mẫu số {denominator}",
-                    )
-                )
-        elif indicator is not None and value is None and not any(p.column == "value" for p in problems):
-            problems.append(
-                self.problem(
-                    row,
-                    "value",
-                    None,
-                    "required",
-                    "is required for a count indicator",
-                    "bắt buộc với chỉ tiêu đếm",
-                )
-            )
-
-        key = (unit_code, code, category)
-        if key in self._seen:
-            problems.append(
-                self.problem(
-                    row,
-                    "indicator_code",
-                    code,
-                    "duplicate_row",
-                    f"repeats row {self._seen[key]} (same unit, indicator and category)",
-                    f"trùng với dòng {self._seen[key]} (cùng đơn vị, chỉ tiêu, phân loại)",
-                )
-            )
-        else:
-            self._seen[key] = row
+        indicator = self._indicator(row, code, category, problems)
+        value, numerator, denominator = (
+            self._count(row, column, record.get(column), problems) for column in ("value", "numerator", "denominator")
+        )
+        if indicator is not None:
+            self._counts(row, indicator, value, numerator, denominator, problems)
+        self._repeat(row, (unit_code, code, category), code, problems)
         if problems:
             return None, problems
         is_ratio = indicator.is_ratio
@@ -439,3 +153,131 @@ class RowValidator:
             numerator if is_ratio else None,
             denominator if is_ratio else None,
         ), []
+
+    def _period(self, row: int, text: str, problems: list[Problem]) -> None:
+        """rules.PERIOD: the row's period is the file's."""
+        expected = self.period.code
+        try:
+            # Nearly every row repeats the file's period: compare the text before parsing it.
+            if text.upper() != expected and period_of_cell(text).code != expected:
+                problems.append(self.problem(rules.PERIOD_MISMATCH, row, "period", text, period=expected))
+        except ExcelDate as excel:
+            problems.append(
+                self.problem(
+                    rules.EXCEL_DATE_PERIOD,
+                    row,
+                    "period",
+                    text,
+                    day=excel.day,
+                    label=column_label("period"),
+                    period=expected,
+                )
+            )
+        except ValueError:
+            problems.append(self.problem(rules.BAD_PERIOD, row, "period", text))
+
+    def unit_code(self, row: int, given: str, problems: list[Problem], column: str = "unit_code") -> str:
+        """rules.UNIT: a unit of the province valid in the period, named by official code, or by a name that
+        matches exactly one unit of the province. Returns its code (or what was given, with a problem)."""
+        if not given:
+            problems.append(self.problem(rules.REQUIRED, row, column, None))
+            return given
+        where = {"period": self.period.code, "map": self._map_name, "province": self.province_code}
+        if given.isdigit():
+            owner = self.units.get(given)
+            if owner is None:
+                problems.append(self.problem(rules.UNKNOWN_UNIT_CODE, row, column, given, **where))
+            elif owner[0] != self.province_code:
+                problems.append(self.problem(rules.UNIT_OF_OTHER_PROVINCE, row, column, given, owner=owner[0], **where))
+            return given
+        own = {code: unit for code, unit in self.units.items() if unit[0] == self.province_code}
+        code, candidates = lookup(given, own)
+        if code:
+            return code
+        legacy = [] if candidates else lookup_legacy(given, own)
+        if legacy and looks_legacy(given) and len({code for _, _, code in legacy}) == 1:
+            return legacy[0][2]  # plainly typed in a TCVN3 or VNI font, and only one reading names a unit
+        if legacy:
+            read = "; ".join(f"in a {font} font it reads '{text}' ({code})" for font, text, code in legacy)
+            doc = "; ".join(f"gõ bằng phông {font} thì đọc là '{text}' ({code})" for font, text, code in legacy)
+            problems.append(self.problem(rules.LEGACY_FONT, row, column, given, read=read, doc=doc))
+        elif candidates:
+            problems.append(self.problem(rules.AMBIGUOUS_UNIT, row, column, given, listed="; ".join(candidates)))
+        else:
+            problems.append(self.problem(rules.UNKNOWN_UNIT_NAME, row, column, given, **where))
+        return given
+
+    def _indicator(self, row: int, code: str, category: str, problems: list[Problem]) -> Indicator | None:
+        """rules.INDICATOR: an indicator of the catalogue collected in the period, with one of its categories."""
+        indicator = self.catalogue.get(code)
+        if indicator is None:
+            problems.append(self.problem(rules.UNKNOWN_INDICATOR, row, "indicator_code", code or None))
+            return None
+        if not indicator.collected_in(self.period.start, self.period.end):
+            since = f"{indicator.since:%Y-%m-%d}" if indicator.since else "the start"
+            until = f"{indicator.until:%Y-%m-%d}" if indicator.until else "today"
+            problems.append(
+                self.problem(
+                    rules.INDICATOR_NOT_COLLECTED,
+                    row,
+                    "indicator_code",
+                    code,
+                    since=since,
+                    until=until,
+                    period=self.period.code,
+                )
+            )
+            return None
+        if category not in indicator.allowed_categories():
+            allowed = ", ".join(indicator.allowed_categories())
+            problems.append(self.problem(rules.UNKNOWN_CATEGORY, row, "category", category, allowed=allowed))
+        return indicator
+
+    def _count(self, row: int, column: str, raw: str | None, problems: list[Problem]) -> int | None:
+        """rules.COUNTS, one cell: empty, or a whole number that is not negative."""
+        text = (raw or "").strip().replace(" ", "")
+        if not text:
+            return None
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            problems.append(self.problem(rules.NOT_A_NUMBER, row, column, raw))
+            return None
+        if number != number.to_integral_value():
+            problems.append(self.problem(rules.NOT_A_WHOLE_NUMBER, row, column, raw))
+            return None
+        if number < 0:
+            problems.append(self.problem(rules.NEGATIVE, row, column, raw))
+            return None
+        return int(number)
+
+    def _counts(
+        self,
+        row: int,
+        indicator: Indicator,
+        value: int | None,
+        numerator: int | None,
+        denominator: int | None,
+        problems: list[Problem],
+    ) -> None:
+        """rules.COUNTS, the row: a count has a value; a ratio a numerator and a denominator (rules.NUMERATOR:
+        the one not larger than the other)."""
+        found = {p.column for p in problems}
+        if not indicator.is_ratio:
+            if value is None and "value" not in found:
+                problems.append(self.problem(rules.REQUIRED_FOR_COUNT, row, "value", None))
+            return
+        for column, number in (("numerator", numerator), ("denominator", denominator)):
+            if number is None and column not in found:
+                problems.append(self.problem(rules.REQUIRED_FOR_RATIO, row, column, None))
+        if numerator is not None and denominator is not None and numerator > denominator:
+            problems.append(
+                self.problem(rules.NUMERATOR_OVER_DENOMINATOR, row, "numerator", numerator, denominator=denominator)
+            )
+
+    def _repeat(self, row: int, key: tuple[str, str, str], code: str, problems: list[Problem]) -> None:
+        """rules.REPEAT: one row per unit, indicator and category."""
+        if key in self._seen:
+            problems.append(self.problem(rules.DUPLICATE_ROW, row, "indicator_code", code, first=self._seen[key]))
+        else:
+            self._seen[key] = row

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import psycopg
 
+from ingestion import rules
 from ingestion.catalogue import TOTAL
-from ingestion.contract import Problem
 from ingestion.periods import Period
+from ingestion.rules import Problem
 
 # Each unit of the file with the ancestors of it that the file also reports, and how many levels up.
 REPORTED_ANCESTORS = """
@@ -152,20 +153,15 @@ def _problem(
     else:
         column = "numerator" if parts_numerator > numerator else "denominator"
         whole, parts = f"{numerator}/{denominator}", f"{parts_numerator}/{parts_denominator}"
-    return Problem(
-        file_name=file_name,
+    return rules.PARTS_EXCEED_WHOLE.problem(
+        file_name,
         sheet=sheet,
         row=row,
         column=column,
         value=whole,
-        code="parts_exceed_whole",
-        reason_en=(
-            f"unit {unit} gives {whole} for {what}, but the units below it in this file add up to {parts}"
-            f" (rows {rows}): the parts must not exceed the whole. Correct the unit's figure or its units' rows"
-        ),
-        reason_vi=(
-            f"đơn vị {unit} báo {whole} cho {what}, nhưng các đơn vị trực thuộc trong tệp cộng lại được {parts}"
-            f" (dòng {rows}): số liệu các đơn vị trực thuộc không được lớn hơn số của đơn vị cấp trên."
-            " Hãy sửa số của đơn vị hoặc các dòng của đơn vị trực thuộc"
-        ),
+        unit=unit,
+        whole=whole,
+        what=what,
+        parts=parts,
+        rows=rows,
     )

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import psycopg
 
+from ingestion import rules
 from ingestion.bulk import load_indicators
 from ingestion.contract import FileRejected, Problem, RowValidator, map_headers
 from ingestion.levels import check_levels
@@ -57,47 +58,32 @@ def discover(landing_dir: Path) -> list[Path]:
     return sorted(files, key=lambda p: (p.stat().st_mtime_ns, str(p)))
 
 
-def _target(file_name: str, landing_dir: Path, path: Path) -> tuple[str | None, str | None, list[Problem]]:
+def _target(path: Path, landing_dir: Path) -> tuple[str | None, str | None, list[Problem]]:
     """Province and period as named by the folders landing/<province>/<period>/ the file was put in."""
     parts = path.relative_to(landing_dir).parts if path.is_relative_to(landing_dir) else ()
     province_dir, period_dir = (parts[0], parts[1]) if len(parts) > 2 else (None, None)
     try:
         period = parse_period(period_dir or "")
     except ValueError:
-        return (
-            province_dir,
-            period_dir,
-            [
-                Problem(
-                    file_name,
-                    None,
-                    None,
-                    None,
-                    period_dir,
-                    "bad_period_folder",
-                    "the folder above the file must be a period such as 2026-09, 2026-Q3, 2026-H2 or 2026",
-                    "thư mục chứa tệp phải là kỳ báo cáo, ví dụ 2026-09, 2026-Q3, 2026-H2, 2026",
-                )
-            ],
-        )
+        return province_dir, period_dir, [rules.BAD_PERIOD_FOLDER.problem(path.name, value=period_dir)]
     if period.start > date.today():
-        return (
-            province_dir,
-            period.code,
-            [
-                Problem(
-                    file_name,
-                    None,
-                    None,
-                    None,
-                    period.code,
-                    "future_period",
-                    f"the period {period.code} has not started yet (it starts on {period.start:%Y-%m-%d})",
-                    f"kỳ báo cáo {period.code} chưa bắt đầu (bắt đầu ngày {period.start:%d/%m/%Y})",
-                )
-            ],
-        )
+        problem = rules.FUTURE_PERIOD.problem(path.name, value=period.code, period=period.code, start=period.start)
+        return province_dir, period.code, [problem]
     return province_dir, period.code, []
+
+
+def _unfit(
+    conn: psycopg.Connection, path: Path, settings: Settings, province_code: str | None, period_code: str
+) -> list[Problem]:
+    """What makes a file for a valid period unfit before it is read: its size, a folder naming no province."""
+    problems = []
+    size = path.stat().st_size
+    if size > settings.max_file_bytes:
+        limit, megabytes = settings.max_file_bytes // (1024 * 1024), size // (1024 * 1024)
+        problems.append(rules.FILE_TOO_LARGE.problem(path.name, value=f"{megabytes} MB", limit=limit))
+    if period_code and province_code not in _provinces_for(conn, parse_period(period_code)):
+        problems.append(rules.UNKNOWN_PROVINCE.problem(path.name, value=province_code, period=period_code))
+    return problems
 
 
 def _units_for(conn: psycopg.Connection, period: Period) -> dict[str, tuple[str, str]]:
@@ -133,117 +119,106 @@ def _earlier_copy(
 
 
 def ingest_file(conn: psycopg.Connection, path: Path, settings: Settings) -> IngestResult:
-    """Register, check and load one file. Re-running it for the same file changes nothing."""
-    file_name = path.name
+    """Register, check and load one file. Re-running it for the same file changes nothing.
+
+    The steps: find the target (province and period) from the folders; a file already received goes to the
+    duplicates; a file unfit before it is read, or whose rows break the contract, is rejected and kept in
+    quarantine with every reason; a good one becomes the next version of its province and period, and is kept
+    in the archive. In every case the landing file is removed only once the database says where it went.
+    """
     digest = sha256_of(path)
-    province_code, period_code, problems = _target(file_name, settings.landing_dir, path)
+    province_code, period_code, problems = _target(path, settings.landing_dir)
     existing = _earlier_copy(conn, digest, province_code, period_code)
     if existing:
-        _move(path, settings.data_dir / "archive" / "duplicates", existing)
-        return IngestResult(file_name, "duplicate", existing, province_code, period_code)
-
-    size = path.stat().st_size
-    if size > settings.max_file_bytes:
-        limit = settings.max_file_bytes // (1024 * 1024)
-        problems.append(
-            Problem(
-                file_name,
-                None,
-                None,
-                None,
-                f"{size // (1024 * 1024)} MB",
-                "file_too_large",
-                f"the file is larger than the {limit} MB limit; split it or contact the data team",
-                f"tệp lớn hơn giới hạn {limit} MB; hãy chia nhỏ tệp hoặc liên hệ nhóm dữ liệu",
-            )
-        )
-    period = None if problems else parse_period(period_code)
-    if period and province_code not in _provinces_for(conn, period):
-        problems.append(
-            Problem(
-                file_name,
-                None,
-                None,
-                None,
-                province_code,
-                "unknown_province",
-                f"the folder above the period must be the code of a province on the map of {period_code},"
-                " such as 38 (before 2025-07-01, one of the 63 provinces of that time)",
-                f"thư mục tỉnh phải là mã tỉnh theo bản đồ hành chính của kỳ {period_code}, ví dụ 38",
-            )
-        )
+        return _duplicate(path, settings, existing, province_code, period_code)
+    problems += _unfit(conn, path, settings, province_code, None if problems else period_code)
     if problems:
         return _reject(conn, path, settings, digest, province_code, period_code, problems)
-
-    lock_key = f"{province_code}/{period.code}"
     try:
-        with conn.transaction():
-            # Two versions of one province-period load one after the other, never interleaved.
-            conn.execute("select pg_advisory_xact_lock(hashtext(%s))", [lock_key])
-            if _earlier_copy(conn, digest, province_code, period.code):
-                raise _AlreadyLoaded
-            # The earlier version steps aside first: at most one accepted version exists at any time.
-            version, previous_id = _supersede(conn, province_code, period.code)
-            submission_id = conn.execute(
-                """insert into ingest.submission
-                   (file_name, stored_path, sha256, byte_size, province_code, period_code, period_type,
-                    period_start, period_end, status)
-                   values (%s, '', %s, %s, %s, %s, %s, %s, %s, 'accepted') returning submission_id""",
-                [
-                    file_name,
-                    digest,
-                    size,
-                    province_code,
-                    period.code,
-                    period.period_type,
-                    period.start,
-                    period.end,
-                ],
-            ).fetchone()[0]
-            table = open_table(path, file_name)
-            fields = map_headers(table.headers, file_name, table.sheet)
-            validator = RowValidator(file_name, province_code, period, None, table.sheet)
-            units = cache(lambda: _units_for(conn, period))
-            rows_loaded, problems = load_indicators(conn, path, table, fields, submission_id, validator, units)
-            if problems:
-                raise FileRejected(problems)
-            problems = check_levels(conn, submission_id, province_code, period, file_name, table.sheet)
-            if problems:
-                raise FileRejected(problems)
-            models_loaded, problems = load_models(conn, path, submission_id, validator, units)
-            if problems:
-                raise FileRejected(problems)
-            if rows_loaded == 0:
-                raise FileRejected(
-                    [
-                        Problem(
-                            file_name,
-                            table.sheet,
-                            None,
-                            None,
-                            None,
-                            "no_rows",
-                            "the file has a header but no data rows",
-                            "tệp chỉ có dòng tiêu đề, không có dữ liệu",
-                        )
-                    ]
-                )
-            conn.execute(
-                "update ingest.submission set superseded_by = %s where submission_id = %s",
-                [submission_id, previous_id],
-            )
-            stored = _keep(path, settings.data_dir / "archive" / province_code / period.code, submission_id)
-            conn.execute(
-                "update ingest.submission set stored_path = %s, version = %s, row_count = %s, model_count = %s,"
-                " sheet = %s where submission_id = %s",
-                [str(stored), version, rows_loaded, models_loaded, table.sheet, submission_id],
-            )
-    except _AlreadyLoaded:
-        return ingest_file(conn, path, settings)
+        submission_id, version, rows_loaded = _load(
+            conn, path, digest, province_code, parse_period(period_code), settings
+        )
+    except _AlreadyLoaded as loaded:
+        return _duplicate(path, settings, loaded.submission_id, province_code, period_code)
     except FileRejected as rejected:
-        return _reject(conn, path, settings, digest, province_code, period.code, rejected.problems)
+        return _reject(conn, path, settings, digest, province_code, period_code, rejected.problems)
     path.unlink()
-    return IngestResult(file_name, "accepted", submission_id, province_code, period.code, version, rows_loaded)
+    return IngestResult(path.name, "accepted", submission_id, province_code, period_code, version, rows_loaded)
+
+
+def _duplicate(
+    path: Path, settings: Settings, submission_id: int, province_code: str | None, period_code: str | None
+) -> IngestResult:
+    """The same bytes were received before: the file goes to the duplicates, named by the earlier submission."""
+    _move(path, settings.data_dir / "archive" / "duplicates", submission_id)
+    return IngestResult(path.name, "duplicate", submission_id, province_code, period_code)
+
+
+def _load(
+    conn: psycopg.Connection, path: Path, digest: str, province_code: str, period: Period, settings: Settings
+) -> tuple[int, int, int]:
+    """Load the file as the next version of its province and period, in one transaction; return its
+    submission id, version and rows. Raises FileRejected (nothing kept) when a row breaks the contract."""
+    file_name = path.name
+    with conn.transaction():
+        # Two versions of one province-period load one after the other, never interleaved.
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", [f"{province_code}/{period.code}"])
+        existing = _earlier_copy(conn, digest, province_code, period.code)
+        if existing:
+            raise _AlreadyLoaded(existing)
+        # The earlier version steps aside first: at most one accepted version exists at any time.
+        version, previous_id = _supersede(conn, province_code, period.code)
+        submission_id = conn.execute(
+            """insert into ingest.submission
+               (file_name, stored_path, sha256, byte_size, province_code, period_code, period_type,
+                period_start, period_end, status)
+               values (%s, '', %s, %s, %s, %s, %s, %s, %s, 'accepted') returning submission_id""",
+            [
+                file_name,
+                digest,
+                path.stat().st_size,
+                province_code,
+                period.code,
+                period.period_type,
+                period.start,
+                period.end,
+            ],
+        ).fetchone()[0]
+        sheet, rows_loaded, models_loaded = _check_and_copy(conn, path, submission_id, province_code, period)
+        conn.execute(
+            "update ingest.submission set superseded_by = %s where submission_id = %s", [submission_id, previous_id]
+        )
+        stored = _keep(path, settings.data_dir / "archive" / province_code / period.code, submission_id)
+        conn.execute(
+            "update ingest.submission set stored_path = %s, version = %s, row_count = %s, model_count = %s,"
+            " sheet = %s where submission_id = %s",
+            [str(stored), version, rows_loaded, models_loaded, sheet, submission_id],
+        )
+    return submission_id, version, rows_loaded
+
+
+def _check_and_copy(
+    conn: psycopg.Connection, path: Path, submission_id: int, province_code: str, period: Period
+) -> tuple[str, int, int]:
+    """Check the file's rows against the contract and copy them into raw; return the sheet, the indicator rows
+    and the models loaded. Raises FileRejected with every problem found."""
+    file_name = path.name
+    table = open_table(path, file_name)
+    fields = map_headers(table.headers, file_name, table.sheet)
+    validator = RowValidator(file_name, province_code, period, None, table.sheet)
+    units = cache(lambda: _units_for(conn, period))
+    rows_loaded, problems = load_indicators(conn, path, table, fields, submission_id, validator, units)
+    if problems:
+        raise FileRejected(problems)
+    problems = check_levels(conn, submission_id, province_code, period, file_name, table.sheet)
+    if problems:
+        raise FileRejected(problems)
+    models_loaded, problems = load_models(conn, path, submission_id, validator, units)
+    if problems:
+        raise FileRejected(problems)
+    if rows_loaded == 0:
+        raise FileRejected([rules.NO_ROWS.problem(file_name, sheet=table.sheet)])
+    return table.sheet, rows_loaded, models_loaded
 
 
 def dry_run(conn: psycopg.Connection, path: Path, province_code: str, period_code: str, settings: Settings):
@@ -269,6 +244,10 @@ def target_of(path: Path) -> tuple[str, str] | None:
 
 class _AlreadyLoaded(Exception):
     """Another worker registered the same file while this one waited for the lock."""
+
+    def __init__(self, submission_id: int):
+        super().__init__(submission_id)
+        self.submission_id = submission_id
 
 
 def _supersede(conn: psycopg.Connection, province_code: str, period_code: str) -> tuple[int, int | None]:

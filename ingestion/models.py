@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 
+from ingestion import rules
 from ingestion.contract import MODEL_SHEET, FileRejected, Problem, RowValidator, map_headers, sheet_columns
 from ingestion.periods import parse_day
 from ingestion.readers import open_table
@@ -70,98 +71,45 @@ def check_model(
     problem = rows.problem
     for column in columns:
         if column.required and not text[column.name] and column.type != "unit_code":
-            problems.append(problem(row, column.name, None, "required", "is required", "bắt buộc nhập"))
+            problems.append(problem(rules.REQUIRED, row, column.name, None))
         elif column.values and text[column.name] and text[column.name] not in column.values:
             allowed = ", ".join(column.values)
-            problems.append(
-                problem(
-                    row,
-                    column.name,
-                    text[column.name],
-                    "not_in_list",
-                    f"must be one of: {allowed}",
-                    f"phải là một trong: {allowed}",
-                )
-            )
+            problems.append(problem(rules.NOT_IN_LIST, row, column.name, text[column.name], allowed=allowed))
     if text["model_type"] and text["model_type"] not in model_types():
-        problems.append(
-            problem(
-                row,
-                "model_type",
-                text["model_type"],
-                "unknown_model_type",
-                f"is not a model type; use one of: {', '.join(model_types())}",
-                "loại mô hình không có trong danh mục (trang 'Loại mô hình')",
-            )
-        )
+        known = ", ".join(model_types())
+        problems.append(problem(rules.UNKNOWN_MODEL_TYPE, row, "model_type", text["model_type"], known=known))
     host = rows.unit_code(row, text["host_unit_code"], problems, column="host_unit_code")
     launched = None
     if text["launch_date"]:
         try:
             launched = parse_day(text["launch_date"])
         except ValueError:
-            problems.append(
-                problem(
-                    row,
-                    "launch_date",
-                    text["launch_date"],
-                    "bad_date",
-                    "is not a date (write 2024-05-19 or 19/05/2024)",
-                    "không phải ngày hợp lệ (ghi 2024-05-19 hoặc 19/05/2024)",
-                )
-            )
+            problems.append(problem(rules.BAD_DATE, row, "launch_date", text["launch_date"]))
         else:
             if launched > rows.period.end:
                 problems.append(
                     problem(
+                        rules.LAUNCHED_AFTER_PERIOD,
                         row,
                         "launch_date",
                         text["launch_date"],
-                        "launched_after_period",
-                        f"is after the end of the period {rows.period.code} ({rows.period.end:%Y-%m-%d})",
-                        f"sau ngày cuối kỳ báo cáo {rows.period.code} ({rows.period.end:%d/%m/%Y})",
+                        period=rows.period.code,
+                        end=rows.period.end,
                     )
                 )
     source_province, source_code = None, None
     if text["replicated_from"]:
         match = MODEL_REF.match(text["replicated_from"])
         if match is None:
-            problems.append(
-                problem(
-                    row,
-                    "replicated_from",
-                    text["replicated_from"],
-                    "bad_model_ref",
-                    "must be a model code, or <province code>/<model code> for another province's model",
-                    "phải là mã mô hình, hoặc <mã tỉnh>/<mã mô hình> với mô hình của tỉnh khác",
-                )
-            )
+            problems.append(problem(rules.BAD_MODEL_REF, row, "replicated_from", text["replicated_from"]))
         else:
             source_province = match.group(1) or rows.province_code
             source_code = match.group(2)
             if (source_province, source_code) == (rows.province_code, text["model_code"]):
-                problems.append(
-                    problem(
-                        row,
-                        "replicated_from",
-                        text["replicated_from"],
-                        "replicates_itself",
-                        "a model cannot be replicated from itself",
-                        "mô hình không thể nhân rộng từ chính nó",
-                    )
-                )
+                problems.append(problem(rules.REPLICATES_ITSELF, row, "replicated_from", text["replicated_from"]))
     code = text["model_code"]
     if code in seen:
-        problems.append(
-            problem(
-                row,
-                "model_code",
-                code,
-                "duplicate_model",
-                f"repeats the model of row {seen[code]}",
-                f"trùng mã mô hình với dòng {seen[code]}",
-            )
-        )
+        problems.append(problem(rules.DUPLICATE_MODEL, row, "model_code", code, first=seen[code]))
     elif code:
         seen[code] = row
     if problems:

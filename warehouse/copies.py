@@ -19,11 +19,12 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from warehouse import schemas
 from warehouse.security import analyst_role, analyst_schema
 
-FACT_STORE = "intermediate.int_indicator_values"
-REMAPPED_SUBMISSIONS = "intermediate.remapped_submissions"  # written by the fact store's remap (dbt macro remap_facts)
-PUBLISHED_SCHEMA = "published"
+FACT_STORE = schemas.FACT_STORE
+REMAPPED_SUBMISSIONS = schemas.REMAPPED_SUBMISSIONS
+PUBLISHED_SCHEMA = schemas.PUBLISHED
 PUBLISHED_FACTS = "fct_indicator_value"
 PUBLISHED_SUBMISSIONS = "submission"
 NATIONAL_FOR_ANALYSTS = "national_for_analysts"

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from warehouse import alerts, copies, security
+from warehouse import alerts, copies, schemas, security
 from warehouse.db import connect, libpq_params, warehouse_url
 from warehouse.migrate import migrate
 from warehouse.settings import Settings
@@ -173,7 +173,7 @@ def check_fact_history(settings: Settings | None = None) -> None:
 
     settings = settings or Settings.from_env()
     with connect(warehouse_url(settings)) as conn:
-        if conn.execute("select to_regclass('intermediate.int_indicator_values')").fetchone()[0] is None:
+        if conn.execute("select to_regclass(%s)", [schemas.FACT_STORE]).fetchone()[0] is None:
             return  # nothing built yet
     run_dbt("test", "--select", "tag:history", settings=settings)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import psycopg
 
+from warehouse import schemas
 from warehouse.copies import publish_to_readers
 from warehouse.security import TRANSFORMER, grant_readers, revoke_readers
 from warehouse.transform import BUILD_SCHEMA
 
-LIVE_SCHEMA = "marts"
-PREVIOUS_SCHEMA = "marts_previous"
+LIVE_SCHEMA = schemas.LIVE
+PREVIOUS_SCHEMA = schemas.PREVIOUS
 
 
 class PublishError(RuntimeError):

@@ -27,6 +27,8 @@ import os
 import psycopg
 from psycopg import sql
 
+from warehouse import schemas
+
 LOADER = "antq_loader"
 TRANSFORMER = "antq_transformer"
 BI_READER = "antq_bi_reader"
@@ -90,11 +92,11 @@ def bootstrap(conn: psycopg.Connection, province_codes: list[str]) -> None:
         # Ingestion checks a file in a temporary table before anything of it reaches raw.
         conn.execute(sql.SQL("grant temporary on database {} to {}").format(database, ident(LOADER)))
         conn.execute("revoke create on schema public from public")
-        for schema in ("ingest", "raw", "ref", "meta"):
+        for schema in (schemas.INGEST, schemas.RAW, schemas.REF, schemas.META):
             conn.execute(
                 sql.SQL("grant usage on schema {} to {}, {}").format(ident(schema), ident(LOADER), ident(TRANSFORMER))
             )
-        for schema in ("ingest", "raw", "ref"):
+        for schema in (schemas.INGEST, schemas.RAW, schemas.REF):
             conn.execute(
                 sql.SQL("grant select, insert, update, delete on all tables in schema {} to {}").format(
                     ident(schema), ident(LOADER)

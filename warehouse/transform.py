@@ -8,11 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from warehouse import schemas
 from warehouse.db import libpq_params, warehouse_url
 from warehouse.security import TRANSFORMER
 from warehouse.settings import DBT_PROJECT_DIR, Settings
 
-BUILD_SCHEMA = "build"
+BUILD_SCHEMA = schemas.BUILD
 
 
 class DbtFailed(RuntimeError):
@@ -24,7 +25,7 @@ def dbt_env(url: str, settings: Settings) -> dict[str, str]:
     return {
         **os.environ,
         **{f"ANTQ_PG_{key.upper()}": value for key, value in params.items()},
-        "ANTQ_BUILD_SCHEMA": BUILD_SCHEMA,
+        **schemas.dbt_environment(),
         "ANTQ_PG_ROLE": TRANSFORMER,
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DBT_TARGET_PATH": str(settings.data_dir / "dbt" / "target"),

@@ -17,7 +17,7 @@
 {# Submissions whose facts a build re-mapped, and when: the totals above the fact store and the published
    copy of the facts (warehouse/copies.py) redo those submissions. #}
 {% macro remapped_submissions_relation() -%}
-    {{ target.database }}.{{ generate_schema_name('intermediate', none) }}.remapped_submissions
+    {{ target.database }}.{{ env_var('ANTQ_INTERMEDIATE_SCHEMA') }}.remapped_submissions
 {%- endmacro %}
 
 {# Pre-hook of the fact store: move the facts of every unit whose placement differs between the version that

@@ -16,13 +16,16 @@ publish_log as (
 
 -- What the live marts count: the submissions of the latest publish or rollback.
 published as (
-    select distinct unnest(submission_ids) as submission_id
+    select distinct unnest(publish_log.submission_ids) as submission_id
     from publish_log
-    where publish_id = (select max(publish_id) from publish_log)
+    where publish_log.publish_id = (select max(latest.publish_id) from publish_log as latest)
 ),
 
 published_versions as (
-    select submissions.province_code, submissions.period_code, submissions.submission_id
+    select
+        submissions.province_code,
+        submissions.period_code,
+        submissions.submission_id
     from submissions
     inner join published on published.submission_id = submissions.submission_id
 ),
@@ -45,13 +48,16 @@ decided as (
         latest.period_code,
         latest.submission_id as latest_submission_id,
         held.submission_id is not null as is_held,
-        case when held.submission_id is null then latest.submission_id
-            else published_versions.submission_id end as submission_id
+        case
+            when held.submission_id is null then latest.submission_id
+            else published_versions.submission_id
+        end as submission_id
     from latest
     left join held on held.submission_id = latest.submission_id
     left join published_versions
-        on published_versions.province_code = latest.province_code
-        and published_versions.period_code = latest.period_code
+        on
+            published_versions.province_code = latest.province_code
+            and published_versions.period_code = latest.period_code
 ),
 
 final as (

@@ -65,10 +65,11 @@ final as (
     from submissions
     inner join indicator_values on indicator_values.submission_id = submissions.submission_id
     inner join units
-        on units.unit_code = indicator_values.unit_code
-        and units.unit_map = submissions.unit_map
-        and units.valid_from <= submissions.period_end
-        and (units.valid_to is null or units.valid_to >= submissions.period_end)
+        on
+            units.unit_code = indicator_values.unit_code
+            and units.unit_map = submissions.unit_map
+            and units.valid_from <= submissions.period_end
+            and (units.valid_to is null or units.valid_to >= submissions.period_end)
 )
 
 select * from final

@@ -27,8 +27,11 @@ listings as (
         models.model_level,
         models.launch_date,
         models.model_status,
-        case when models.replicated_from_code is not null then
-            md5(submissions.unit_map || '/' || models.replicated_from_province || '/' || models.replicated_from_code)
+        case
+            when models.replicated_from_code is not null then
+                md5(
+                    submissions.unit_map || '/' || models.replicated_from_province || '/' || models.replicated_from_code
+                )
         end as replicated_from_key
     from models
     inner join submissions on submissions.submission_id = models.submission_id

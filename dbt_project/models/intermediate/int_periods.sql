@@ -23,25 +23,43 @@ periods as (
         to_char(month_start, 'YYYY-MM') as period_code,
         month_start as period_start,
         (month_start + interval '1 month' - interval '1 day')::date as period_end,
-        year, month, quarter, half
+        year,
+        month,
+        quarter,
+        half
     from month_parts
     union all
     select distinct
-        'quarter', year || '-Q' || quarter,
+        'quarter',
+        year || '-Q' || quarter,
         make_date(year, quarter * 3 - 2, 1),
         (make_date(year, quarter * 3 - 2, 1) + interval '3 months' - interval '1 day')::date,
-        year, null::int, quarter, half
+        year,
+        null::int,
+        quarter,
+        half
     from month_parts
     union all
     select distinct
-        'half_year', year || '-H' || half,
+        'half_year',
+        year || '-H' || half,
         make_date(year, half * 6 - 5, 1),
         (make_date(year, half * 6 - 5, 1) + interval '6 months' - interval '1 day')::date,
-        year, null::int, null::int, half
+        year,
+        null::int,
+        null::int,
+        half
     from month_parts
     union all
     select distinct
-        'year', year::text, make_date(year, 1, 1), make_date(year, 12, 31), year, null::int, null::int, null::int
+        'year',
+        year::text,
+        make_date(year, 1, 1),
+        make_date(year, 12, 31),
+        year,
+        null::int,
+        null::int,
+        null::int
     from month_parts
 ),
 

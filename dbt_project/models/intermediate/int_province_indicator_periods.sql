@@ -75,19 +75,29 @@ rolled_up as (
         parts.target_code as period_code,
         parts.indicator_code,
         parts.part_type,
-        case when indicators.kind = 'flow' then sum(parts.value)
-            else (array_agg(parts.value order by parts.part_start desc))[1] end as value,
-        case when indicators.kind = 'flow' then sum(parts.numerator)
-            else (array_agg(parts.numerator order by parts.part_start desc))[1] end as numerator,
-        case when indicators.kind = 'flow' then sum(parts.denominator)
-            else (array_agg(parts.denominator order by parts.part_start desc))[1] end as denominator,
+        case
+            when indicators.kind = 'flow' then sum(parts.value)
+            else (array_agg(parts.value order by parts.part_start desc))[1]
+        end as value,
+        case
+            when indicators.kind = 'flow' then sum(parts.numerator)
+            else (array_agg(parts.numerator order by parts.part_start desc))[1]
+        end as numerator,
+        case
+            when indicators.kind = 'flow' then sum(parts.denominator)
+            else (array_agg(parts.denominator order by parts.part_start desc))[1]
+        end as denominator,
         max(parts.units_reporting) as units_reporting,
         max(parts.submission_id) as submission_id,
         bool_or(parts.is_remapped) as is_remapped,
-        case when indicators.kind = 'flow' then sum(parts.part_months) = max(parts.target_months)
-            else max(parts.part_end) = max(parts.target_end) end as is_complete,
-        case when indicators.kind = 'flow' then array_agg(parts.period_code order by parts.part_start)
-            else array[(array_agg(parts.period_code order by parts.part_start desc))[1]] end as source_periods
+        case
+            when indicators.kind = 'flow' then sum(parts.part_months) = max(parts.target_months)
+            else max(parts.part_end) = max(parts.target_end)
+        end as is_complete,
+        case
+            when indicators.kind = 'flow' then array_agg(parts.period_code order by parts.part_start)
+            else array[(array_agg(parts.period_code order by parts.part_start desc))[1]]
+        end as source_periods
     from parts
     inner join indicators on indicators.indicator_code = parts.indicator_code
     group by parts.province_code, parts.target_code, parts.indicator_code, parts.part_type, indicators.kind
@@ -95,40 +105,74 @@ rolled_up as (
 
 candidates as (
     select
-        province_code, period_code, indicator_code, value, numerator, denominator, units_reporting,
-        submission_id, new_submission_ids, is_remapped, 'submitted' as source, true as is_complete,
-        array[period_code] as source_periods, 0 as preference
+        province_code,
+        period_code,
+        indicator_code,
+        value,
+        numerator,
+        denominator,
+        units_reporting,
+        submission_id,
+        new_submission_ids,
+        is_remapped,
+        'submitted' as source,
+        true as is_complete,
+        array[period_code] as source_periods,
+        0 as preference
     from submitted
     union all
     select
-        rolled_up.province_code, rolled_up.period_code, rolled_up.indicator_code, rolled_up.value,
-        rolled_up.numerator, rolled_up.denominator, rolled_up.units_reporting, rolled_up.submission_id,
-        coalesce(new_parts.new_submission_ids, '{}'), rolled_up.is_remapped, 'rolled_up_from_' || rolled_up.part_type,
-        rolled_up.is_complete, rolled_up.source_periods,
+        rolled_up.province_code,
+        rolled_up.period_code,
+        rolled_up.indicator_code,
+        rolled_up.value,
+        rolled_up.numerator,
+        rolled_up.denominator,
+        rolled_up.units_reporting,
+        rolled_up.submission_id,
+        coalesce(new_parts.new_submission_ids, '{}'),
+        rolled_up.is_remapped,
+        'rolled_up_from_' || rolled_up.part_type,
+        rolled_up.is_complete,
+        rolled_up.source_periods,
         case rolled_up.part_type when 'half_year' then 1 when 'quarter' then 2 else 3 end
     from rolled_up
     left join new_parts
-        on new_parts.province_code = rolled_up.province_code
-        and new_parts.target_code = rolled_up.period_code
-        and new_parts.indicator_code = rolled_up.indicator_code
-        and new_parts.part_type = rolled_up.part_type
+        on
+            new_parts.province_code = rolled_up.province_code
+            and new_parts.target_code = rolled_up.period_code
+            and new_parts.indicator_code = rolled_up.indicator_code
+            and new_parts.part_type = rolled_up.part_type
 ),
 
 ranked as (
     select
         candidates.*,
         row_number() over (
-            partition by province_code, period_code, indicator_code order by preference
+            partition by candidates.province_code, candidates.period_code, candidates.indicator_code
+            order by candidates.preference
         ) as pick
     from candidates
 ),
 
 picked as (
     select
-        ranked.province_code, ranked.period_code, ranked.indicator_code, ranked.value, ranked.numerator,
-        ranked.denominator, ranked.units_reporting, ranked.submission_id, ranked.new_submission_ids,
-        ranked.is_remapped, ranked.source, ranked.is_complete, ranked.source_periods,
-        periods.period_type, periods.period_start, periods.on_current_map
+        ranked.province_code,
+        ranked.period_code,
+        ranked.indicator_code,
+        ranked.value,
+        ranked.numerator,
+        ranked.denominator,
+        ranked.units_reporting,
+        ranked.submission_id,
+        ranked.new_submission_ids,
+        ranked.is_remapped,
+        ranked.source,
+        ranked.is_complete,
+        ranked.source_periods,
+        periods.period_type,
+        periods.period_start,
+        periods.on_current_map
     from ranked
     inner join periods on periods.period_code = ranked.period_code
     where ranked.pick = 1
@@ -141,9 +185,9 @@ picked as (
 with_history as (
     select
         picked.*,
-        array_agg(value) over (
-            partition by province_code, indicator_code, period_type, on_current_map
-            order by period_start
+        array_agg(picked.value) over (
+            partition by picked.province_code, picked.indicator_code, picked.period_type, picked.on_current_map
+            order by picked.period_start
             rows between 6 preceding and 1 preceding
         ) as last_6_values
     from picked

@@ -4,7 +4,11 @@
 -- version. A build adds a version when the placements of int_units match none stored (a reference refresh
 -- moved a unit); the fact store records which version placed each row (macros/unit_map_versions.sql).
 with units as (
-    select unit_key, current_unit_key, current_province_code from {{ ref('int_units') }}
+    select
+        unit_key,
+        current_unit_key,
+        current_province_code
+    from {{ ref('int_units') }}
 ),
 
 fingerprint as (
@@ -14,7 +18,7 @@ fingerprint as (
 final as (
     select
         {% if is_incremental() %}
-        (select coalesce(max(unit_map_version), 0) + 1 from {{ this }})
+        (select coalesce(max(stored.unit_map_version), 0) + 1 from {{ this }} as stored)
         {% else %}
         1
         {% endif %} as unit_map_version,
@@ -25,7 +29,11 @@ final as (
     from units
     cross join fingerprint
     {% if is_incremental() %}
-    where not exists (select 1 from {{ this }} as stored where stored.fingerprint = fingerprint.md5)
+    where
+        not exists (
+            select 1 from {{ this }} as stored
+            where stored.fingerprint = fingerprint.md5
+        )
     {% endif %}
 )
 

@@ -12,13 +12,17 @@ crosswalk as (
 ),
 
 province_of_legacy as (
-    select legacy_code as legacy_province_code, current_code as current_province_code
+    select
+        legacy_code as legacy_province_code,
+        current_code as current_province_code
     from crosswalk
     where legacy_level = 'province'
 ),
 
 default_target as (
-    select legacy_unit_key, current_unit_key
+    select
+        legacy_unit_key,
+        current_unit_key
     from crosswalk
     where is_default and current_level = legacy_level
 ),
@@ -36,19 +40,25 @@ final as (
         units.valid_from,
         units.valid_to,
         units.unit_map = 'current' as is_current,
-        case when units.unit_map = 'current' then units.province_code
-            else province_of_legacy.current_province_code end as current_province_code,
-        case when units.unit_map = 'current' then units.unit_key
+        case
+            when units.unit_map = 'current' then units.province_code
+            else province_of_legacy.current_province_code
+        end as current_province_code,
+        case
+            when units.unit_map = 'current' then units.unit_key
             when units.unit_level = 'province' then 'current:province:' || province_of_legacy.current_province_code
-            else default_target.current_unit_key end as current_unit_key,
+            else default_target.current_unit_key
+        end as current_unit_key,
         units.reference_source
     from units
     left join units as parents
-        on parents.unit_map = units.unit_map
-        and parents.unit_code = units.parent_code
-        and parents.unit_level = case
-            when units.unit_map = 'legacy' and units.unit_level = 'commune' then 'district'
-            else 'province' end
+        on
+            parents.unit_map = units.unit_map
+            and parents.unit_code = units.parent_code
+            and parents.unit_level = case
+                when units.unit_map = 'legacy' and units.unit_level = 'commune' then 'district'
+                else 'province'
+            end
     left join province_of_legacy
         on units.unit_map = 'legacy' and province_of_legacy.legacy_province_code = units.province_code
     left join default_target on default_target.legacy_unit_key = units.unit_key

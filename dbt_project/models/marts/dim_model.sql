@@ -16,7 +16,7 @@ units as (
 latest as (
     select distinct on (model_key) *
     from listings
-    order by model_key, period_end desc, submission_id desc
+    order by model_key asc, period_end desc, submission_id desc
 ),
 
 history as (
@@ -55,8 +55,9 @@ final as (
     left join units as hosts
         on hosts.unit_map = latest.unit_map and hosts.unit_code = latest.host_unit_code
     left join units as provinces
-        on provinces.unit_map = latest.unit_map and provinces.unit_code = latest.reported_province_code
-        and provinces.unit_level = 'province'
+        on
+            provinces.unit_map = latest.unit_map and provinces.unit_code = latest.reported_province_code
+            and provinces.unit_level = 'province'
 )
 
 select * from final

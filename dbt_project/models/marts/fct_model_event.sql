@@ -8,7 +8,7 @@ launched as (
     select
         'launched' as event_type,
         model_key,
-        cast(null as text) as related_model_key,
+        null::text as related_model_key,
         province_code,
         launch_date as event_date
     from models
@@ -18,7 +18,7 @@ closed as (
     select
         'closed' as event_type,
         model_key,
-        cast(null as text) as related_model_key,
+        null::text as related_model_key,
         province_code,
         closed_by as event_date
     from models

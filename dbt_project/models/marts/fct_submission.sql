@@ -10,7 +10,9 @@ periods as (
 ),
 
 provinces as (
-    select unit_code as province_code, unit_name as province_name
+    select
+        unit_code as province_code,
+        unit_name as province_name
     from {{ ref('dim_unit') }}
     where unit_level = 'province' and is_current
 ),
@@ -26,9 +28,14 @@ expected as (
         periods.period_end + calendar.due_days as deadline
     from calendar
     inner join periods
-        on periods.period_type = calendar.period_type
-        and periods.period_start >= (select p.period_start from periods as p where p.period_code = calendar.since_period)
-        and periods.period_start <= current_date
+        on
+            periods.period_type = calendar.period_type
+            and periods.period_start
+            >= (
+                select p.period_start from periods as p
+                where p.period_code = calendar.since_period
+            )
+            and periods.period_start <= current_date
     cross join provinces
 ),
 
@@ -72,7 +79,7 @@ final as (
             else 'not_yet_due'
         end as status,
         received.first_accepted_at is not null
-            and (expected.deadline is null or received.first_accepted_at::date <= expected.deadline) as on_time
+        and (expected.deadline is null or received.first_accepted_at::date <= expected.deadline) as on_time
     from expected
     full outer join received
         on received.province_code = expected.province_code and received.period_code = expected.period_code

@@ -47,9 +47,10 @@ select
 from figures
 cross join unnest(figures.source_periods) as part (period_code)
 inner join facts
-    on facts.province_code = figures.province_code
-    and facts.period_code = part.period_code
-    and facts.indicator_code = figures.indicator_code
+    on
+        facts.province_code = figures.province_code
+        and facts.period_code = part.period_code
+        and facts.indicator_code = figures.indicator_code
 inner join submissions on submissions.current_submission_id = facts.submission_id
 left join units on units.unit_key = facts.unit_key
 where facts.is_counted is not false

@@ -14,7 +14,9 @@ provinces as (
 ),
 
 replicas as (
-    select model_key, count(*) as replicas
+    select
+        model_key,
+        count(*) as replicas
     from events
     where event_type = 'replicated'
     group by model_key

@@ -53,7 +53,8 @@ with_periods as (
         expected.provinces_expected,
         case
             when national.provinces_reporting >= expected.provinces_expected then 'final'
-            when periods.period_end + coalesce(calendar.due_days, {{ var('default_due_days') }})
+            when
+                periods.period_end + coalesce(calendar.due_days, {{ var('default_due_days') }})
                 + {{ var('final_after_days') }} < current_date then 'final'
             else 'provisional'
         end as publication_status
@@ -88,8 +89,9 @@ final as (
     from with_periods as current_year
     inner join indicators on indicators.indicator_code = current_year.indicator_code
     left join with_periods as previous_year
-        on previous_year.indicator_code = current_year.indicator_code
-        and previous_year.period_code = current_year.previous_year_period_code
+        on
+            previous_year.indicator_code = current_year.indicator_code
+            and previous_year.period_code = current_year.previous_year_period_code
 )
 
 select * from final

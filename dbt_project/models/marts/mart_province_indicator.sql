@@ -68,9 +68,10 @@ final as (
     inner join indicators on indicators.indicator_code = current_year.indicator_code
     left join provinces on provinces.unit_code = current_year.province_code
     left join with_periods as previous_year
-        on previous_year.province_code = current_year.province_code
-        and previous_year.indicator_code = current_year.indicator_code
-        and previous_year.period_code = current_year.previous_year_period_code
+        on
+            previous_year.province_code = current_year.province_code
+            and previous_year.indicator_code = current_year.indicator_code
+            and previous_year.period_code = current_year.previous_year_period_code
 )
 
 select * from final

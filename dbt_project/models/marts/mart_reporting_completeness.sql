@@ -5,7 +5,9 @@ with submissions as (
 ),
 
 provinces as (
-    select unit_code as province_code, unit_name as province_name
+    select
+        unit_code as province_code,
+        unit_name as province_name
     from {{ ref('dim_unit') }}
     where unit_level = 'province' and is_current
 ),

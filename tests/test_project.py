@@ -1,0 +1,71 @@
+"""The dbt project's shape: layers that flow one way, SQL in the house style, schemas named in one place."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from warehouse import schemas
+from warehouse.settings import DBT_PROJECT_DIR, Settings
+from warehouse.transform import dbt_env
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> dict[str, dict]:
+    """Every model as `dbt ls` sees it (no database is needed to parse): name -> its path, schema and parents."""
+    settings = replace(Settings.from_env(), data_dir=tmp_path_factory.mktemp("dbt"))
+    env = dbt_env("postgresql://nobody@localhost:1/nothing", settings)
+    listed = subprocess.run(
+        [str(BIN / "dbt"), "ls", "--resource-type", "model", "--output", "json", "--project-dir", str(DBT_PROJECT_DIR)]
+        + ["--output-keys", "name original_file_path config depends_on", "-q"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    nodes = [json.loads(line) for line in listed.splitlines() if line.startswith("{")]
+    return {node["name"]: node for node in nodes}
+
+
+def layer(node: dict) -> str:
+    return Path(node["original_file_path"]).parts[1]  # models/<layer>/...
+
+
+def test_dbt_layers_flow_one_way_staging_intermediate_marts(models):
+    order = {"staging": 0, "intermediate": 1, "marts": 2}
+    backwards = [
+        f"{name} ({layer(node)}) reads {parent.split('.')[-1]} ({layer(models[parent.split('.')[-1]])})"
+        for name, node in models.items()
+        for parent in node["depends_on"]["nodes"]
+        if parent.startswith("model.") and order[layer(models[parent.split(".")[-1]])] > order[layer(node)]
+    ]
+    assert backwards == []
+    assert {layer(node) for node in models.values()} == set(order)
+
+
+def test_each_model_goes_to_the_schema_warehouse_schemas_names(models):
+    expected = {"staging": schemas.STAGING, "intermediate": schemas.INTERMEDIATE, "marts": None}
+    wrong = {
+        name: node["config"]["schema"]
+        for name, node in models.items()
+        if node["config"]["schema"] != expected[layer(node)]
+    }
+    assert wrong == {}, "dbt_project.yml sets each layer's schema from ANTQ_*_SCHEMA (warehouse/schemas.py)"
+
+
+def test_the_sql_of_the_models_passes_sqlfluff():
+    linted = subprocess.run(
+        [str(BIN / "sqlfluff"), "lint", "models", "--processes", "2"],
+        cwd=DBT_PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert linted.returncode == 0, linted.stdout[-4000:]
