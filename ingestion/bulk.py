@@ -5,8 +5,8 @@ into raw.indicator_value, each line given its row number and submission, and che
 that keeps every row rule of ingestion/rules.py (the file's period, a unit of the province valid in the
 period, an indicator and category of the catalogue, counts in the right columns, numerator <= denominator).
 Repeats are found as the lines go by: no two lines may start with the same period, unit, indicator and
-category. If every row passes, that COPY was the only
-write. If any row does not, the copy is rolled back and the file takes the path every other file takes.
+category. If every row passes, that COPY was the only write. If any row does not, the copy is rolled back
+and the file takes the path every other file takes.
 
 That path puts the file's cells as text into a temporary table (a CSV by streaming its bytes to COPY, other
 formats row by row through their reader), moves the plainly good rows into raw with one INSERT ... SELECT,

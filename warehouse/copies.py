@@ -194,10 +194,11 @@ def sync_published_facts(conn: psycopg.Connection, live: str, codes: list[str]) 
         )
     }
     present = {row[0] for row in conn.execute(sql.SQL("select submission_id from {}").format(published))}
-    # A submission whose facts a build re-mapped (a reference refresh moved a unit) after they were copied
-    # is copied again.
-    remapped = (
-        {
+    # A copy made before a build re-mapped its submission's facts (a reference refresh moved a unit) is stale:
+    # it is deleted, and copied again if the submission is still counted.
+    stale = set()
+    if conn.execute("select to_regclass(%s)", [REMAPPED_SUBMISSIONS]).fetchone()[0]:
+        stale = {
             row[0]
             for row in conn.execute(
                 sql.SQL(
@@ -206,10 +207,8 @@ def sync_published_facts(conn: psycopg.Connection, live: str, codes: list[str]) 
                 ).format(published, sql.SQL(REMAPPED_SUBMISSIONS))
             )
         }
-        if conn.execute("select to_regclass(%s)", [REMAPPED_SUBMISSIONS]).fetchone()[0]
-        else set()
-    )
-    removed, added = sorted((present - target) | (present & remapped)), sorted((target - present) | (target & remapped))
+    good = present - stale
+    removed, added = sorted(present - (good & target)), sorted(target - good)
     columns = sql.SQL(", ").join(map(_ident, _columns(conn, PUBLISHED_SCHEMA, PUBLISHED_FACTS)))
     conn.execute(sql.SQL("delete from {} where submission_id = any(%s)").format(facts), [removed])
     conn.execute(sql.SQL("delete from {} where submission_id = any(%s)").format(published), [removed])
