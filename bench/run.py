@@ -17,6 +17,7 @@ import os
 import platform
 import resource
 import statistics
+import threading
 import time
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -257,6 +258,74 @@ def bi_latency(settings: Settings, period: str, runs: int = 40) -> dict:
     return results
 
 
+def _p95(values: list[float]) -> float:
+    values = sorted(values)
+    return round(values[int(0.95 * (len(values) - 1))], 2) if values else 0.0
+
+
+def publish_under_bi_load(settings: Settings, period: str, checks: int, publishes: int = 3) -> dict:
+    """Fifteen BI sessions query the marts, each every 0.2 s (the BI_QUERIES of antq_bi_reader in turn), a
+    sixteenth runs a 20-second query over and over, and one more sits idle in a transaction it opened on the
+    marts before the first publish; meanwhile the marts are built and published `publishes` times. Returns
+    the readers' p95 during the publishes and in quiet moments between them, every query that failed, and
+    each publish's seconds."""
+    url = settings.warehouse_url
+    queries = [query for role, query in BI_QUERIES.values() if role == "antq_bi_reader"]
+    stop = threading.Event()
+    timings: list[tuple[float, float]] = []
+    failures: list[str] = []
+
+    def reader(query: str, pause: float) -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("set role antq_bi_reader")
+            while not stop.is_set():
+                started = time.perf_counter()
+                try:
+                    conn.execute(query, {"period": period}).fetchall()
+                except psycopg.Error as error:
+                    if not stop.is_set():
+                        failures.append(f"{type(error).__name__}: {str(error).strip()}")
+                timings.append((started, time.perf_counter()))
+                stop.wait(pause)
+
+    long_query = "select pg_sleep(20), count(*) from marts.mart_province_indicator"
+    threads = [threading.Thread(target=reader, args=(queries[i % len(queries)], 0.2)) for i in range(15)]
+    threads.append(threading.Thread(target=reader, args=(long_query, 0)))
+    idle = psycopg.connect(url)
+    idle.execute("set role antq_bi_reader")
+    idle.execute("select count(*) from marts.mart_national_indicator").fetchall()
+    for thread in threads:
+        thread.start()
+    quiet: list[tuple[float, float]] = []
+    publishing: list[tuple[float, float]] = []
+    for _ in range(publishes):
+        pipeline.build_marts(settings)
+        quiet_started = time.perf_counter()
+        time.sleep(2)
+        quiet.append((quiet_started, time.perf_counter()))
+        started = time.perf_counter()
+        pipeline.publish_marts({"schema": BUILD_SCHEMA, "checks_run": checks, "findings": []}, settings)
+        publishing.append((started, time.perf_counter()))
+    stop.set()
+    for thread in threads:
+        thread.join()  # the long query ends within its 20 s
+    idle.close()
+    short = [(a, b) for a, b in timings if b - a < 15]
+
+    def overlapping(windows):
+        return [(b - a) * 1000 for a, b in short if any(a < end and b > start for start, end in windows)]
+
+    during, calm = overlapping(publishing), overlapping(quiet)
+    return {
+        "bi_p95_during_publish_ms": _p95(during),
+        "bi_p95_quiet_ms": _p95(calm),
+        "queries_during_publish": len(during),
+        "failed_queries": len(failures),
+        "failures": sorted(set(failures))[:5],
+        "publish_s": [round(end - start, 2) for start, end in publishing],
+    }
+
+
 FRESHNESS_PROVINCES = ("40", "44", "46", "48", "51", "52", "56")  # the first warms up and is not counted
 
 
@@ -409,6 +478,8 @@ def main() -> int:
         )
     latency, seconds, peak = measured(bi_latency, settings, periods[-1])
     record("BI queries", seconds, peak)
+    loaded, seconds, peak = measured(publish_under_bi_load, settings, periods[-1], checks)
+    record("publish under BI load (3 builds and publishes, 17 BI sessions)", seconds, peak, **loaded)
     slowest, seconds, peak = measured(explain_figures, settings, periods[-1])
     record("explain two figures", seconds, peak, slowest_s=slowest)
     fresh, seconds, peak = measured(land_to_published, settings, periods[-1])
@@ -454,6 +525,9 @@ def main() -> int:
         "publish after one resubmission, seconds (goal <= 5)": steps[
             "resubmission: publish (swap, published facts, 34 province copies)"
         ]["seconds"],
+        "BI p95 during a publish, ms (goal <= 100)": loaded["bi_p95_during_publish_ms"],
+        "publish under BI load, slowest, seconds (goal <= 5)": max(loaded["publish_s"]),
+        "BI queries failed during publishes (goal 0)": loaded["failed_queries"],
         "gate / same checks in SQL (goal <= 1.5)": round(
             steps["gate (Great Expectations)"]["seconds"] / steps["baseline: gate checks in SQL"]["seconds"], 3
         ),

@@ -13,6 +13,7 @@ import re
 import shutil
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
@@ -40,6 +41,9 @@ class IngestResult:
     version: int | None = None
     row_count: int = 0
     problems: list[Problem] = field(default_factory=list)
+
+
+OnRejected = Callable[[psycopg.Connection, IngestResult], None]
 
 
 def sha256_of(path: Path) -> str:
@@ -118,13 +122,16 @@ def _earlier_copy(
     return row[0] if row else None
 
 
-def ingest_file(conn: psycopg.Connection, path: Path, settings: Settings) -> IngestResult:
+def ingest_file(
+    conn: psycopg.Connection, path: Path, settings: Settings, on_rejected: OnRejected | None = None
+) -> IngestResult:
     """Register, check and load one file. Re-running it for the same file changes nothing.
 
     The steps: find the target (province and period) from the folders; a file already received goes to the
     duplicates; a file unfit before it is read, or whose rows break the contract, is rejected and kept in
     quarantine with every reason; a good one becomes the next version of its province and period, and is kept
     in the archive. In every case the landing file is removed only once the database says where it went.
+    `on_rejected(conn, result)` runs inside the transaction that records a refusal (the rejection alert).
     """
     digest = sha256_of(path)
     province_code, period_code, problems = _target(path, settings.landing_dir)
@@ -133,7 +140,7 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: Settings) -> Ing
         return _duplicate(path, settings, existing, province_code, period_code)
     problems += _unfit(conn, path, settings, province_code, None if problems else period_code)
     if problems:
-        return _reject(conn, path, settings, digest, province_code, period_code, problems)
+        return _reject(conn, path, settings, digest, province_code, period_code, problems, on_rejected)
     try:
         submission_id, version, rows_loaded = _load(
             conn, path, digest, province_code, parse_period(period_code), settings
@@ -141,7 +148,7 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: Settings) -> Ing
     except _AlreadyLoaded as loaded:
         return _duplicate(path, settings, loaded.submission_id, province_code, period_code)
     except FileRejected as rejected:
-        return _reject(conn, path, settings, digest, province_code, period_code, rejected.problems)
+        return _reject(conn, path, settings, digest, province_code, period_code, rejected.problems, on_rejected)
     path.unlink()
     return IngestResult(path.name, "accepted", submission_id, province_code, period_code, version, rows_loaded)
 
@@ -273,6 +280,7 @@ def _reject(
     province_code: str | None,
     period_code: str | None,
     problems: list[Problem],
+    on_rejected: OnRejected | None,
 ) -> IngestResult:
     file_name = path.name
     bad_rows = len({p.row for p in problems if p.row is not None and p.row > 1})
@@ -307,8 +315,11 @@ def _reject(
             "update ingest.submission set stored_path = %s where submission_id = %s",
             [str(stored), submission_id],
         )
+        result = IngestResult(file_name, "rejected", submission_id, province_code, period_code, problems=problems)
+        if on_rejected:
+            on_rejected(conn, result)
     path.unlink()
-    return IngestResult(file_name, "rejected", submission_id, province_code, period_code, problems=problems)
+    return result
 
 
 def safe_name(name: str, max_bytes: int = 200) -> str:

@@ -31,7 +31,7 @@ from ingestion.loader import dry_run, safe_name, sha256_of
 from ingestion.periods import parse_period
 from portal import auth
 from portal.text import LANGUAGES, translate
-from warehouse import pipeline, security
+from warehouse import alerts, pipeline, security
 from warehouse.db import warehouse_url
 from warehouse.settings import Settings
 
@@ -295,6 +295,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ).fetchall()
             pending = holds(conn, pending_only=True)
         with admin() as conn:
+            undelivered = alerts.undelivered(conn)
             log = conn.execute(
                 """select publish_id, published_at, action, cardinality(submission_ids), checks_passed, note
                    from meta.publish_log order by publish_id desc limit 10"""
@@ -308,6 +309,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             grid=grid,
             refused=refused,
             holds=pending,
+            undelivered=undelivered,
             log=log,
             reports=reports,
         )

@@ -1,5 +1,9 @@
 """Blue/green publishing: the swap is all or nothing, and the previous version can be restored."""
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
 import pytest
 
 from warehouse.publish import PublishError, publish, rollback
@@ -59,3 +63,45 @@ def test_rollback_without_a_previous_version_is_refused(conn):
     with pytest.raises(PublishError, match="no previous"):
         rollback(conn)
     assert live_value(conn) == 4351
+
+
+def test_a_reader_of_an_old_version_neither_blocks_publishing_nor_loses_its_tables(settings, conn, capsys):
+    """A dashboard idle in a transaction on the marts of three publishes ago, and a query running across two
+    publishes: both keep reading what they started on, publishing waits for neither (it would raise after
+    its lock timeout otherwise), and the old version is dropped once its last reader is done."""
+    build(conn, 1)
+    publish(conn, checks_passed=1)
+    idle = psycopg.connect(settings.warehouse_url)  # a transaction left open after reading version 1
+    idle.execute("set role antq_bi_reader")
+    assert idle.execute("select value from marts.mart_national_indicator").fetchone() == (1,)
+    analyst = psycopg.connect(settings.warehouse_url)  # a province's analyst, idle too, on its own schema
+    analyst.execute("set role antq_analyst_38")
+    assert analyst.execute("select value from province_38.mart_national_indicator").fetchone() == (1,)
+    running = psycopg.connect(settings.warehouse_url, autocommit=True)
+    running.execute("set role antq_bi_reader")
+    long_query = ThreadPoolExecutor(1).submit(
+        running.execute, "select pg_sleep(4), value from marts.mart_national_indicator"
+    )
+    time.sleep(0.5)  # the long query has opened version 1's table
+    for figure in (2, 3, 4):
+        build(conn, figure)
+        publish(conn, checks_passed=1)
+        assert live_value(conn) == figure
+    assert long_query.result().fetchone()[1] == 1, "the long query read the version it started on, to its end"
+    still_read = capsys.readouterr().out
+    assert f"still read by pid {idle.info.backend_pid} (postgres, idle in transaction" in still_read
+    assert retired_schemas(conn), "version 1 waits for its reader"
+    # a new statement of a transaction that reads committed data sees the newest version, without an error
+    assert analyst.execute("select value from province_38.mart_national_indicator").fetchone() == (4,)
+    idle.execute("select 1")  # their transactions still read version 1 ...
+    idle.commit()  # ... until they end
+    analyst.commit()
+    build(conn, 5)
+    publish(conn, checks_passed=1)
+    assert retired_schemas(conn) == [], "every retired version is dropped once nobody reads it"
+    for session in (idle, analyst, running):
+        session.close()
+
+
+def retired_schemas(conn) -> list[str]:
+    return [r[0] for r in conn.execute(r"select nspname from pg_namespace where nspname like 'retired\_%'")]

@@ -22,7 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("rollback", help="put the previously published marts back")
     commands.add_parser("url", help="print the warehouse URL (starting the embedded Postgres if needed)")
     status = commands.add_parser(
-        "status", help="what happened to a file: versions, status and every reason (no file: the pending holds)"
+        "status",
+        help="what happened to a file: versions, status and every reason (no file: the pending holds and the"
+        " alerts not delivered)",
     )
     status.add_argument("file", nargs="?", default="", help="a file name (or part of one), or a submission id")
     explain = commands.add_parser("explain", help="every file, sheet and row a published figure is made of")
@@ -37,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         review.add_argument("hold_id", type=int)
         review.add_argument("--reason", required=True, help="why (kept with the review)")
         review.add_argument("--by", default=getpass.getuser(), help="who reviews (default: this user)")
+    commands.add_parser("deliver-alerts", help="send the alerts of the outbox that are due (what antq_alerts runs)")
     commands.add_parser("docs", help="generate the dbt documentation site (models, columns, grain, lineage)")
     commands.add_parser("check-history", help="run the dbt tests that read the whole fact store")
     commands.add_parser("ingest", help="ingest every file waiting in landing, in this process (for backfills)")
@@ -67,11 +70,16 @@ def main(argv: list[str] | None = None) -> int:
     elif options.command == "rollback":
         from warehouse.publish import rollback
 
-        with connect(warehouse_url(settings)) as conn:
+        with connect(warehouse_url(settings), autocommit=True) as conn:
             print(f"rolled back (publish log #{rollback(conn, settings.small_cell_provinces)})")
     elif options.command == "status":
         with connect(warehouse_url(settings)) as conn:
-            print(file_status(conn, options.file) if options.file else hold_list(conn, pending_only=True))
+            if options.file:
+                print(file_status(conn, options.file))
+            else:
+                print(hold_list(conn, pending_only=True), alert_list(conn), sep="\n\n")
+    elif options.command == "deliver-alerts":
+        print(json.dumps(pipeline.deliver_alerts(settings)))
     elif options.command == "explain":
         from warehouse.lineage import explain
 
@@ -178,6 +186,24 @@ def hold_list(conn, pending_only: bool) -> str:
         f"{waiting} waiting for review: python -m warehouse confirm ID --reason '...' (publish it on the next run)"
         " or reject ID --reason '...' (keep it out, tell the province)"
     )
+    return "\n".join(lines)
+
+
+def alert_list(conn) -> str:
+    """The alerts not delivered: waiting for the mail server (with the last error), or given up."""
+    from warehouse.alerts import undelivered
+
+    found = undelivered(conn)
+    if not found:
+        return "every alert was delivered"
+    lines = [f"{len(found)} alert(s) not delivered:"]
+    for _key, kind, recipients, subject, status, attempts, queued, next_at, error in found:
+        when = "given up" if status == "given_up" else f"next try {next_at:%Y-%m-%d %H:%M:%S}"
+        lines.append(
+            f"- {kind} to {recipients}, queued {queued:%Y-%m-%d %H:%M}, {attempts} attempt(s), {when}: {subject}"
+            + (f"\n    last error: {error}" if error else "")
+        )
+    lines.append("they are retried by the antq_alerts DAG every 5 minutes, or now: python -m warehouse deliver-alerts")
     return "\n".join(lines)
 
 

@@ -1,4 +1,8 @@
-"""Alerts by SMTP: one email per distinct alert, HTML and plain text, never sent twice for one key."""
+"""Alerts by SMTP: one email per distinct alert, HTML and plain text, never sent twice for one key.
+
+An alert is queued in the outbox (meta.alert_outbox) in the transaction of the event that causes it, and
+delivered from there (`deliver`): by the step that queued it, at once, and by the antq_alerts DAG every few
+minutes, so a mail server that is down delays alerts and loses none."""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import hashlib
 import html
 import smtplib
 from dataclasses import dataclass
+from datetime import timedelta
+from email import policy
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
@@ -51,13 +57,32 @@ class Alert:
         return message
 
 
-def send_or_report(alert: Alert, settings: Settings, conn: psycopg.Connection | None = None) -> bool:
-    """Send, but never let a mail server outage hide the failure being reported: print it instead."""
-    try:
-        return send(alert, settings, conn)
-    except (OSError, smtplib.SMTPException) as error:
-        print(f"could not send alert {alert.key} to {', '.join(alert.recipients)}: {error!r}")
+def queue(conn: psycopg.Connection, alert: Alert, settings: Settings) -> bool:
+    """Put the alert in the outbox, in the caller's transaction: it exists if and only if the event that
+    causes it was committed. Returns whether it is new (an alert key is queued once, ever)."""
+    if not alert.recipients:
         return False
+    message = alert.email(settings.smtp_sender)
+    # The same Message-ID on every attempt: if a crash ever lands between the mail server accepting it and
+    # the outbox recording that, the second copy is recognisably the same message.
+    message["Message-ID"] = f"<{hashlib.sha256(alert.key.encode()).hexdigest()[:32]}@antq.warehouse>"
+    return (
+        conn.execute(
+            """insert into meta.alert_outbox (alert_key, kind, recipients, subject, message)
+               values (%s, %s, %s, %s, %s) on conflict (alert_key) do nothing returning alert_key""",
+            [alert.key, alert.kind, list(alert.recipients), alert.subject, message.as_bytes(policy=policy.SMTP)],
+        ).fetchone()
+        is not None
+    )
+
+
+def queue_and_deliver(alert: Alert, settings: Settings) -> bool:
+    """For an alert that has no database event to commit with (a failed gate, a crashed task): queue it in
+    its own transaction, then deliver what is due."""
+    with connect(warehouse_url(settings)) as conn:
+        new = queue(conn, alert, settings)
+    deliver(settings)
+    return new
 
 
 def content_key(kind: str, *parts: str) -> str:
@@ -65,29 +90,88 @@ def content_key(kind: str, *parts: str) -> str:
     return f"{kind}:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
 
 
-def send(alert: Alert, settings: Settings | None = None, conn: psycopg.Connection | None = None) -> bool:
-    """Send unless an alert with the same key was already sent; return whether it was sent now.
+@dataclass(frozen=True)
+class Delivery:
+    sent: int
+    failed: int  # failed for now: tried again after a backoff
+    given_up: int
+    pending: int  # still waiting after this round (failed for now, or not due yet)
 
-    The key is recorded in the same transaction that sends: if SMTP fails, nothing is recorded and a
-    retry sends it; if it was recorded, a retry sends nothing.
+
+def deliver(settings: Settings | None = None, limit: int = 500) -> Delivery:
+    """Send the due alerts of the outbox, each at most once: an alert is locked while it is sent and marked
+    sent in the same transaction. A failure is kept with the alert, which is tried again after a backoff
+    (1, 2, 4 ... minutes, at most an hour) until settings.alert_give_up_hours after it was queued. Several
+    senders at once (a DAG run and the sender DAG) share the work: a locked alert is skipped, not waited for.
     """
     settings = settings or Settings.from_env()
-    if not alert.recipients:
-        return False
-    if conn is None:
-        with connect(warehouse_url(settings)) as own:
-            return send(alert, settings, own)
-    with conn.transaction():
-        recorded = conn.execute(
-            """insert into meta.alert_log (alert_key, kind, recipients, subject) values (%s, %s, %s, %s)
-               on conflict (alert_key) do nothing returning alert_key""",
-            [alert.key, alert.kind, list(alert.recipients), alert.subject],
-        ).fetchone()
-        if not recorded:
-            return False
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
-            smtp.send_message(alert.email(settings.smtp_sender))
-    return True
+    sent = failed = given_up = 0
+    smtp: smtplib.SMTP | None = None
+    unreachable: BaseException | None = None
+    with connect(warehouse_url(settings)) as conn:
+        try:
+            for _ in range(limit):
+                with conn.transaction():
+                    row = conn.execute(
+                        """select alert_key, recipients, message, now() - queued_at > %s from meta.alert_outbox
+                           where status = 'pending' and next_attempt_at <= now()
+                           order by next_attempt_at, alert_key limit 1 for update skip locked""",
+                        [timedelta(hours=settings.alert_give_up_hours)],
+                    ).fetchone()
+                    if row is None:
+                        break
+                    key, recipients, message, too_old = row
+                    try:
+                        if unreachable is not None:
+                            raise unreachable
+                        if smtp is None:
+                            try:
+                                smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30)
+                            except (OSError, smtplib.SMTPException) as error:
+                                unreachable = error  # no other alert is tried this round
+                                raise
+                        smtp.sendmail(settings.smtp_sender, recipients, message)
+                    except (OSError, smtplib.SMTPException) as error:
+                        smtp = _close(smtp)  # the next alert starts a new connection
+                        print(f"alert {key} not sent ({'given up' if too_old else 'tried again later'}): {error!r}")
+                        given_up += too_old
+                        failed += not too_old
+                        conn.execute(
+                            """update meta.alert_outbox set attempts = attempts + 1, last_error = %s,
+                                   status = case when %s then 'given_up' else 'pending' end,
+                                   next_attempt_at = now() + least(interval '1 minute' * power(2, attempts),
+                                                                   interval '1 hour')
+                               where alert_key = %s""",
+                            [f"{type(error).__name__}: {error}", too_old, key],
+                        )
+                        continue
+                    conn.execute(
+                        """update meta.alert_outbox set status = 'sent', sent_at = now(), attempts = attempts + 1
+                           where alert_key = %s""",
+                        [key],
+                    )
+                    sent += 1
+        finally:
+            _close(smtp)
+        pending = conn.execute("select count(*) from meta.alert_outbox where status = 'pending'").fetchone()[0]
+    return Delivery(sent, failed, given_up, pending)
+
+
+def _close(smtp: smtplib.SMTP | None) -> None:
+    if smtp is not None:
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+
+
+def undelivered(conn: psycopg.Connection) -> list[tuple]:
+    """The alerts not sent (pending or given up), oldest first: for `make status` and the portal."""
+    return conn.execute(
+        """select alert_key, kind, array_to_string(recipients, ', '), subject, status, attempts, queued_at,
+                  next_attempt_at, last_error
+           from meta.alert_outbox where status <> 'sent' order by queued_at, alert_key"""
+    ).fetchall()
 
 
 def gate_alert(report: GateReport, settings: Settings, published: bool) -> Alert:

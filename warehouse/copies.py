@@ -20,6 +20,7 @@ import psycopg
 from psycopg import sql
 
 from warehouse import schemas
+from warehouse.retired import retire
 from warehouse.security import analyst_role, analyst_schema
 
 FACT_STORE = schemas.FACT_STORE
@@ -64,6 +65,10 @@ def _columns(conn: psycopg.Connection, schema: str, relation: str) -> list[str]:
     ]
 
 
+def _exists(conn: psycopg.Connection, schema: str, relation: str) -> bool:
+    return conn.execute("select to_regclass(%s)", [f"{schema}.{relation}"]).fetchone()[0] is not None
+
+
 def provinces(conn: psycopg.Connection) -> list[str]:
     return [
         row[0]
@@ -85,21 +90,38 @@ def publish_to_readers(conn: psycopg.Connection, live: str, small_cell_provinces
             [live],
         )
     }
-    for code in codes:
-        conn.execute(sql.SQL("drop schema if exists {} cascade").format(_ident(analyst_schema(code))))
-    national = _ident(PUBLISHED_SCHEMA, NATIONAL_FOR_ANALYSTS)
-    conn.execute(sql.SQL("drop table if exists {}").format(national))
+    for code in codes:  # a reader may still be reading the old one: renamed now, dropped once it is done
+        retire(conn, analyst_schema(code))
     if SMALL_CELL in relations:
-        conn.execute(
-            sql.SQL(
-                "create table {} with (autovacuum_enabled = false) as select * from {}"
-                " where publication_status = 'final' or provinces_reporting >= {}"
-            ).format(national, _ident(live, SMALL_CELL), sql.Literal(small_cell_provinces))
-        )
-        conn.execute(sql.SQL("analyze {}").format(national))
+        _national_for_analysts(conn, live, small_cell_provinces)
     for code in codes:
         _province_schema(conn, live, code, relations)
     return changed
+
+
+def _national_for_analysts(conn: psycopg.Connection, live: str, small_cell_provinces: int) -> None:
+    """The national figures that pass the small-cell rule, replaced row by row (never dropped: an analyst's
+    query may be reading it), unless the mart's columns changed."""
+    national = _ident(PUBLISHED_SCHEMA, NATIONAL_FOR_ANALYSTS)
+    options = conn.execute(
+        "select reloptions from pg_class where oid = to_regclass(%s)", [f"{PUBLISHED_SCHEMA}.{NATIONAL_FOR_ANALYSTS}"]
+    ).fetchone()
+    # (a table made before rows were replaced in place was not vacuumed: it is made again, once)
+    if (
+        options
+        and _columns(conn, PUBLISHED_SCHEMA, NATIONAL_FOR_ANALYSTS) == _columns(conn, live, SMALL_CELL)
+        and ("autovacuum_enabled=false" not in (options[0] or []))
+    ):
+        conn.execute(sql.SQL("delete from {}").format(national))
+    else:
+        conn.execute(sql.SQL("drop table if exists {}").format(national))
+        conn.execute(sql.SQL("create table {} (like {})").format(national, _ident(live, SMALL_CELL)))
+    conn.execute(
+        sql.SQL(
+            "insert into {} select * from {} where publication_status = 'final' or provinces_reporting >= {}"
+        ).format(national, _ident(live, SMALL_CELL), sql.Literal(small_cell_provinces))
+    )
+    conn.execute(sql.SQL("analyze {}").format(national))
 
 
 def _province_schema(conn: psycopg.Connection, live: str, code: str, relations: set[str]) -> None:
@@ -111,7 +133,7 @@ def _province_schema(conn: psycopg.Connection, live: str, code: str, relations: 
     for name in PROVINCE_ROWS:
         if name in relations:
             # Never vacuumed (never updated; replaced whole at the next publish) and analyzed here: an
-            # autovacuum worker on a copy would make the next publish's drop wait for it to be cancelled.
+            # autovacuum worker on a copy would only delay the drop of its retired schema.
             conn.execute(
                 sql.SQL(
                     "create table {} with (autovacuum_enabled = false) as select * from {} where province_code = {}"
@@ -160,15 +182,15 @@ def sync_published_facts(conn: psycopg.Connection, live: str, codes: list[str]) 
             return {"added": 0, "removed": 0}
     facts = _ident(PUBLISHED_SCHEMA, PUBLISHED_FACTS)
     published = _ident(PUBLISHED_SCHEMA, PUBLISHED_SUBMISSIONS)
-    conn.execute(
-        sql.SQL("create table if not exists {} (like {}) partition by list (province_code)").format(
-            facts, sql.SQL(FACT_STORE)
+    # Each DDL statement only when needed: even `if not exists` takes a lock that waits for every reader.
+    if not _exists(conn, PUBLISHED_SCHEMA, PUBLISHED_FACTS):
+        conn.execute(
+            sql.SQL("create table {} (like {}) partition by list (province_code)").format(facts, sql.SQL(FACT_STORE))
         )
-    )
-    conn.execute(sql.SQL("create table if not exists {} (submission_id bigint primary key)").format(published))
-    conn.execute(
-        sql.SQL("alter table {} add column if not exists copied_at timestamptz default now()").format(published)
-    )
+    if not _exists(conn, PUBLISHED_SCHEMA, PUBLISHED_SUBMISSIONS):
+        conn.execute(sql.SQL("create table {} (submission_id bigint primary key)").format(published))
+    if "copied_at" not in _columns(conn, PUBLISHED_SCHEMA, PUBLISHED_SUBMISSIONS):
+        conn.execute(sql.SQL("alter table {} add column copied_at timestamptz default now()").format(published))
     # The fact store only ever gains columns (dbt: append_new_columns); the copy follows.
     store_schema, store_table = FACT_STORE.split(".")
     for column in _columns(conn, store_schema, store_table)[len(_columns(conn, PUBLISHED_SCHEMA, PUBLISHED_FACTS)) :]:
@@ -179,12 +201,11 @@ def sync_published_facts(conn: psycopg.Connection, live: str, codes: list[str]) 
         conn.execute(sql.SQL("alter table {} add column {} {}").format(facts, _ident(column), sql.SQL(kind)))
         conn.execute(sql.SQL("truncate {}, {}").format(facts, published))  # refilled below, with the new column
     for code in [*codes, None]:
+        if _exists(conn, PUBLISHED_SCHEMA, _partition(code)):
+            continue
         bound = sql.SQL("for values in ({})").format(sql.Literal(code)) if code else sql.SQL("default")
-        conn.execute(
-            sql.SQL("create table if not exists {} partition of {} {}").format(
-                _ident(PUBLISHED_SCHEMA, _partition(code)), facts, bound
-            )
-        )
+        partition = _ident(PUBLISHED_SCHEMA, _partition(code))
+        conn.execute(sql.SQL("create table {} partition of {} {}").format(partition, facts, bound))
     target = {
         row[0]
         for row in conn.execute(
@@ -224,8 +245,7 @@ def sync_published_facts(conn: psycopg.Connection, live: str, codes: list[str]) 
     # After the rows on a first fill: building an index once is cheaper than maintaining it row by row.
     for index in FACT_INDEXES:
         name = f"{PUBLISHED_FACTS}_{'_'.join(index)}"
-        # Checked first: `create index if not exists` waits for the table's lock even when the index exists.
-        if conn.execute("select to_regclass(%s)", [f"{PUBLISHED_SCHEMA}.{name}"]).fetchone()[0] is None:
+        if not _exists(conn, PUBLISHED_SCHEMA, name):
             conn.execute(
                 sql.SQL("create index {} on {} ({})").format(
                     _ident(name), facts, sql.SQL(", ").join(map(_ident, index))

@@ -92,12 +92,15 @@ def ingest(path: str, settings: Settings | None = None) -> dict:
     file_path = Path(path)
     if not file_path.exists():  # already handled by an earlier try of this task
         return {"file_name": file_path.name, "status": "gone", "problems": []}
+
+    def tell_the_province(conn, result) -> None:
+        alerts.queue(conn, alerts.rejection_alert(result, _contact(conn, result.province_code), settings), settings)
+
     with connect(warehouse_url(settings)) as conn:
         conn.execute(f"set role {security.LOADER}")
-        result = ingest_file(conn, file_path, settings)
-        if result.status == "rejected":
-            alert = alerts.rejection_alert(result, _contact(conn, result.province_code), settings)
-            alerts.send_or_report(alert, settings, conn)
+        result = ingest_file(conn, file_path, settings, on_rejected=tell_the_province)
+    if result.status == "rejected":
+        alerts.deliver(settings)
     outcome = asdict(result)
     outcome["problems"] = [p.describe() for p in result.problems]
     return outcome
@@ -135,16 +138,18 @@ def check_submissions(settings: Settings | None = None) -> dict:
         settings=settings,
     )
     report = _run_checks(SUBMISSION_SCHEMA, submission_suites, settings)
-    with connect(url) as conn:
-        conn.execute(f"set role {security.TRANSFORMER}")
+    with connect(url) as conn, conn.transaction():
+        conn.execute(f"set local role {security.TRANSFORMER}")
         new = holds.record(conn, report.holds)
         pending = holds.holds(conn, pending_only=True)
         if new:
-            alerts.send_or_report(alerts.holds_alert(new, settings), settings, conn)
+            alerts.queue(conn, alerts.holds_alert(new, settings), settings)
             for submission_id in sorted({h.submission_id for h in new}):
                 held = [h for h in new if h.submission_id == submission_id]
                 contact = _contact(conn, held[0].province_code)
-                alerts.send_or_report(alerts.hold_province_alert(held, contact, settings), settings, conn)
+                alerts.queue(conn, alerts.hold_province_alert(held, contact, settings), settings)
+    if new:
+        alerts.deliver(settings)
     submissions = sorted({(h.province_code, h.province_name or "", h.period_code) for h in pending})
     print(
         f"HELD {len(submissions)} province × period submission(s) for review ({len(new)} new finding(s)): "
@@ -196,7 +201,7 @@ def _run_checks(schema: str, table_suites: Callable[[], dict], settings: Setting
     report.report_url = write_report(report, settings.data_dir / "gx").as_uri()
     print(report.summary())
     if not report.passed:
-        alerts.send_or_report(alerts.gate_alert(report, settings, published=False), settings)
+        alerts.queue_and_deliver(alerts.gate_alert(report, settings, published=False), settings)
         raise GateFailed(report.summary())
     return report
 
@@ -214,15 +219,20 @@ def publish_marts(gate: dict, settings: Settings | None = None) -> int:
 
     settings = settings or Settings.from_env()
     report = GateReport.from_dict(gate)
-    with connect(warehouse_url(settings)) as conn:
+
+    def digest(conn, publish_id: int) -> None:  # queued by the publishing transaction
+        if report.warnings:
+            alerts.queue(conn, alerts.gate_alert(report, settings, published=True), settings)
+
+    with connect(warehouse_url(settings), autocommit=True) as conn:
         publish_id = publish(
             conn,
             checks_passed=report.checks_run - len(report.findings),
             checks=report.summary(),
             small_cell_provinces=settings.small_cell_provinces,
+            on_published=digest,
         )
-    if report.warnings:
-        alerts.send_or_report(alerts.gate_alert(report, settings, published=True), settings)
+    alerts.deliver(settings)
     return publish_id
 
 
@@ -240,12 +250,13 @@ def review_hold(hold_id: int, decision: str, reason: str, by: str, settings: Set
     from warehouse import holds
 
     settings = settings or Settings.from_env()
-    with connect(warehouse_url(settings)) as conn:
-        conn.execute(f"set role {security.TRANSFORMER}")
+    with connect(warehouse_url(settings)) as conn, conn.transaction():
+        conn.execute(f"set local role {security.TRANSFORMER}")
         hold = holds.review(conn, hold_id, decision, reason, by)
         if decision == holds.REJECTED:
             alert = alerts.hold_rejected_alert(hold, _contact(conn, hold.province_code), settings)
-            alerts.send_or_report(alert, settings, conn)
+            alerts.queue(conn, alert, settings)
+    alerts.deliver(settings)
     return hold
 
 
@@ -254,14 +265,20 @@ def remind_late_provinces(today: date, settings: Settings | None = None) -> dict
     from warehouse.reminders import due_submissions, reminder_alert
 
     settings = settings or Settings.from_env()
-    sent = 0
-    with connect(warehouse_url(settings)) as conn:
+    queued = 0
+    with connect(warehouse_url(settings)) as conn, conn.transaction():
         contacts = dict(conn.execute("select province_code, email from ref.province_contact").fetchall())
         due = due_submissions(conn, today)
         for item in due:
             alert = reminder_alert(item, contacts.get(item.province_code), today, settings)
-            sent += alerts.send_or_report(alert, settings, conn)
-    return {"due": len(due), "sent": sent}
+            queued += alerts.queue(conn, alert, settings)
+    delivery = alerts.deliver(settings)
+    return {"due": len(due), "queued": queued, "sent": delivery.sent, "undelivered": delivery.pending}
+
+
+def deliver_alerts(settings: Settings | None = None) -> dict:
+    """The antq_alerts DAG's step: send what the outbox holds that is due (retries of failed alerts)."""
+    return asdict(alerts.deliver(settings))
 
 
 def alert_task_failure(context: dict) -> None:
@@ -274,4 +291,5 @@ def alert_task_failure(context: dict) -> None:
         return
     ti = context["ti"]
     settings = Settings.from_env()
-    alerts.send_or_report(alerts.task_failure_alert(ti.dag_id, ti.run_id, ti.task_id, repr(error), settings), settings)
+    alert = alerts.task_failure_alert(ti.dag_id, ti.run_id, ti.task_id, repr(error), settings)
+    alerts.queue_and_deliver(alert, settings)

@@ -1,17 +1,28 @@
 """Blue/green publishing: the build schema becomes `marts` in one transaction; the old one is kept, out of
-BI's reach, for a rollback. The same transaction rebuilds what readers reach (warehouse/copies.py)."""
+BI's reach, for a rollback. The same transaction rebuilds what readers reach (warehouse/copies.py).
+
+A publish waits for no reader: it renames schemas and changes rows, and what it replaces is retired, then
+dropped once no query reads it (warehouse/retired.py). Should one of its statements still wait for a lock
+(a new column in the published facts, once), it gives up after a short lock timeout, names the sessions in
+the way, and tries again; after the last try it fails with that message, and marts stay as they were."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import psycopg
+from psycopg import errors, sql
 
 from warehouse import schemas
 from warehouse.copies import publish_to_readers
+from warehouse.retired import LOCK_TIMEOUT, drop_retired, readers_of, retire
 from warehouse.security import TRANSFORMER, grant_readers, revoke_readers
 from warehouse.transform import BUILD_SCHEMA
 
 LIVE_SCHEMA = schemas.LIVE
 PREVIOUS_SCHEMA = schemas.PREVIOUS
+TRIES = 3
 
 
 class PublishError(RuntimeError):
@@ -23,12 +34,17 @@ def _schema_exists(conn: psycopg.Connection, name: str) -> bool:
 
 
 def publish(
-    conn: psycopg.Connection, checks_passed: int, note: str = "", checks: str = "", small_cell_provinces: int = 3
+    conn: psycopg.Connection,
+    checks_passed: int,
+    note: str = "",
+    checks: str = "",
+    small_cell_provinces: int = 3,
+    on_published: Callable[[psycopg.Connection, int], None] | None = None,
 ) -> int:
-    """Swap the checked build schema in as `marts`; return the publish id. BI never sees a half-state."""
-    with conn.transaction():
-        conn.execute(f"set local role {TRANSFORMER}")
-        conn.execute("select pg_advisory_xact_lock(hashtext('antq.publish'))")
+    """Swap the checked build schema in as `marts`; return the publish id. BI never sees a half-state.
+    `on_published(conn, publish_id)` runs inside the publishing transaction (the warnings' alert)."""
+
+    def swap() -> int:
         if not _schema_exists(conn, BUILD_SCHEMA):
             raise PublishError(f"nothing to publish: schema {BUILD_SCHEMA} does not exist")
         # Counts only: the checks' text quotes sample rows of failed checks, which name provinces' figures.
@@ -39,17 +55,44 @@ def publish(
                 from meta.publish_log"""
         )
         grant_readers(conn, BUILD_SCHEMA)
-        conn.execute(f"drop schema if exists {PREVIOUS_SCHEMA} cascade")
+        retire(conn, PREVIOUS_SCHEMA)
         if _schema_exists(conn, LIVE_SCHEMA):
             conn.execute(f"alter schema {LIVE_SCHEMA} rename to {PREVIOUS_SCHEMA}")
             revoke_readers(conn, PREVIOUS_SCHEMA)
         conn.execute(f"alter schema {BUILD_SCHEMA} rename to {LIVE_SCHEMA}")
         publish_to_readers(conn, LIVE_SCHEMA, small_cell_provinces)
-        return conn.execute(
+        publish_id = conn.execute(
             """insert into meta.publish_log (action, submission_ids, checks_passed, note, checks)
                values ('publish', %s, %s, %s, %s) returning publish_id""",
             [_counted_submissions(conn), checks_passed, note, checks],
         ).fetchone()[0]
+        if on_published:
+            on_published(conn, publish_id)
+        return publish_id
+
+    return _in_one_transaction(conn, swap)
+
+
+def _in_one_transaction(conn: psycopg.Connection, step: Callable[[], int]) -> int:
+    """Run a publish or rollback in one transaction that waits at most LOCK_TIMEOUT for any lock, tried
+    TRIES times; then drop the retired schemas no reader holds any more."""
+    for attempt in range(1, TRIES + 1):
+        try:
+            with conn.transaction():
+                conn.execute(f"set local role {TRANSFORMER}")
+                conn.execute(sql.SQL("set local lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
+                conn.execute("select pg_advisory_xact_lock(hashtext('antq.publish'))")
+                result = step()
+            break
+        except errors.LockNotAvailable:
+            readers = "; ".join(readers_of(conn)) or "no session any more"
+            message = f"publishing waited {LOCK_TIMEOUT} for a lock held by {readers} (try {attempt} of {TRIES})"
+            if attempt == TRIES:
+                raise PublishError(message + ": nothing was published, marts are as they were") from None
+            print(message)
+            time.sleep(2 * attempt)
+    drop_retired(conn)
+    return result
 
 
 def _counted_submissions(conn: psycopg.Connection) -> list[int]:
@@ -68,9 +111,8 @@ def _counted_submissions(conn: psycopg.Connection) -> list[int]:
 
 def rollback(conn: psycopg.Connection, small_cell_provinces: int = 3) -> int:
     """Put the previous marts back (and keep the rolled-back version as the new previous)."""
-    with conn.transaction():
-        conn.execute(f"set local role {TRANSFORMER}")
-        conn.execute("select pg_advisory_xact_lock(hashtext('antq.publish'))")
+
+    def swap() -> int:
         if not _schema_exists(conn, PREVIOUS_SCHEMA):
             raise PublishError("no previous marts to roll back to")
         conn.execute(f"alter schema {LIVE_SCHEMA} rename to marts_rolling_back")
@@ -84,3 +126,5 @@ def rollback(conn: psycopg.Connection, small_cell_provinces: int = 3) -> int:
             " 'previous marts restored') returning publish_id",
             [_counted_submissions(conn)],
         ).fetchone()[0]
+
+    return _in_one_transaction(conn, swap)

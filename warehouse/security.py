@@ -108,9 +108,8 @@ def bootstrap(conn: psycopg.Connection, province_codes: list[str]) -> None:
             conn.execute(
                 sql.SQL("grant select on all tables in schema {} to {}").format(ident(schema), ident(TRANSFORMER))
             )
-        conn.execute(
-            sql.SQL("grant select, insert on meta.alert_log to {}, {}").format(ident(LOADER), ident(TRANSFORMER))
-        )
+        outbox = sql.SQL("grant select, insert, update on meta.alert_outbox to {}, {}")
+        conn.execute(outbox.format(ident(LOADER), ident(TRANSFORMER)))
         conn.execute(sql.SQL("grant select, insert on meta.publish_log to {}").format(ident(TRANSFORMER)))
         # The transformer records holds; dbt reads them to decide which version of a submission counts.
         conn.execute(sql.SQL("grant select, insert, update on meta.hold to {}").format(ident(TRANSFORMER)))

@@ -35,6 +35,9 @@ class Settings:
     # A superuser's URL of the warehouse database, for the few steps only a superuser may take (once), when
     # warehouse_url's user is not one (warehouse/security.py, superuser_setup).
     superuser_url: str | None = None
+    # An alert the mail server keeps refusing is retried (backoff up to an hour) for this long, then given up,
+    # its error kept in meta.alert_outbox and shown by `make status`.
+    alert_give_up_hours: float = 72
 
     @property
     def airflow_home(self) -> Path:
@@ -62,4 +65,5 @@ class Settings:
             freshness_days=int(env.get("ANTQ_FRESHNESS_DAYS", "120")),
             small_cell_provinces=int(env.get("ANTQ_SMALL_CELL_PROVINCES", "3")),
             superuser_url=env.get("ANTQ_SUPERUSER_URL") or None,
+            alert_give_up_hours=float(env.get("ANTQ_ALERT_GIVE_UP_HOURS", "72")),
         )
