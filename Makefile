@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced-from-lock
 
-.PHONY: demo test browser airflow airflow-stop portal lint format bench clean psql rollback docs template status review explain check-history
+.PHONY: demo test browser airflow airflow-stop portal lint format bench clean psql rollback docs template status review explain check-history backup restore chaos
 
 $(STAMP): pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ demo: $(STAMP)
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+# kill -9 in ingest, dbt, the gate and the publish, Postgres stopped, a full disk: five rounds at random moments
+chaos: $(STAMP)
+	ANTQ_CHAOS_ROUNDS=$${ANTQ_CHAOS_ROUNDS:-5} $(BIN)/python -m pytest tests/test_chaos.py
 
 # The portal's browser tests drive Debian's Chromium through its ChromeDriver: installed here when this is
 # root on Debian or Ubuntu; otherwise said plainly (those tests are then skipped, naming what is missing).
@@ -62,6 +66,15 @@ format: $(STAMP)
 
 psql: $(STAMP)
 	$(BIN)/python -m warehouse psql
+
+# make backup (into .data/backups/<time>) or make backup BACKUP=/somewhere/new ; make restore BACKUP=/that/folder
+# (into an empty database: ANTQ_WAREHOUSE_URL, or the embedded one of a new ANTQ_DATA_DIR)
+BACKUP ?= .data/backups/$(shell date +%Y%m%d-%H%M%S)
+backup: $(STAMP)
+	$(BIN)/python -m warehouse backup "$(BACKUP)"
+
+restore: $(STAMP)
+	$(BIN)/python -m warehouse restore "$(BACKUP)"
 
 clean:
 	rm -rf .data dbt_project/target dbt_project/logs

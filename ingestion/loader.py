@@ -348,7 +348,11 @@ def _keep(path: Path, folder: Path, submission_id: int) -> Path:
     try:
         os.link(path, target)
     except OSError:
-        shutil.copy2(path, target)
+        try:
+            shutil.copy2(path, target)
+        except OSError:  # a full disk: no half copy stays behind (the transaction is rolled back too)
+            target.unlink(missing_ok=True)
+            raise
     return target
 
 

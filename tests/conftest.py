@@ -14,11 +14,20 @@ import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 
+from warehouse import backup
 from warehouse.db import start_embedded
 from warehouse.migrate import migrate
 from warehouse.settings import Settings
 
 _counter = itertools.count()
+CHAOS_TABLE: list[tuple[str, str, str]] = []  # (fault, what was checked, result), added by tests/test_chaos.py
+
+
+def pytest_terminal_summary(terminalreporter):
+    if CHAOS_TABLE:
+        terminalreporter.section("faults injected")
+        for fault, checked, result in CHAOS_TABLE:
+            terminalreporter.write_line(f"{fault:50} | {checked:70} | {result}")
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +38,18 @@ def server_url(tmp_path_factory) -> str:
         return given
     settings = Settings.from_env({"ANTQ_DATA_DIR": str(tmp_path_factory.mktemp("embedded"))})
     return start_embedded(settings)
+
+
+@pytest.fixture
+def own_server(tmp_path):
+    """A Postgres server of this test's own (with an empty database `antq`), to restore into or to stop."""
+    import pgserver
+
+    server = pgserver.get_server(tmp_path / "own-pg", cleanup_mode="stop")
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        conn.execute("create database antq")
+    yield server
+    server.cleanup()
 
 
 def _database_url(server_url: str, name: str, template: str | None = None) -> str:
@@ -157,22 +178,8 @@ def conn(settings):
 
 
 def marts_checksums(url: str) -> dict[str, str]:
-    """Row count and md5 of every table in `marts`, row count of every view: equal checksums mean BI sees
-    exactly the same data (the views read those tables and the append-only fact store; an md5 over the
-    million rows of mart_figure_source would cost a test half a minute)."""
     with psycopg.connect(url) as conn:
-        relations = conn.execute(
-            "select table_name, table_type from information_schema.tables where table_schema = 'marts' order by 1"
-        ).fetchall()
-        return {
-            name: conn.execute(
-                f"select count(*) || ':' || coalesce(md5(string_agg(t::text, '|' order by t::text)), '')"
-                f" from marts.{name} as t"
-                if kind == "BASE TABLE"
-                else f"select count(*) || ':view' from marts.{name}"
-            ).fetchone()[0]
-            for name, kind in relations
-        }
+        return backup.marts_checksums(conn)
 
 
 def indicator_workbook(path: Path, rows: list[list]) -> Path:

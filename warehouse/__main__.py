@@ -40,6 +40,12 @@ def main(argv: list[str] | None = None) -> int:
         review.add_argument("--reason", required=True, help="why (kept with the review)")
         review.add_argument("--by", default=getpass.getuser(), help="who reviews (default: this user)")
     commands.add_parser("deliver-alerts", help="send the alerts of the outbox that are due (what antq_alerts runs)")
+    for name, meaning in (
+        ("backup", "write a backup (database dump, received files, manifest) into FOLDER, a new folder"),
+        ("restore", "restore the backup in FOLDER into an empty warehouse database and check its marts"),
+    ):
+        command = commands.add_parser(name, help=meaning)
+        command.add_argument("folder", type=Path)
     commands.add_parser("docs", help="generate the dbt documentation site (models, columns, grain, lineage)")
     commands.add_parser("check-history", help="run the dbt tests that read the whole fact store")
     commands.add_parser("ingest", help="ingest every file waiting in landing, in this process (for backfills)")
@@ -78,6 +84,19 @@ def main(argv: list[str] | None = None) -> int:
                 print(file_status(conn, options.file))
             else:
                 print(hold_list(conn, pending_only=True), alert_list(conn), sep="\n\n")
+    elif options.command in ("backup", "restore"):
+        from warehouse import backup
+
+        try:
+            manifest = getattr(backup, options.command)(settings, options.folder)
+        except backup.RestoreError as error:
+            print(error, file=sys.stderr)
+            return 1
+        print(
+            f"{options.command} of {options.folder}: {manifest['submissions']} submissions, last publish"
+            f" #{manifest['last_publish_id']}, {len(manifest['marts'])} marts"
+            + (" with the checksums of the backup" if options.command == "restore" else "")
+        )
     elif options.command == "deliver-alerts":
         print(json.dumps(pipeline.deliver_alerts(settings)))
     elif options.command == "explain":

