@@ -7,6 +7,7 @@ recorded in ingest.rejection with its reason, so the officer can fix all of them
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -149,15 +150,17 @@ def ingest_file(
         return _duplicate(path, settings, loaded.submission_id, province_code, period_code)
     except FileRejected as rejected:
         return _reject(conn, path, settings, digest, province_code, period_code, rejected.problems, on_rejected)
-    path.unlink()
+    path.unlink(missing_ok=True)  # another worker given the same file may have tidied it away meanwhile
     return IngestResult(path.name, "accepted", submission_id, province_code, period_code, version, rows_loaded)
 
 
 def _duplicate(
     path: Path, settings: Settings, submission_id: int, province_code: str | None, period_code: str | None
 ) -> IngestResult:
-    """The same bytes were received before: the file goes to the duplicates, named by the earlier submission."""
-    _move(path, settings.data_dir / "archive" / "duplicates", submission_id)
+    """The same bytes were received before: the file goes to the duplicates, named by the earlier submission
+    (unless the worker that loaded it, given the same file at the same time, has removed it already)."""
+    with contextlib.suppress(FileNotFoundError):
+        _move(path, settings.data_dir / "archive" / "duplicates", submission_id)
     return IngestResult(path.name, "duplicate", submission_id, province_code, period_code)
 
 
@@ -318,7 +321,7 @@ def _reject(
         result = IngestResult(file_name, "rejected", submission_id, province_code, period_code, problems=problems)
         if on_rejected:
             on_rejected(conn, result)
-    path.unlink()
+    path.unlink(missing_ok=True)
     return result
 
 

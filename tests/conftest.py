@@ -20,14 +20,21 @@ from warehouse.migrate import migrate
 from warehouse.settings import Settings
 
 _counter = itertools.count()
-CHAOS_TABLE: list[tuple[str, str, str]] = []  # (fault, what was checked, result), added by tests/test_chaos.py
+CHAOS = pytest.StashKey[list]()
 
 
-def pytest_terminal_summary(terminalreporter):
-    if CHAOS_TABLE:
+@pytest.fixture
+def chaos_table(request) -> list[tuple[str, str, str]]:
+    """Rows (fault, what was checked, result) of tests/test_chaos.py, printed at the end of the run."""
+    return request.config.stash.setdefault(CHAOS, [])
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    rows = config.stash.get(CHAOS, [])
+    if rows:
         terminalreporter.section("faults injected")
-        for fault, checked, result in CHAOS_TABLE:
-            terminalreporter.write_line(f"{fault:50} | {checked:70} | {result}")
+        for fault, checked, result in rows:
+            terminalreporter.write_line(f"{fault:48} | {checked:78} | {result}")
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +57,14 @@ def own_server(tmp_path):
         conn.execute("create database antq")
     yield server
     server.cleanup()
+
+
+def publish_run(settings) -> None:
+    """Build, gate and publish (without the submission checks, which only decide holds)."""
+    from warehouse import pipeline
+
+    pipeline.build_marts(settings)
+    pipeline.publish_marts(pipeline.validate_marts(settings), settings)
 
 
 def _database_url(server_url: str, name: str, template: str | None = None) -> str:

@@ -12,8 +12,7 @@ import pytest
 
 from ingestion.generator import rewrite_submission, write_submission
 from ingestion.loader import ingest_file
-from tests.conftest import marts_checksums
-from warehouse import pipeline
+from tests.conftest import marts_checksums, publish_run
 from warehouse.backup import MANIFEST, RestoreError, backup, restore
 
 PERIOD = "2026-09"
@@ -31,7 +30,7 @@ def test_a_restored_warehouse_has_the_same_marts_and_goes_on_ingesting(settings,
             sent = write_submission(settings.landing_dir, province, PERIOD)
             shutil.copy(sent, tmp_path / sent.name)  # what the province keeps of what it sent
             assert ingest_file(conn, sent, settings).status == "accepted"
-    pipeline.publish_new_figures(settings)
+    publish_run(settings)
     manifest = backup(settings, tmp_path / "backup")
     assert manifest["submissions"] == 2 and manifest["last_publish_id"] == 1
     with pytest.raises(RestoreError, match="not empty"):
@@ -60,10 +59,11 @@ def test_a_restored_warehouse_has_the_same_marts_and_goes_on_ingesting(settings,
         corrected = rewrite_submission(tmp_path / "38_2026-09.csv", resent, "security_teams", lambda v: v + 1)
         result = ingest_file(conn, corrected, rebuilt)
         assert (result.status, result.version) == ("accepted", 2)
-    assert pipeline.publish_new_figures(rebuilt)["publish_id"] == 2, "the restored warehouse publishes"
+    publish_run(rebuilt)  # the restored warehouse builds, checks and publishes
     with psycopg.connect(other_server, autocommit=True) as conn:
         conn.execute("set role antq_bi_reader")
         assert conn.execute("select count(*) from marts.fct_submission where current_version = 2").fetchone()[0] == 1
+        assert conn.execute("select max(publish_id) from marts.publish_log").fetchone()[0] == 2
 
     with pytest.raises(RestoreError, match="not empty"):
         restore(rebuilt, tmp_path / "backup")

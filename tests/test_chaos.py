@@ -5,7 +5,7 @@ submissions registered, `marts` is the old version or the new one (checksums of 
 file is still there or kept, and a plain rerun converges to what a run without the fault makes.
 
 `make chaos` runs the kills at more random moments (ANTQ_CHAOS_ROUNDS); `make test` runs one round. Each
-test adds its rows to the table printed at the end of the run (tests/conftest.py, CHAOS_TABLE)."""
+test adds its rows to the table printed at the end of the run (tests/conftest.py, chaos_table)."""
 
 from __future__ import annotations
 
@@ -24,9 +24,10 @@ import pytest
 
 from ingestion.generator import rewrite_submission, write_submission
 from ingestion.loader import ingest_file
-from tests.conftest import CHAOS_TABLE, _database_url, make_settings, marts_checksums
+from tests.conftest import _database_url, make_settings, marts_checksums, publish_run
 from warehouse import pipeline
 from warehouse.airflow_runner import airflow_env
+from warehouse.settings import Settings
 
 ROUNDS = int(os.environ.get("ANTQ_CHAOS_ROUNDS", "1"))
 PERIOD = "2026-09"
@@ -96,18 +97,19 @@ def consistent(settings) -> list[tuple]:
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
-def test_an_ingest_killed_in_its_copy_leaves_nothing_and_its_rerun_loads_the_file_once(settings, round_):
+def test_an_ingest_killed_in_its_copy_leaves_nothing_and_its_rerun_loads_the_file_once(settings, round_, chaos_table):
     sent = write_submission(settings.landing_dir, "38", PERIOD)
     kept = sent.read_bytes()
     blocker = held_by(settings.warehouse_url, "raw.indicator_value")  # the COPY into raw waits here
     process = started("ingest_waiting()", settings)
     waiting = "wait_event_type = 'Lock'"
-    if round_ % 2:  # other rounds: at a random moment of the whole ingest instead
+    if round_ % 2:  # other rounds: at a random moment of the whole ingest (which may end first)
         blocker.rollback()
         moment = time.monotonic() + random.uniform(0.5, 3.0)
-        assert kill_when(process, lambda: time.monotonic() > moment) or True
+        killed = kill_when(process, lambda: time.monotonic() > moment)
     else:
-        assert kill_when(process, lambda: others(settings.warehouse_url, waiting) > 0)
+        killed = kill_when(process, lambda: others(settings.warehouse_url, waiting) > 0)
+        assert killed, "the ingest ended although raw was locked"
         blocker.rollback()
     blocker.close()
     gone(settings.warehouse_url)
@@ -116,15 +118,20 @@ def test_an_ingest_killed_in_its_copy_leaves_nothing_and_its_rerun_loads_the_fil
     assert pipeline.ingest_waiting(settings) in ({"accepted": 1}, {})
     assert [r[2:5] for r in consistent(settings)] == [("accepted", 1, kept.count(b"\n") - 1)]
     assert not sent.exists()
-    CHAOS_TABLE.append(
-        ("kill -9 of ingest in its COPY", "no submission, raw empty, file in landing; rerun loads it once", "ok")
+    moment = "in its COPY" if round_ % 2 == 0 else "at a random moment"
+    chaos_table.append(
+        (
+            f"kill -9 of ingest {moment}",
+            "nothing half-stored, file in landing or kept; rerun loads it once",
+            "ok" if killed else "ok (it ended before the kill)",
+        )
     )
 
 
-def test_postgres_stopped_under_an_ingest_loses_nothing_and_the_rerun_converges(own_server, tmp_path):
+def test_postgres_stopped_under_an_ingest_loses_nothing_and_the_rerun_converges(own_server, tmp_path, chaos_table):
     from pgserver._commands import pg_ctl
 
-    settings = replace(make_settings("", tmp_path, "unused"), warehouse_url=own_server.get_uri("antq"))
+    settings = replace(Settings.from_env({"ANTQ_DATA_DIR": str(tmp_path)}), warehouse_url=own_server.get_uri("antq"))
     pipeline.prepare_warehouse(settings)
     sent = write_submission(settings.landing_dir, "38", PERIOD)
     rows = sent.read_bytes().count(b"\n") - 1
@@ -137,7 +144,7 @@ def test_postgres_stopped_under_an_ingest_loses_nothing_and_the_rerun_converges(
     consistent(settings)
     pipeline.ingest_waiting(settings)
     assert [r[2:5] for r in consistent(settings)] == [("accepted", 1, rows)]
-    CHAOS_TABLE.append(
+    chaos_table.append(
         ("Postgres stopped (immediate) mid-COPY", "no partial submission after recovery; rerun loads once", "ok")
     )
 
@@ -149,9 +156,11 @@ def _safe_count(url: str, where: str) -> int:
         return 0
 
 
-def test_a_full_quarantine_disk_stores_no_half_refusal_and_the_rerun_refuses_it_once(settings, mailbox, tmp_path):
-    sent = write_submission(settings.landing_dir, "38", PERIOD)
-    refused = rewrite_submission(sent, sent, "security_teams", lambda v: -v - 1)  # negative counts: refused
+def test_a_full_quarantine_disk_keeps_no_half_refusal_and_rerun_refuses_once(settings, mailbox, tmp_path, chaos_table):
+    sent = write_submission(tmp_path / "sent", "38", PERIOD)
+    refused = settings.landing_dir / "38" / PERIOD / sent.name
+    refused.parent.mkdir(parents=True)
+    rewrite_submission(sent, refused, "security_teams", lambda v: -v - 1)  # negative counts: refused
     assert refused.stat().st_size > 64 * 1024
     disk = settings.quarantine_dir
     disk.mkdir(parents=True, exist_ok=True)
@@ -170,12 +179,12 @@ def test_a_full_quarantine_disk_stores_no_half_refusal_and_the_rerun_refuses_it_
     assert pipeline.ingest(str(refused), settings)["status"] == "rejected"
     assert [r[2] for r in consistent(settings)] == ["rejected"]
     assert len(mailbox.take()) == 1, "the province hears of its refusal once"
-    CHAOS_TABLE.append(
+    chaos_table.append(
         ("quarantine disk full (64 kB tmpfs)", "no refusal without its file, no half copy; rerun refuses once", "ok")
     )
 
 
-def test_the_same_file_sent_twice_at_once_is_loaded_once(settings):
+def test_the_same_file_sent_twice_at_once_is_loaded_once(settings, chaos_table):
     sent = write_submission(settings.landing_dir, "38", PERIOD)
     start = threading.Barrier(2)
     outcomes, failures = [], []
@@ -196,7 +205,7 @@ def test_the_same_file_sent_twice_at_once_is_loaded_once(settings):
     assert sorted(outcomes) in (["accepted", "duplicate"], ["accepted", "gone"])
     assert [r[2:4] for r in consistent(settings)] == [("accepted", 1)]
     assert not sent.exists()
-    CHAOS_TABLE.append(("the same file ingested by two workers at once", "one version, no error, file kept", "ok"))
+    chaos_table.append(("the same file ingested by two workers at once", "one version, no error, file kept", "ok"))
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +217,7 @@ def published(server_url, smtp_server, prepared_template, tmp_path_factory):
     with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
         for province in ("01", "38"):
             ingest_file(conn, write_submission(settings.landing_dir, province, PERIOD), settings)
-    pipeline.publish_new_figures(settings)
+    publish_run(settings)
     sent = write_submission(tmp_path_factory.mktemp("sent"), "38", PERIOD)
     correction = settings.landing_dir / "38" / PERIOD / "38_2026-09_v2.csv"
     rewrite_submission(sent, correction, "security_teams", lambda v: v + 1)
@@ -217,13 +226,12 @@ def published(server_url, smtp_server, prepared_template, tmp_path_factory):
     return settings
 
 
-def test_build_gate_and_publish_killed_leave_marts_as_they_were_and_one_rerun_converges(published, server_url):
+def test_build_gate_and_publish_killed_leave_marts_alone_and_a_rerun_converges(published, server_url, chaos_table):
     settings = published
-    pipeline.check_submissions(settings)
     # What a run without faults publishes: the same warehouse, copied, built and published undisturbed.
     reference = replace(settings, warehouse_url=_database_url(server_url, f"{CHAOS_DB}_reference", CHAOS_DB))
-    pipeline.build_marts(reference)
-    pipeline.publish_marts(pipeline.validate_marts(reference), reference)
+    pipeline.prepare_warehouse(reference)  # the database's own grants are not copied with it
+    publish_run(reference)
     expected = marts_checksums(reference.warehouse_url)
     before = marts_checksums(settings.warehouse_url)
     url = settings.warehouse_url
@@ -235,15 +243,15 @@ def test_build_gate_and_publish_killed_leave_marts_as_they_were_and_one_rerun_co
         gone(url)
         assert marts_checksums(url) == before
         consistent(settings)
-    CHAOS_TABLE.append(("kill -9 of dbt mid-build", "marts unchanged (checksums of every mart)", "ok"))
+    chaos_table.append(("kill -9 of dbt mid-build", "marts unchanged (checksums of every mart)", "ok"))
 
     pipeline.build_marts(settings)
     for _ in range(ROUNDS):
         gate = started("validate_marts()", settings)
-        assert kill_when(gate, lambda: others(url, "state = 'active'") > 0) or True
+        assert kill_when(gate, lambda: others(url, "state = 'active'") > 0), "the gate ended before it was killed"
         gone(url)
         assert marts_checksums(url) == before
-    CHAOS_TABLE.append(("kill -9 of the gate", "marts unchanged", "ok"))
+    chaos_table.append(("kill -9 of the gate", "marts unchanged", "ok"))
 
     for _ in range(ROUNDS):
         blocker = held_by(url, "published.submission")  # the publish waits there, schemas already renamed
@@ -253,9 +261,9 @@ def test_build_gate_and_publish_killed_leave_marts_as_they_were_and_one_rerun_co
         blocker.close()
         gone(url)
         assert marts_checksums(url) == before, "the publish's transaction is rolled back whole"
-    CHAOS_TABLE.append(("kill -9 of the publish between its statements", "marts unchanged, build kept", "ok"))
+    chaos_table.append(("kill -9 of the publish between its statements", "marts unchanged, build kept", "ok"))
 
     pipeline.publish_marts(pipeline.validate_marts(settings), settings)
     assert marts_checksums(url) == expected, "the rerun publishes what a run without faults did"
     consistent(settings)
-    CHAOS_TABLE.append(("rerun after the three kills", "marts = those of a run without faults", "ok"))
+    chaos_table.append(("rerun after the three kills", "marts = those of a run without faults", "ok"))

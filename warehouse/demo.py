@@ -166,6 +166,17 @@ def print_refusals(url: str) -> None:
             print(file_status(conn, name))
 
 
+def print_alerts(url: str, settings: Settings) -> None:
+    """What the outbox did with the emails of this run (refusals, holds), mail server or not."""
+    with connect(url) as conn:
+        counts = dict(conn.execute("select status, count(*) from meta.alert_outbox group by 1").fetchall())
+    print(
+        f"\nAlerts: {counts.get('sent', 0)} emailed, {counts.get('pending', 0)} waiting for the mail server at"
+        f" {settings.smtp_host}:{settings.smtp_port} (make status lists them; the antq_alerts DAG retries every"
+        " 5 minutes, and none is lost meanwhile)"
+    )
+
+
 def main() -> int:
     from ingestion.generator import current_province_codes, generate_national
 
@@ -191,6 +202,7 @@ def main() -> int:
         print(f"DAG {dag_id}: success in {time.monotonic() - step:.0f}s (log: {log})")
     print_summary(url, DEMO_PERIOD)
     print_refusals(url)
+    print_alerts(url, settings)
     print(f"\nDone in {time.monotonic() - started:.0f}s. Where to look next:")
     print("  make psql                          SQL on the warehouse (BI reads schema marts)")
     print("  select * from marts.mart_province_indicator where indicator_code = 'security_teams';")

@@ -98,7 +98,10 @@ def ingest(path: str, settings: Settings | None = None) -> dict:
 
     with connect(warehouse_url(settings)) as conn:
         conn.execute(f"set role {security.LOADER}")
-        result = ingest_file(conn, file_path, settings, on_rejected=tell_the_province)
+        try:
+            result = ingest_file(conn, file_path, settings, on_rejected=tell_the_province)
+        except FileNotFoundError:  # another worker took it between the check above and reading it
+            return {"file_name": file_path.name, "status": "gone", "problems": []}
     if result.status == "rejected":
         alerts.deliver(settings)
     outcome = asdict(result)
