@@ -9,13 +9,16 @@ test adds its rows to the table printed at the end of the run (tests/conftest.py
 
 from __future__ import annotations
 
+import errno
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -156,31 +159,57 @@ def _safe_count(url: str, where: str) -> int:
         return 0
 
 
-def test_a_full_quarantine_disk_keeps_no_half_refusal_and_rerun_refuses_once(settings, mailbox, tmp_path, chaos_table):
+@contextmanager
+def full_disk(folder: Path, monkeypatch):
+    """`folder` on a 64 kB tmpfs where this may mount one (root); elsewhere a full disk by injection: the copy
+    into the folder writes its first 4 kB, then fails as a full disk does."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmpfs = ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)]
+    mounted = subprocess.run(tmpfs if shutil.which("mount") else ["false"], capture_output=True)
+    if mounted.returncode == 0:
+        try:
+            yield "64 kB tmpfs"
+        finally:
+            subprocess.run(["umount", str(folder)], check=True)
+        return
+    real_copy = shutil.copy2
+
+    def copy_onto_a_full_disk(source, target, **options):
+        if not Path(target).is_relative_to(folder):
+            return real_copy(source, target, **options)
+        Path(target).write_bytes(Path(source).read_bytes()[:4096])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+
+    def no_link(source, target):  # another file system: the file must be copied
+        raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(shutil, "copy2", copy_onto_a_full_disk)
+        patch.setattr(os, "link", no_link)
+        yield f"injected ENOSPC ({mounted.stderr.decode().strip() or 'no tmpfs here'})"
+
+
+def test_a_full_quarantine_disk_keeps_no_half_refusal_and_rerun_refuses_once(
+    settings, mailbox, tmp_path, monkeypatch, chaos_table
+):
     sent = write_submission(tmp_path / "sent", "38", PERIOD)
     refused = settings.landing_dir / "38" / PERIOD / sent.name
     refused.parent.mkdir(parents=True)
     rewrite_submission(sent, refused, "security_teams", lambda v: -v - 1)  # negative counts: refused
     assert refused.stat().st_size > 64 * 1024
     disk = settings.quarantine_dir
-    disk.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True)
-    if mounted.returncode:  # not allowed here: the disk is full by injection instead
-        pytest.skip(f"cannot mount a small tmpfs here ({mounted.stderr.decode().strip()})")
-    try:
+    with full_disk(disk, monkeypatch) as how:
         with pytest.raises(OSError, match="No space left"):
             pipeline.ingest(str(refused), settings)
         assert refused.exists() and not any(disk.rglob("*.*")), "nothing half-copied stays in quarantine"
         assert consistent(settings) == [], "the refusal is not recorded without its file"
         with psycopg.connect(settings.warehouse_url) as conn:
             assert conn.execute("select count(*) from meta.alert_outbox").fetchone()[0] == 0
-    finally:
-        subprocess.run(["umount", str(disk)], check=True)
     assert pipeline.ingest(str(refused), settings)["status"] == "rejected"
     assert [r[2] for r in consistent(settings)] == ["rejected"]
     assert len(mailbox.take()) == 1, "the province hears of its refusal once"
     chaos_table.append(
-        ("quarantine disk full (64 kB tmpfs)", "no refusal without its file, no half copy; rerun refuses once", "ok")
+        (f"quarantine disk full ({how})", "no refusal without its file, no half copy; rerun refuses once", "ok")
     )
 
 
