@@ -416,7 +416,8 @@ def main() -> int:
 
     print(f"bench scale {scale}: {len(periods)} months, {periods[0]} to {periods[-1]}", flush=True)
     files, seconds, peak = measured(generate, settings, periods)
-    record("generate files", seconds, peak, files=len(files))
+    received = sum(f.stat().st_size for f in files)  # ingest moves them to the archive
+    record("generate files", seconds, peak, files=len(files), bytes=received)
     files = [str(f) for f in files]
     copied, seconds, peak = measured(copy_baseline, settings.warehouse_url, files)
     record("baseline: raw COPY", seconds, peak, rows=copied, rows_per_s=round(copied / seconds))
@@ -487,6 +488,9 @@ def main() -> int:
 
     with psycopg.connect(settings.warehouse_url) as conn:
         facts = conn.execute("select count(*) from marts.fct_indicator_value").fetchone()[0]
+        # Everything the warehouse keeps (raw, the fact store, the published facts, marts, indexes, WAL not
+        # counted); the baseline's table is dropped by then.
+        on_disk = conn.execute("select pg_database_size(current_database())").fetchone()[0]
     ratios = {
         "validated ingest / raw COPY (rows/s, goal >= 0.5)": round(
             steps["validated ingest"]["rows_per_s"] / steps["baseline: raw COPY"]["rows_per_s"], 3
@@ -528,6 +532,8 @@ def main() -> int:
         "BI p95 during a publish, ms (goal <= 100)": loaded["bi_p95_during_publish_ms"],
         "publish under BI load, slowest, seconds (goal <= 5)": max(loaded["publish_s"]),
         "BI queries failed during publishes (goal 0)": loaded["failed_queries"],
+        "warehouse bytes on disk per published fact row": round(on_disk / facts),
+        "CSV bytes received per published fact row": round(received / facts),
         "gate / same checks in SQL (goal <= 1.5)": round(
             steps["gate (Great Expectations)"]["seconds"] / steps["baseline: gate checks in SQL"]["seconds"], 3
         ),
@@ -537,6 +543,8 @@ def main() -> int:
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": multiprocessing.cpu_count(), "python": platform.python_version()},
         "fact_rows": facts,
+        "database_bytes": on_disk,
+        "received_bytes": received,
         "steps": steps,
         "ratios": ratios,
         "bi_latency": latency,

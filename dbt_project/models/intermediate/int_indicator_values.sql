@@ -4,8 +4,7 @@
     pre_hook=["{{ remap_facts() }}"],
     post_hook=[
         "create index if not exists int_indicator_values_submission on {{ this }} (submission_id)",
-        "create index if not exists int_indicator_values_province_period on {{ this }} (province_code, period_code)",
-        "create index if not exists int_indicator_values_indicator_period on {{ this }} (indicator_code, period_code)"
+        "drop index if exists {{ this.schema }}.int_indicator_values_province_period, {{ this.schema }}.int_indicator_values_indicator_period"
     ]
 ) }}
 
@@ -17,6 +16,9 @@
 -- (ingestion/levels.py), and only that figure is added up. Rows stored before that rule have null: counted.
 -- unit_map_version is the version of the unit map (int_unit_placements) that placed the row on today's unit
 -- and province; when a reference refresh moves a unit, the pre-hook re-maps its rows (remap_facts).
+-- Read by submission only (the totals, the gate, the publish's copy): one index. Those by province or
+-- indicator and period were never used in a whole national-10y bench and cost 200 s of a first build;
+-- warehouses built before drop them at their next build (a no-op once gone).
 with submissions as (
     {{ new_accepted_submissions() }}
 ),
