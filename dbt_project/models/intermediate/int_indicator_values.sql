@@ -4,7 +4,8 @@
     pre_hook=["{{ remap_facts() }}"],
     post_hook=[
         "create index if not exists int_indicator_values_submission on {{ this }} (submission_id)",
-        "drop index if exists {{ this.schema }}.int_indicator_values_province_period, {{ this.schema }}.int_indicator_values_indicator_period"
+        "drop index if exists {{ this.schema }}.int_indicator_values_province_period, {{ this.schema }}.int_indicator_values_indicator_period",
+        "{{ analyze_if_never_analyzed(this) }}"
     ]
 ) }}
 
