@@ -277,7 +277,9 @@ def test_build_gate_and_publish_killed_leave_marts_alone_and_a_rerun_converges(p
     pipeline.build_marts(settings)
     for _ in range(ROUNDS):
         gate = started("validate_marts()", settings)
-        assert kill_when(gate, lambda: others(url, "state = 'active'") > 0), "the gate ended before it was killed"
+        # Once it has a session on the warehouse: its queries take milliseconds at this size, so a poll for an
+        # active query could miss every one of them (it did once, after the store gained statistics).
+        assert kill_when(gate, lambda: others(url) > 0), "the gate ended before it was killed"
         gone(url)
         assert marts_checksums(url) == before
     chaos_table.append(("kill -9 of the gate", "marts unchanged", "ok"))
