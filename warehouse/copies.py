@@ -245,15 +245,14 @@ def sync_published_facts(conn: psycopg.Connection, live: str, codes: list[str]) 
         conn.execute(sql.SQL("analyze {}").format(facts))
     # After the rows on a first fill: building an index once is cheaper than maintaining it row by row, and
     # sorting its millions of keys in memory cheaper than on disk (Postgres's default allows 64MB).
-    for index in FACT_INDEXES:
-        name = f"{PUBLISHED_FACTS}_{'_'.join(index)}"
-        if not _exists(conn, PUBLISHED_SCHEMA, name):
-            conn.execute(f"set local maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
-            conn.execute(
-                sql.SQL("create index {} on {} ({})").format(
-                    _ident(name), facts, sql.SQL(", ").join(map(_ident, index))
-                )
-            )
+    named = {f"{PUBLISHED_FACTS}_{'_'.join(index)}": index for index in FACT_INDEXES}
+    missing = {name: index for name, index in named.items() if not _exists(conn, PUBLISHED_SCHEMA, name)}
+    if missing:
+        conn.execute(f"set local maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
+    for name, index in missing.items():
+        conn.execute(
+            sql.SQL("create index {} on {} ({})").format(_ident(name), facts, sql.SQL(", ").join(map(_ident, index)))
+        )
     view_columns = sql.SQL(", ").join(map(_ident, _columns(conn, live, FACTS)))
     conn.execute(
         sql.SQL("create or replace view {} as select {} from {}").format(_ident(live, FACTS), view_columns, facts)
