@@ -103,7 +103,7 @@ def load_indicators(
     fields: list[str],
     submission_id: int,
     validator: RowValidator,
-    units: Callable[[], dict[str, tuple[str, str]]],
+    units: Callable[[], dict[str, tuple[str, ...]]],
 ) -> tuple[int, list[Problem]]:
     """Load the file's indicator rows into raw.indicator_value; return (rows loaded, problems).
 
@@ -250,7 +250,7 @@ def _load_staged(
     conn: psycopg.Connection,
     staged: int,
     validator: RowValidator,
-    units: Callable[[], dict[str, tuple[str, str]]],
+    units: Callable[[], dict[str, tuple[str, ...]]],
     params: dict,
 ) -> tuple[int, list[Problem]]:
     """Load the good rows of landing_row into raw.indicator_value; return (rows loaded, problems)."""

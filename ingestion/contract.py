@@ -15,7 +15,7 @@ from ingestion.catalogue import TOTAL, Indicator, load_catalogue
 from ingestion.legacy_fonts import looks_legacy
 from ingestion.periods import ExcelDate, Period, period_of_cell
 from ingestion.rules import FileRejected, Problem
-from ingestion.unit_names import lookup, lookup_legacy
+from ingestion.unit_names import lookup, lookup_legacy, lookup_names
 
 __all__ = ["FileRejected", "Problem"]  # declared with the reasons, in ingestion/rules.py
 
@@ -114,7 +114,8 @@ class RowValidator:
     file_name: str
     province_code: str
     period: Period
-    units: dict[str, tuple[str, str]] | None  # code -> (province code, name) of units valid in the period
+    # code -> (province code, name, other names) of units valid in the period (loader._units_for)
+    units: dict[str, tuple[str, ...]] | None
     sheet: str = INDICATOR_SHEET
 
     def __post_init__(self) -> None:
@@ -192,6 +193,9 @@ class RowValidator:
             return given
         own = {code: unit for code, unit in self.units.items() if unit[0] == self.province_code}
         code, candidates = lookup(given, own)
+        if not code and not candidates:  # not its name in the period's list: a name another list gives it
+            others = ((c, name) for c, unit in own.items() if len(unit) > 2 for name in unit[2])
+            code, candidates = lookup_names(given, others)
         if code:
             return code
         legacy = [] if candidates else lookup_legacy(given, own)

@@ -19,7 +19,7 @@ from pathlib import Path
 from ingestion.catalogue import TOTAL
 from ingestion.contract import MODEL_SHEET, sheet_columns, sheet_title
 from ingestion.periods import Period, parse_period
-from ingestion.reference import UnitRecord, current_units, legacy_units
+from ingestion.reference import UnitRecord, current_units, units_of_period
 
 Row = dict[str, object]
 
@@ -103,7 +103,7 @@ def _commune_rows(unit: UnitRecord, period: Period, seed: int) -> Iterator[Row]:
 def province_rows(province_code: str, period: Period, seed: int = 2025) -> Iterator[Row]:
     """Every commune of the province, every indicator of the catalogue, for one period, on the map of the
     period: a legacy province code and its legacy communes before 2025-07-01, a current one after."""
-    units = current_units() if period.on_current_map else legacy_units()
+    units = units_of_period(period)
     for unit in units:
         if unit.unit_level == "commune" and unit.province_code == province_code:
             for row in _commune_rows(unit, period, seed):
@@ -129,7 +129,7 @@ def province_models(province_code: str, period: Period, seed: int = 2025) -> Ite
     """The province's self-management models at the end of the period: one to four per commune, launched
     from 2015 on, a few closed; many are copies of a provincial model, and worker security teams outside
     Thanh Hóa are copies of Thanh Hóa's."""
-    units = current_units() if period.on_current_map else legacy_units()
+    units = units_of_period(period)
     communes = [u for u in units if u.unit_level == "commune" and u.province_code == province_code]
     is_thanh_hoa = province_code == NATIONAL_MODEL[0]
     source = NATIONAL_MODEL[1] if is_thanh_hoa else f"{province_code}-TQ01"
@@ -205,7 +205,7 @@ def current_province_codes() -> list[str]:
 
 def province_codes_for(period_code: str) -> list[str]:
     """The 34 current provinces, or the 63 provinces of the legacy map for a period before 2025-07-01."""
-    units = current_units() if parse_period(period_code).on_current_map else legacy_units()
+    units = units_of_period(parse_period(period_code))
     return [u.unit_code for u in units if u.unit_level == "province"]
 
 

@@ -30,8 +30,8 @@ REPORTED_ANCESTORS = """
 with recursive file_units as (
     select distinct unit_code from raw.indicator_value where submission_id = %(submission_id)s
 ),
-units as (
-    select unit_code, parent_code from ref.unit
+units as (  -- a unit's parents in every list that may describe the period's end (unit_history.eras)
+    select distinct unit_code, parent_code from ref.unit_era
     where map = %(map)s and province_code = %(province)s
       and valid_from <= %(period_end)s and (valid_to is null or valid_to >= %(period_end)s)
 ),

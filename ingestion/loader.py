@@ -91,14 +91,29 @@ def _unfit(
     return problems
 
 
-def _units_for(conn: psycopg.Connection, period: Period) -> dict[str, tuple[str, str]]:
-    """Units of the map in force for the period: code -> (province code, name)."""
+def _units_for(conn: psycopg.Connection, period: Period) -> dict[str, tuple[str, str, tuple[str, ...]]]:
+    """Units of the map valid at the period's end: code -> (province code, its name then, its other names).
+
+    Its name then is the one of the list in force that day (the latest dated on or before it: of the lists
+    whose days include it, the one that starts first; reference.units_of_period); other names, other lists'.
+    """
     rows = conn.execute(
-        """select unit_code, province_code, name from ref.unit
-           where map = %s and valid_from <= %s and (valid_to is null or valid_to >= %s)""",
-        [period.unit_map, period.end, period.end],
+        """select unit.unit_code, unit.province_code,
+                  coalesce((array_agg(era.name order by era.valid_from) filter (
+                      where era.valid_from <= %(end)s and (era.valid_to is null or era.valid_to >= %(end)s)))[1],
+                      unit.name),
+                  array_agg(distinct era.name) filter (where era.name is not null)
+           from ref.unit as unit
+           left join ref.unit_era as era using (map, unit_level, unit_code)
+           where unit.map = %(map)s and unit.valid_from <= %(end)s
+             and (unit.valid_to is null or unit.valid_to >= %(end)s)
+           group by unit.unit_code, unit.province_code, unit.name""",
+        {"map": period.unit_map, "end": period.end},
     )
-    return {code: (province, name) for code, province, name in rows}
+    return {
+        code: (province, name, tuple(other for other in names or () if other != name))
+        for code, province, name, names in rows
+    }
 
 
 def _provinces_for(conn: psycopg.Connection, period: Period) -> set[str]:

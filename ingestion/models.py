@@ -133,7 +133,7 @@ def load_models(
     path: Path,
     submission_id: int,
     rows: RowValidator,
-    units: Callable[[], dict[str, tuple[str, str]]],
+    units: Callable[[], dict[str, tuple[str, ...]]],
 ) -> tuple[int, list[Problem]]:
     """Check and COPY the file's model list, if it has one; return (models loaded, problems)."""
     table = open_table(path, rows.file_name, MODEL_SHEET)

@@ -13,7 +13,7 @@ from ingestion.catalogue import load_catalogue
 from ingestion.contract import MODEL_SHEET, load_contract, sheet_columns, sheet_title
 from ingestion.models import model_types
 from ingestion.periods import parse_period
-from ingestion.reference import current_units, legacy_units
+from ingestion.reference import current_units, units_of_period
 
 GUIDE = "Hướng dẫn"
 CATALOGUE = "Danh mục chỉ tiêu"
@@ -72,7 +72,7 @@ def build_workbook(province_code: str | None = None, period_code: str | None = N
     if period_code:
         lists["period"] = f'"{parse_period(period_code).code}"'
     if province_code:
-        units = legacy_units() if period_code and not parse_period(period_code).on_current_map else current_units()
+        units = units_of_period(parse_period(period_code)) if period_code else current_units()
         own = [u for u in units if u.province_code == province_code and u.unit_level != "province"]
         sheet = workbook.create_sheet(UNITS)
         sheet.append(["Mã đơn vị", "Tên đơn vị", "Cấp"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
 
 from ingestion.legacy_fonts import readings
 
@@ -28,6 +30,7 @@ PREFIXES = (
 )
 
 
+@lru_cache(maxsize=65536)
 def fold(name: str) -> str:
     """'Thành phố Hà Nội', 'TP. Ha Noi' and 'ha  noi' all fold to 'ha noi'."""
     text = unicodedata.normalize("NFD", name.replace("’", "'").replace("‘", "'"))
@@ -40,20 +43,25 @@ def fold(name: str) -> str:
     return text
 
 
-def lookup(name: str, units: dict[str, tuple[str, str]]) -> tuple[str | None, list[str]]:
-    """Find a unit by name among units (code -> (province code, name)).
+def lookup(name: str, units: dict[str, tuple[str, ...]]) -> tuple[str | None, list[str]]:
+    """Find a unit by name among units (code -> (province code, name, ...)).
 
     Returns (code, []) for one match, (None, candidates) when several units share the folded name, and
     (None, []) for none. Ambiguity is refused, never guessed: the candidates say what to write instead.
     """
+    return lookup_names(name, ((code, unit[1]) for code, unit in units.items()))
+
+
+def lookup_names(name: str, named: Iterable[tuple[str, str]]) -> tuple[str | None, list[str]]:
+    """lookup() among (code, name) pairs, where a unit may come with several names."""
     wanted = fold(name)
-    matches = sorted((code, unit_name) for code, (_, unit_name) in units.items() if fold(unit_name) == wanted)
+    matches = sorted({code: unit_name for code, unit_name in named if fold(unit_name) == wanted}.items())
     if len(matches) == 1:
         return matches[0][0], []
     return None, [f"{unit_name} ({code})" for code, unit_name in matches]
 
 
-def lookup_legacy(name: str, units: dict[str, tuple[str, str]]) -> list[tuple[str, str, str]]:
+def lookup_legacy(name: str, units: dict[str, tuple[str, ...]]) -> list[tuple[str, str, str]]:
     """(encoding, the name read in it, code) for each legacy font reading of the name that names one unit."""
     found = []
     for encoding, reading in readings(name).items():

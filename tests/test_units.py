@@ -19,26 +19,69 @@ def scalar(conn, query, *params):
 def test_the_reference_holds_both_maps_with_their_counts(conn):
     counts = dict(
         ((m, level), n)
-        for m, level, n in conn.execute("select map, unit_level, count(*) from ref.unit group by 1, 2").fetchall()
+        for m, level, n in conn.execute(
+            "select map, unit_level, count(*) from ref.unit where valid_to is null or valid_to = '2025-06-30'"
+            " group by 1, 2"
+        ).fetchall()
     )
-    assert counts[("current", "province")] == 34
-    assert counts[("current", "commune")] == 3321
-    assert counts[("legacy", "province")] == 63
-    assert counts[("legacy", "district")] > 690 and counts[("legacy", "commune")] > 10_000
+    assert counts == {
+        ("current", "province"): 34,
+        ("current", "commune"): 3321,
+        ("legacy", "province"): 63,
+        ("legacy", "district"): 696,
+        ("legacy", "commune"): 10035,
+    }
     versions = dict(conn.execute("select source, version from ref.reference_source").fetchall())
-    assert versions == {"vietnam-provinces": "2025.10.1", "vietnamadminunits": "1.0.4"}
+    assert versions["vietnam-provinces"] == "2025.10.1" and versions["vietnamadminunits"] == "1.0.4"
 
 
-def test_every_legacy_commune_maps_to_a_current_commune_and_every_current_commune_has_a_province(conn):
+def test_each_dated_list_of_the_legacy_map_is_held_whole(conn):
+    """The counts of each release's data file (issue 19 counted them from the files): 63 provinces in each."""
+    counts = {
+        (source, level): n
+        for source, level, n in conn.execute(
+            "select source, unit_level, count(*) from ref.unit_era where map = 'legacy' group by 1, 2"
+        ).fetchall()
+    }
+    expected = {
+        "vietnam-provinces==0.2": (707, 10767),
+        "vietnam-provinces==0.3.0": (705, 10603),
+        "vietnam-provinces==0.5.0": (705, 10598),
+        "vietnam-provinces==0.5.8": (696, 10051),
+        "vietnamadminunits": (696, 10035),
+    }
+    for source, (districts, communes) in expected.items():
+        assert (counts[source, "province"], counts[source, "district"], counts[source, "commune"]) == (
+            63,
+            districts,
+            communes,
+        )
+    retired = scalar(conn, "select count(*) from ref.unit where map = 'legacy' and valid_to < '2025-06-30'")
+    assert retired == 842 + 17, "communes and districts of 2020-2025 that the list of 2025-06-30 no longer has"
+
+
+def test_every_legacy_commune_maps_to_a_current_commune_or_its_province_and_every_current_commune_has_a_province(
+    conn,
+):
     assert (
         scalar(
             conn,
             """select count(*) from ref.unit u where map = 'legacy' and unit_level = 'commune'
+                           and valid_to = '2025-06-30'
                            and not exists (select 1 from ref.legacy_unit_map m where m.legacy_level = 'commune'
                            and m.legacy_code = u.unit_code and m.current_level = 'commune')""",
         )
         == 0
+    ), "every commune of 2025-06-30 has a commune of today"
+    placements = dict(
+        conn.execute(
+            """select m.basis || ':' || m.current_level, count(distinct u.unit_code) from ref.unit u
+               join ref.legacy_unit_map m on m.legacy_level = u.unit_level and m.legacy_code = u.unit_code
+               where u.map = 'legacy' and u.unit_level = 'commune' and u.valid_to < '2025-06-30' group by 1"""
+        ).fetchall()
     )
+    assert set(placements) == {"merged_into:commune", "district_of_the_time:province"}
+    assert sum(placements.values()) == 842, "each retired commune placed once, one way"
     assert (
         scalar(
             conn,
@@ -60,7 +103,8 @@ def test_every_legacy_commune_maps_to_a_current_commune_and_every_current_commun
     split_without_one_default = scalar(
         conn,
         """select count(*) from (select legacy_code from ref.legacy_unit_map
-        where legacy_level = 'commune' group by legacy_code having count(*) filter (where is_default) <> 1) as s""",
+        where legacy_level = 'commune' and current_level = 'commune'
+        group by legacy_code having count(*) filter (where is_default) <> 1) as s""",
     )
     assert split_without_one_default == 0
 

@@ -19,6 +19,13 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("prepare", help="create or upgrade the warehouse schema; load reference units if empty")
     commands.add_parser("refresh-reference", help="reload administrative units from the pinned packages")
+    change = commands.add_parser(
+        "reference-change",
+        help="what a newer pinned list of today's map changes (units added, renamed, retired); --apply records"
+        " it and applies it",
+    )
+    change.add_argument("version", help="a version pinned in ingestion/unit_history.py CURRENT_SNAPSHOTS")
+    change.add_argument("--apply", action="store_true", help="record the change and reload the units with it")
     commands.add_parser("rollback", help="put the previously published marts back")
     commands.add_parser("url", help="print the warehouse URL (starting the embedded Postgres if needed)")
     status = commands.add_parser(
@@ -73,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(pipeline.prepare_warehouse(settings)))
     elif options.command == "refresh-reference":
         print(json.dumps(pipeline.refresh_reference(settings)))
+    elif options.command == "reference-change":
+        print(pipeline.reference_change(options.version, apply=options.apply, settings=settings))
     elif options.command == "rollback":
         from warehouse.publish import rollback
 

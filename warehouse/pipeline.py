@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
@@ -46,6 +47,20 @@ def refresh_reference(settings: Settings | None = None) -> dict:
         migrate(conn)
         conn.execute(f"set role {security.LOADER}")
         return load_reference(conn)
+
+
+def reference_change(version: str, apply: bool = False, settings: Settings | None = None) -> str:
+    """A newer list of today's map, reviewed: what it changes, and (apply) the change recorded and applied."""
+    from ingestion.reference import apply_current_change, current_change, describe_change
+
+    settings = settings or Settings.from_env()
+    with connect(warehouse_url(settings)) as conn:
+        migrate(conn)
+        conn.execute(f"set role {security.LOADER}")
+        if not apply:
+            return describe_change(current_change(conn, version)) + "\n(not applied: add --apply)"
+        change = apply_current_change(conn, version)
+        return describe_change(change) + f"\napplied; units reloaded: {json.dumps(change['loaded'])}"
 
 
 def find_new_files(settings: Settings | None = None) -> list[str]:

@@ -2,7 +2,8 @@
 
 -- Every unit of both maps. current_province_code says which of today's 34 provinces a unit belongs to
 -- (provinces merged whole in 2025, so a legacy unit follows its legacy province); current_unit_key is
--- today's unit it became (for a split commune, the official default target).
+-- today's unit it became (for a split commune, the official default target; for a commune retired before
+-- 2025, that of the unit it merged into, or none when that is not known: placement_basis says which).
 with units as (
     select * from {{ ref('stg_ref__unit') }}
 ),
@@ -17,6 +18,14 @@ province_of_legacy as (
         current_code as current_province_code
     from crosswalk
     where legacy_level = 'province'
+),
+
+placement as (
+    select distinct
+        legacy_unit_key,
+        basis,
+        via_unit_key
+    from crosswalk
 ),
 
 default_target as (
@@ -49,6 +58,8 @@ final as (
             when units.unit_level = 'province' then 'current:province:' || province_of_legacy.current_province_code
             else default_target.current_unit_key
         end as current_unit_key,
+        placement.basis as placement_basis,
+        placement.via_unit_key,
         units.reference_source
     from units
     left join units as parents
@@ -62,6 +73,7 @@ final as (
     left join province_of_legacy
         on units.unit_map = 'legacy' and province_of_legacy.legacy_province_code = units.province_code
     left join default_target on default_target.legacy_unit_key = units.unit_key
+    left join placement on placement.legacy_unit_key = units.unit_key
 )
 
 select * from final

@@ -11,6 +11,9 @@ renamed as (
         current_level,
         current_code,
         is_default,
+        basis,
+        'legacy:' || case when basis = 'merged_into' then legacy_level else 'district' end || ':' || via_code
+            as via_unit_key,
         source as reference_source
     from source
 )
