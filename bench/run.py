@@ -491,6 +491,12 @@ def main() -> int:
         # Everything the warehouse keeps (raw, the fact store, the published facts, marts, indexes, WAL not
         # counted); the baseline's table is dropped by then.
         on_disk = conn.execute("select pg_database_size(current_database())").fetchone()[0]
+        # Units of earlier lists (ingestion/unit_history.py): facts on units the list of 2025-06-30 lacks.
+        retired = conn.execute(
+            """select count(*), count(*) filter (where units.current_unit_key is null)
+               from marts.fct_indicator_value as facts inner join marts.dim_unit as units using (unit_key)
+               where units.unit_map = 'legacy' and units.valid_to < date '2025-06-30'"""
+        ).fetchone()
     ratios = {
         "validated ingest / raw COPY (rows/s, goal >= 0.5)": round(
             steps["validated ingest"]["rows_per_s"] / steps["baseline: raw COPY"]["rows_per_s"], 3
@@ -532,6 +538,8 @@ def main() -> int:
         "BI p95 during a publish, ms (goal <= 100)": loaded["bi_p95_during_publish_ms"],
         "publish under BI load, slowest, seconds (goal <= 5)": max(loaded["publish_s"]),
         "BI queries failed during publishes (goal 0)": loaded["failed_queries"],
+        "published facts on units retired before 2025-06-30": retired[0],
+        "of them counted in their province only (absorber unknown)": retired[1],
         "warehouse bytes on disk per published fact row": round(on_disk / facts),
         "CSV bytes received per published fact row": round(received / facts),
         "gate / same checks in SQL (goal <= 1.5)": round(

@@ -107,6 +107,7 @@ def _spans(eras: tuple[UnitRecord, ...]) -> tuple[UnitRecord, ...]:
     return tuple(spans.values())
 
 
+@cache
 def current_eras(applied: tuple[str, ...] = ()) -> tuple[UnitRecord, ...]:
     return _eras("current", current_lists(applied))
 
@@ -172,7 +173,8 @@ def units_of_period(period: Period) -> tuple[UnitRecord, ...]:
     lists = current_lists() if period.on_current_map else legacy_lists()
     in_force = [dated for dated in lists if dated[0] <= period.end] or lists[:1]
     source = in_force[-1][1]
-    return tuple(unit for unit in _eras(period.unit_map, lists) if unit.source == source)
+    eras = current_eras() if period.on_current_map else legacy_eras()
+    return tuple(unit for unit in eras if unit.source == source)
 
 
 @cache
