@@ -167,13 +167,14 @@ def legacy_units() -> tuple[UnitRecord, ...]:
 
 
 @cache
-def units_of_period(period: Period) -> tuple[UnitRecord, ...]:
+def units_of_period(period: Period, applied: tuple[str, ...] = ()) -> tuple[UnitRecord, ...]:
     """The one list in force at the end of the period (the latest dated on or before it, else the first), on
-    the period's map: what a province's file of that period names, and what the generator and template use."""
-    lists = current_lists() if period.on_current_map else legacy_lists()
+    the period's map: what a province's file of that period names, and what the generator and template use
+    (`applied`: the newer lists of today's map the warehouse applied, applied_changes)."""
+    lists = current_lists(applied) if period.on_current_map else legacy_lists()
     in_force = [dated for dated in lists if dated[0] <= period.end] or lists[:1]
     source = in_force[-1][1]
-    eras = current_eras() if period.on_current_map else legacy_eras()
+    eras = current_eras(applied) if period.on_current_map else legacy_eras()
     return tuple(unit for unit in eras if unit.source == source)
 
 
@@ -237,8 +238,9 @@ def _retired_crosswalk(official: list[MapRecord], province_of: dict[str, str]) -
             targets.setdefault(record.legacy_code, []).append(record)
     last_list = _legacy_final()
     spans = {(u.unit_level, u.unit_code): u for u in legacy_units()}
+    succession = unit_history.successors(legacy_lists())
     records = []
-    for (level, code), absorber in unit_history.successors(legacy_lists()).items():
+    for (level, code), absorber in succession.items():
         unit = spans[level, code]
         province = province_of[unit.province_code]
         if level == "commune" and absorber is not None and absorber[0] == "commune":
@@ -250,9 +252,12 @@ def _retired_crosswalk(official: list[MapRecord], province_of: dict[str, str]) -
         elif level == "district" and absorber is not None:
             records.append(MapRecord(level, code, "province", province, True, unit.source, MERGED_INTO, absorber[1]))
         else:
-            district = unit.parent_code if level == "commune" else None
-            via = district if ("district", district) in last_list else None
-            records.append(MapRecord(level, code, "province", province, True, unit.source, DISTRICT_OF_THE_TIME, via))
+            # via: its district of the time, or the district of 2025-06-30 that district merged into
+            district = ("district", unit.parent_code) if level == "commune" else None
+            via = (district if district in last_list else succession.get(district)) or (None, None)
+            records.append(
+                MapRecord(level, code, "province", province, True, unit.source, DISTRICT_OF_THE_TIME, via[1])
+            )
     return records
 
 

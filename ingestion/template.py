@@ -22,7 +22,9 @@ MODEL_TYPES = "Loại mô hình"
 ROWS_WITH_LISTS = 20_000
 
 
-def build_workbook(province_code: str | None = None, period_code: str | None = None) -> openpyxl.Workbook:
+def build_workbook(
+    province_code: str | None = None, period_code: str | None = None, applied: tuple[str, ...] = ()
+) -> openpyxl.Workbook:
     contract = load_contract()
     workbook = openpyxl.Workbook()
     guide = workbook.active
@@ -72,7 +74,7 @@ def build_workbook(province_code: str | None = None, period_code: str | None = N
     if period_code:
         lists["period"] = f'"{parse_period(period_code).code}"'
     if province_code:
-        units = units_of_period(parse_period(period_code)) if period_code else current_units()
+        units = units_of_period(parse_period(period_code), applied) if period_code else current_units(applied)
         own = [u for u in units if u.province_code == province_code and u.unit_level != "province"]
         sheet = workbook.create_sheet(UNITS)
         sheet.append(["Mã đơn vị", "Tên đơn vị", "Cấp"])

@@ -178,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/template")
     def template(request: Request, period: str, province: str | None = None):
+        from ingestion.reference import applied_changes
         from ingestion.template import build_workbook
 
         session = signed_in(request)
@@ -186,8 +187,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             period = parse_period(period).code
         except ValueError:
             return message(request, session, "not_found", 404)
+        with as_session(session) as conn:
+            applied = applied_changes(conn)  # newer lists of today's map, so the units sheet offers their codes
         buffer = io.BytesIO()
-        build_workbook(province, period).save(buffer)
+        build_workbook(province, period, applied).save(buffer)
         name = f"antq-{province or 'all'}-{period}.xlsx"
         return StreamingResponse(
             iter([buffer.getvalue()]),

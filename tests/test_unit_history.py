@@ -13,6 +13,7 @@ import pytest
 
 from ingestion.loader import ingest_file
 from ingestion.reference import apply_current_change, current_change, describe_change
+from ingestion.template import UNITS, build_workbook
 from tests.test_ingest import write_csv
 from warehouse import pipeline
 
@@ -172,3 +173,13 @@ def test_a_newer_list_of_todays_map_is_reviewed_then_applied_without_touching_su
     ).fetchall()
     assert built == [("2026-08", 9), ("2026-10", 2)]
     assert pipeline.refresh_reference(settings)["vietnam-provinces==2026.9.0"] > 0, "a refresh keeps the change"
+
+
+def test_the_template_lists_the_units_of_the_list_in_force_for_its_period():
+    def codes(period: str, applied: tuple[str, ...] = ()) -> set[str]:
+        sheet = build_workbook(HANOI, period, applied)[UNITS]
+        return {row[0] for row in sheet.iter_rows(min_row=2, values_only=True)}
+
+    assert QUOC_TU_GIAM in codes("2017") and QUOC_TU_GIAM not in codes("2025-Q2")
+    assert "00073" in codes("2026-10") and "00082" not in codes("2026-10")
+    assert "00082" in codes("2026-10", ("2026.9.0",)) and "00073" not in codes("2026-10", ("2026.9.0",))

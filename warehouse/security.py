@@ -176,7 +176,7 @@ def _portal_rows(conn: psycopg.Connection) -> None:
     portal = ident(PORTAL)
     for schema in ("ingest", "meta", "ref", "portal"):
         conn.execute(sql.SQL("grant usage on schema {} to {}").format(ident(schema), portal))
-    conn.execute(sql.SQL("grant select on ref.unit to {}").format(portal))
+    conn.execute(sql.SQL("grant select on ref.unit, ref.reference_change to {}").format(portal))
     for function in ("portal.session_province()", "portal.is_published(bigint)"):
         conn.execute(sql.SQL("grant execute on function {} to {}").format(sql.SQL(function), portal))
     conn.execute(sql.SQL("grant insert, update on portal.upload to {}").format(portal))
