@@ -213,6 +213,38 @@ def test_a_full_quarantine_disk_keeps_no_half_refusal_and_rerun_refuses_once(
     )
 
 
+START_EMBEDDED = """
+import sys, psycopg
+from warehouse.db import start_embedded
+from warehouse.settings import Settings
+url = start_embedded(Settings.from_env({"ANTQ_DATA_DIR": sys.argv[1]}))
+with psycopg.connect(url) as conn:
+    print(conn.execute("select count(*) from pg_database where datname = 'antq'").fetchone()[0])
+"""
+
+
+def test_an_embedded_postgres_slower_to_start_than_pg_ctl_waits_is_waited_for(tmp_path, chaos_table):
+    """After a crash, recovery of a large database takes longer than the 10 s pgserver's pg_ctl waits (seen:
+    a 25 GB bench database). Here a real server is made slow to start the way an archive recovery is: each
+    archive lookup takes 6 s (restore_command), and there are several before it is ready."""
+
+    def start() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-c", START_EMBEDDED, str(tmp_path)], capture_output=True, text=True, timeout=300
+        )
+
+    assert start().stdout.split() == ["1"]
+    pgdata = tmp_path / "pg"
+    (pgdata / "recovery.signal").touch()
+    with (pgdata / "postgresql.auto.conf").open("a") as conf:
+        conf.write("restore_command = 'sleep 6; exit 1'\n")
+    began = time.monotonic()
+    slow = start()
+    assert slow.stdout.split() == ["1"], slow.stderr
+    assert time.monotonic() - began > 10 and "still starting" in slow.stderr
+    chaos_table.append(("the embedded Postgres slow to start (recovery)", "waited for, then used", "ok"))
+
+
 def test_the_same_file_sent_twice_at_once_is_loaded_once(settings, chaos_table):
     sent = write_submission(settings.landing_dir, "38", PERIOD)
     start = threading.Barrier(2)

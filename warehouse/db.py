@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -30,13 +33,36 @@ def start_embedded(settings: Settings) -> str:
     # pgserver narrates every step at INFO, even from its exit handler after the streams have closed.
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     settings.embedded_pgdata.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(settings.embedded_pgdata, cleanup_mode="stop")
+    try:
+        server = pgserver.get_server(settings.embedded_pgdata, cleanup_mode="stop")
+    except subprocess.TimeoutExpired:
+        # pgserver's pg_ctl waits 10 s; a server recovering from a crash keeps starting for longer (12 s for a
+        # 25 GB bench database killed mid-run). Wait for it to be ready, then attach.
+        pgdata = settings.embedded_pgdata.resolve()
+        pgserver.PostgresServer._instances.pop(pgdata, None)  # the instance that gave up
+        _wait_until_ready(pgdata)
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")
     admin_url = server.get_uri()
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute("select 1 from pg_database where datname = %s", [EMBEDDED_DATABASE]).fetchone()
         if not exists:
             conn.execute(f'create database "{EMBEDDED_DATABASE}"')
     return server.get_uri(EMBEDDED_DATABASE)
+
+
+def _wait_until_ready(pgdata, minutes: float = 30) -> None:
+    from pgserver.utils import PostmasterInfo
+
+    print(f"the embedded Postgres is still starting (recovery?), waiting; its log: {pgdata / 'log'}", file=sys.stderr)
+    deadline = time.monotonic() + minutes * 60
+    while time.monotonic() < deadline:
+        info = PostmasterInfo.read_from_pgdata(pgdata)
+        if info is not None and info.is_running() and info.status == "ready":
+            return
+        if info is None or not info.is_running():
+            raise RuntimeError(f"the embedded Postgres in {pgdata} stopped while starting: see {pgdata / 'log'}")
+        time.sleep(1)
+    raise RuntimeError(f"the embedded Postgres in {pgdata} was not ready after {minutes} minutes: see {pgdata / 'log'}")
 
 
 def warehouse_url(settings: Settings | None = None) -> str:
