@@ -38,7 +38,7 @@ MERGED_INTO = "merged_into"  # retired before 2025 into via_code (unit_history.s
 DISTRICT_OF_THE_TIME = "district_of_the_time"  # retired, absorber unknown: its district's province only
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UnitRecord:
     map: str
     unit_code: str
@@ -52,7 +52,7 @@ class UnitRecord:
     source: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MapRecord:
     legacy_level: str
     legacy_code: str

@@ -115,7 +115,7 @@ CURRENT_SNAPSHOTS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Listed:
     """A unit as one list gives it."""
 
@@ -153,7 +153,7 @@ def current_list(nested: list[dict]) -> Units:
     return units
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Era:
     """What one list says of one unit, and the days that list is taken to describe."""
 
