@@ -75,7 +75,7 @@ def _installed_current() -> Units:
 
 
 def current_lists(applied: tuple[str, ...] = ()) -> DatedLists:
-    """The installed list of today's map (in force from 2025-07-01), then the newer lists applied, by version."""
+    """The installed list of today's map (taken to hold from 2025-07-01), then the newer lists applied, by date."""
     newer = [s for s in unit_history.CURRENT_SNAPSHOTS if s.version in applied]
     return [(REORGANISATION_DATE, CURRENT_SOURCE, _installed_current())] + [
         (s.as_of, s.source, unit_history.current_list(s.read())) for s in sorted(newer, key=lambda s: s.as_of)
@@ -114,7 +114,8 @@ def current_eras(applied: tuple[str, ...] = ()) -> tuple[UnitRecord, ...]:
 
 @cache
 def current_units(applied: tuple[str, ...] = ()) -> tuple[UnitRecord, ...]:
-    """The 34 provinces and 3,321 communes in force since 2025-07-01, with official codes."""
+    """The 34 provinces and 3,321 communes in force since 2025-07-01, with official codes; with `applied`,
+    also the units of those newer lists (a unit they dropped valid until the day before the list)."""
     return _spans(current_eras(applied))
 
 
