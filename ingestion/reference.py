@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from dataclasses import astuple, dataclass, replace
 from datetime import date, timedelta
 from functools import cache
@@ -274,13 +275,13 @@ def load_reference(conn: psycopg.Connection) -> dict[str, int]:
     units = current_units(applied) + legacy_units()
     crosswalk = legacy_crosswalk()
     sources = {CURRENT_SOURCE: version(CURRENT_SOURCE), LEGACY_SOURCE: version(LEGACY_SOURCE)}
-    for snapshot in unit_history.LEGACY_SNAPSHOTS + unit_history.CURRENT_SNAPSHOTS:
-        if snapshot in unit_history.LEGACY_SNAPSHOTS or snapshot.version in applied:
-            sources[snapshot.source] = snapshot.version
+    sources |= {s.source: s.version for s in unit_history.LEGACY_SNAPSHOTS}
+    sources |= {s.source: s.version for s in unit_history.CURRENT_SNAPSHOTS if s.version in applied}
+    counts = Counter(era.source for era in eras)
     loaded = {}
     with conn.transaction():
         for source, source_version in sources.items():
-            count = sum(1 for era in eras if era.source == source)
+            count = counts[source]
             conn.execute(
                 """insert into ref.reference_source (source, version, row_count) values (%s, %s, %s)
                    on conflict (source) do update

@@ -1,17 +1,9 @@
 -- Units as they were in every year (ingestion/unit_history.py). What each dated list says of each unit, for the
 -- days that list is taken to describe; ref.unit keeps one row per unit, valid over all of them.
 create table ref.unit_era (
-    map            text not null check (map in ('legacy', 'current')),
-    unit_code      text not null,
-    unit_level     text not null,
-    name           text not null,
-    division_type  text not null,
-    parent_code    text,
-    province_code  text not null,
-    valid_from     date not null,
-    valid_to       date,
-    source         text not null references ref.reference_source,
-    primary key (map, unit_level, unit_code, source)
+    like ref.unit including constraints,
+    primary key (map, unit_level, unit_code, source),
+    foreign key (source) references ref.reference_source
 );
 create index unit_era_map_province on ref.unit_era (map, province_code);
 
