@@ -172,7 +172,8 @@ def legacy_units() -> tuple[UnitRecord, ...]:
 def units_of_period(period: Period, applied: tuple[str, ...] = ()) -> tuple[UnitRecord, ...]:
     """The one list in force at the end of the period (the latest dated on or before it, else the first), on
     the period's map: what a province's file of that period names, and what the generator and template use
-    (`applied`: the newer lists of today's map the warehouse applied, applied_changes)."""
+    (`applied`: the newer lists of today's map the warehouse applied, applied_changes). The same rule picks
+    a unit's name in force in SQL, from the database, in loader._units_for: change both together."""
     lists = current_lists(applied) if period.on_current_map else legacy_lists()
     in_force = [dated for dated in lists if dated[0] <= period.end] or lists[:1]
     source = in_force[-1][1]
