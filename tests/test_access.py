@@ -250,7 +250,7 @@ def observe(conn: psycopg.Connection, role: str | None, queries: list[str]) -> d
 
 def change_hidden(conn: psycopg.Connection, unpublished: list[int], other_provinces: bool) -> None:
     """Move every value hidden from the attacker by 1000, add and delete hidden rows, refresh statistics."""
-    store = "intermediate.int_indicator_values"
+    store = "raw.indicator_value"  # under the fact store, a view
     conn.execute(f"update {store} set value = value + 1000 where submission_id = any(%s)", [unpublished])
     conn.execute(f"insert into {store} select * from {store} where submission_id = any(%s) limit 500", [unpublished])
     changed = [store]

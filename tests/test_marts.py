@@ -163,8 +163,8 @@ def test_a_resubmission_changes_the_marts_exactly_where_it_should(built):
 def test_the_history_tests_pass_on_the_fact_store_and_catch_a_repeated_fact(built):
     pipeline.check_fact_history(built)
     repeat = (
-        "insert into intermediate.int_indicator_values"
-        " select * from intermediate.int_indicator_values where indicator_code = 'security_teams' limit 1"
+        "insert into raw.indicator_value"
+        " select * from raw.indicator_value where indicator_code = 'security_teams' limit 1"
     )
     with psycopg.connect(built.warehouse_url, autocommit=True) as conn:
         conn.execute(repeat)
@@ -174,6 +174,6 @@ def test_the_history_tests_pass_on_the_fact_store_and_catch_a_repeated_fact(buil
     finally:
         with psycopg.connect(built.warehouse_url, autocommit=True) as conn:
             conn.execute(
-                "delete from intermediate.int_indicator_values where ctid = (select max(ctid)"
-                " from intermediate.int_indicator_values where indicator_code = 'security_teams')"
+                "delete from raw.indicator_value where ctid = (select max(ctid)"
+                " from raw.indicator_value where indicator_code = 'security_teams')"
             )

@@ -201,7 +201,7 @@ def sync_published_facts(conn: psycopg.Connection, live: str, codes: list[str]) 
         conn.execute(sql.SQL("create table {} (submission_id bigint primary key)").format(published))
     if "copied_at" not in _columns(conn, PUBLISHED_SCHEMA, PUBLISHED_SUBMISSIONS):
         conn.execute(sql.SQL("alter table {} add column copied_at timestamptz default now()").format(published))
-    # The fact store only ever gains columns (dbt: append_new_columns); the copy follows.
+    # The fact store only ever gains columns, at the end (int_indicator_values); the copy follows.
     store_schema, store_table = FACT_STORE.split(".")
     for column in _columns(conn, store_schema, store_table)[len(_columns(conn, PUBLISHED_SCHEMA, PUBLISHED_FACTS)) :]:
         kind = conn.execute(

@@ -9,7 +9,7 @@ META = "meta"  # publish log, holds, alerts
 
 # Built by dbt.
 STAGING = "staging"  # views over raw, ref, ingest and meta, and the seeds
-INTERMEDIATE = "intermediate"  # the fact store, the totals and the dimensions the marts copy
+INTERMEDIATE = "intermediate"  # the fact store (a view over raw), the totals and the dimensions the marts copy
 BUILD = "build"  # the star schema and the marts of one build, checked by the gate
 
 # Published (warehouse/publish.py, warehouse/copies.py).
@@ -18,11 +18,11 @@ PREVIOUS = "marts_previous"  # the build before, kept for a rollback, out of BI'
 PUBLISHED = "published"  # the published submissions' unit-level facts, one partition per province
 
 FACT_STORE = f"{INTERMEDIATE}.int_indicator_values"
-REMAPPED_SUBMISSIONS = f"{INTERMEDIATE}.remapped_submissions"  # written by the dbt macro remap_facts
+REMAPPED_SUBMISSIONS = f"{INTERMEDIATE}.remapped_submissions"  # written by the dbt macro record_remapped_submissions
 
 
 def dbt_environment() -> dict[str, str]:
     """What dbt reads to find its sources and to put each model where these names say."""
-    read = {"INGEST": INGEST, "RAW": RAW, "REF": REF, "META": META}
+    read = {"INGEST": INGEST, "RAW": RAW, "REF": REF, "META": META, "PUBLISHED": PUBLISHED}
     built = {"STAGING": STAGING, "INTERMEDIATE": INTERMEDIATE, "BUILD": BUILD}
     return {f"ANTQ_{key}_SCHEMA": name for key, name in (read | built).items()}

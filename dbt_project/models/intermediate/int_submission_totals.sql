@@ -1,7 +1,9 @@
 {{ config(
     materialized='incremental',
     on_schema_change='append_new_columns',
-    pre_hook=["""
+    pre_hook=[
+        "{{ record_remapped_submissions() }}",
+        """
         {% if is_incremental() and 'summed_at' in adapter.get_columns_in_relation(this) | map(attribute='name') %}
         delete from {{ this }} as totals using {{ remapped_submissions_relation() }} as remapped
         where remapped.submission_id = totals.submission_id
@@ -10,16 +12,18 @@
     post_hook=["create index if not exists int_submission_totals_submission on {{ this }} (submission_id)"]
 ) }}
 
+-- depends_on: {{ ref('int_unit_placements') }}, {{ ref('int_units') }} (read by the pre-hook)
 -- One row per submission × indicator: its counted figures summed over units and categories, on today's
 -- province. A detail row (below a unit the file gives its own figure for) is not added: each unit counts once.
--- Incremental like int_indicator_values, and read by everything above it instead of the unit-level rows.
--- A submission whose facts were re-mapped since it was summed (remap_facts) is summed again.
+-- Incremental: a build sums the newly stored submissions and touches nothing else; everything above it
+-- reads these rows instead of the unit-level ones. unit_map_version is the unit map that placed the rows
+-- summed; a submission with rows on a unit a reference refresh moved since is summed again (the pre-hooks).
 with submissions as (
     {{ new_accepted_submissions() }}
 ),
 
 {% if is_incremental() %}
--- A few new files: their rows through the fact store's submission index, one file at a time (see the macro).
+-- A few new files: their rows through raw's submission index, one file at a time (see the macro).
 new_submissions as materialized (
     select submission_id from submissions
 ),
@@ -44,6 +48,7 @@ final as (
         sum(facts.denominator) as denominator,
         count(distinct facts.unit_key) as units_reporting,
         bool_or(facts.is_remapped) as is_remapped,
+        max(facts.unit_map_version) as unit_map_version,
         now() as summed_at
     from facts
     inner join submissions on submissions.submission_id = facts.submission_id

@@ -1,7 +1,8 @@
-{# Facts whose today's unit or province is not where the unit map now places their unit: a reference refresh
-   moved the unit and no build has re-mapped them yet. The next build does (macro remap_facts): the
-   antq_publish DAG, `python -m warehouse build`, or the antq_reference_refresh DAG's place_facts step.
-   Compares each row with int_units directly, an independent second path to the versions remap_facts uses. #}
+{# Copied facts (the published ones) whose today's unit or province is not where the unit map now places their
+   unit: a reference refresh moved the unit and no publish has copied them again yet. The next build and
+   publish do (macro record_remapped_submissions, warehouse/copies.py): the antq_publish DAG, or
+   `python -m warehouse build` then `publish`. Compares each row with int_units directly, an independent
+   second path to the versions the build compares. #}
 {% test placed_by_current_unit_map(model, units) %}
 select
     facts.unit_key,
