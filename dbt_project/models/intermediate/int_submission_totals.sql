@@ -24,9 +24,10 @@ with submissions as (
 
 -- One submission at a time, through raw's submission index, on a full build as on a few new files (joined
 -- as a set, the planner misjudges how many files are new and reads every row): each submission's few
--- thousand rows are grouped in memory, per unit and then per indicator, so counting its units needs no
--- sort. At national-10y (49M rows) 205 s; grouping ten years at once sorted every row, in one process
--- (the planner cannot know how many rows the store's join keeps), in more than 8 minutes.
+-- thousand rows are grouped in memory, per unit and then per indicator (subqueries: a CTE cannot read the
+-- lateral submission), so counting its units needs no sort. At national-10y (49M rows) 205 s; grouping ten
+-- years at once sorted every row in one process (the planner cannot know how many rows the store's join
+-- keeps), in more than 8 minutes.
 final as (
     select
         submissions.submission_id,
@@ -41,7 +42,7 @@ final as (
         totals.unit_map_version,
         now() as summed_at
     from submissions
-    cross join lateral (
+    cross join lateral (  -- noqa: ST05
         select
             units.province_code,
             units.period_code,
