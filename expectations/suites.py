@@ -180,16 +180,20 @@ def province_suite(schema: str) -> gx.ExpectationSuite:
                 inner join counted using (submission_id)
             ),
             -- Summed once (the planner would otherwise repeat it per figure), reading the fact store through
-            -- its index on submission_id for each counted submission of a province and period with a new
-            -- figure: one resubmission reads its own rows, not ten years (offset 0 keeps that plan).
+            -- raw's index on submission_id for each counted submission of a province and period with a new
+            -- figure: one resubmission reads its own rows, not ten years. Each submission is summed on its
+            -- own, in memory, and those sums added: summing all rows at once spilled 49M rows to disk on a
+            -- first publish at national-10y (the planner expected 159 figures of 170k).
             fact_rows as materialized (
                 select facts.province_code, facts.period_code, facts.indicator_code, sum(facts.value) as value,
                        sum(facts.numerator) as numerator, sum(facts.denominator) as denominator
                 from new_submissions
                 cross join lateral (
-                    select * from {SUBMISSION_SCHEMA}.int_indicator_values as f
+                    select f.province_code, f.period_code, f.indicator_code, sum(f.value) as value,
+                           sum(f.numerator) as numerator, sum(f.denominator) as denominator
+                    from {SUBMISSION_SCHEMA}.int_indicator_values as f
                     where f.submission_id = new_submissions.submission_id and f.is_counted is not false
-                    offset 0
+                    group by f.province_code, f.period_code, f.indicator_code
                 ) as facts
                 group by facts.province_code, facts.period_code, facts.indicator_code
             )
