@@ -1,7 +1,7 @@
 {{ config(materialized='view') }}
 
 -- The unit-level facts of the submissions this build counts (fct_submission's current versions), read
--- from the append-only fact store. A view, so a build never copies ten years of facts. On publishing, the
+-- from the fact store (a view over raw). A view, so a build never copies ten years of facts. On publishing, the
 -- live view is re-pointed at `published.fct_indicator_value`, which holds only the published submissions'
 -- facts (warehouse/copies.py): BI never reads the fact store, where unpublished versions are kept too.
 with facts as (
