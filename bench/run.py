@@ -491,7 +491,7 @@ def main() -> int:
 
     with psycopg.connect(settings.warehouse_url) as conn:
         facts = conn.execute("select count(*) from marts.fct_indicator_value").fetchone()[0]
-        # Everything the warehouse keeps (raw, the fact store, the published facts, marts, indexes, WAL not
+        # Everything the warehouse keeps (raw, which the fact store reads, the published facts, marts, indexes, WAL not
         # counted); the baseline's table is dropped by then.
         on_disk = conn.execute("select pg_database_size(current_database())").fetchone()[0]
         # Units of earlier lists (ingestion/unit_history.py): facts on units the list of 2025-06-30 lacks.
