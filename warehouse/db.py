@@ -15,11 +15,6 @@ import psycopg
 from warehouse.settings import Settings
 
 EMBEDDED_DATABASE = "antq"
-# For the sessions that index millions of fact rows (a first publish; the fact store was a table then): with
-# Postgres's default of 64MB each index is sorted on disk in several passes (measured on 5.3M facts of that
-# table: its submission index in 6.0 s with 64MB, 4.1 s with 1GB; 512MB itself was not measured, a bound for a shared
-# server). Set per session, never for the server's readers.
-MAINTENANCE_WORK_MEM = "512MB"
 
 
 def start_embedded(settings: Settings) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from warehouse import schemas
-from warehouse.db import MAINTENANCE_WORK_MEM, libpq_params, warehouse_url
+from warehouse.db import libpq_params, warehouse_url
 from warehouse.security import TRANSFORMER
 from warehouse.settings import DBT_PROJECT_DIR, Settings
 
@@ -26,7 +26,6 @@ def dbt_env(url: str, settings: Settings) -> dict[str, str]:
         **{f"ANTQ_PG_{key.upper()}": value for key, value in params.items()},
         **schemas.dbt_environment(),
         "ANTQ_PG_ROLE": TRANSFORMER,
-        "PGOPTIONS": f"{os.environ.get('PGOPTIONS', '')} -c maintenance_work_mem={MAINTENANCE_WORK_MEM}".strip(),
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DBT_TARGET_PATH": str(settings.data_dir / "dbt" / "target"),
         "DBT_LOG_PATH": str(settings.data_dir / "dbt" / "logs"),
