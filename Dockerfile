@@ -1,7 +1,9 @@
 # One image for every Airflow service: the project's own lock file, so production runs the versions tests ran.
 FROM python:3.11.10-slim-bookworm
 
+# UV_COMPILE_BYTECODE: the venv is root's and the services run as airflow, who cannot write __pycache__
 ENV UV_PROJECT_ENVIRONMENT=/opt/venv \
+    UV_COMPILE_BYTECODE=1 \
     PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1
 RUN pip install --no-cache-dir uv==0.13.8 \

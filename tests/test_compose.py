@@ -99,6 +99,9 @@ def test_the_optional_bi_tool_is_behind_a_profile():
 def test_the_image_installs_from_the_lock_file():
     dockerfile = (PROJECT_DIR / "Dockerfile").read_text(encoding="utf-8")
     assert "uv sync --frozen" in dockerfile and "COPY pyproject.toml uv.lock" in dockerfile
+    # the services run as a user who cannot write the venv's __pycache__: compiled when installed, or every
+    # task process compiles Airflow, dbt and Great Expectations from source again
+    assert re.search(r"^\s*UV_COMPILE_BYTECODE=1\b", dockerfile, re.MULTILINE)
 
 
 def test_the_portal_lands_files_where_the_ingest_dag_reads_them():
