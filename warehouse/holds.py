@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
 import psycopg
 from psycopg.rows import class_row
@@ -80,13 +79,6 @@ _SELECT = """
 """
 
 
-def _plain(value: object) -> object:
-    """A figure as JSON keeps its number: sums come back from Postgres as Decimal."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return str(value)
-
-
 def _finding_key(check: str, row: dict) -> str:
     return f"{check}:{row.get('period_code')}:{row.get('indicator_code')}"
 
@@ -113,7 +105,7 @@ def record(conn: psycopg.Connection, findings: list[Finding]) -> list[Hold]:
                         row.get("indicator_code"),
                         row.get("period_code"),
                         finding.description,
-                        json.dumps({k: v for k, v in row.items() if k != "submission_id"}, default=_plain),
+                        json.dumps({k: v for k, v in row.items() if k != "submission_id"}, default=str),
                         row["submission_id"],
                     ],
                 ).fetchone()
