@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from dataclasses import astuple, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cache
 from importlib.metadata import version
@@ -299,16 +299,22 @@ def load_reference(conn: psycopg.Connection) -> dict[str, int]:
         for table, rows in (("ref.unit", units), ("ref.unit_era", eras)):
             with conn.cursor().copy(f"copy {table} ({columns}) from stdin") as copy:
                 for row in rows:
-                    copy.write_row(astuple(row))
+                    copy.write_row(_values(row))
         with conn.cursor().copy(
             "copy ref.legacy_unit_map (legacy_level, legacy_code, current_level, current_code, is_default, source,"
             " basis, via_code) from stdin"
         ) as copy:
             for record in crosswalk:
-                copy.write_row(astuple(record))
+                copy.write_row(_values(record))
         loaded["units"] = len(units)
         loaded["legacy_unit_map"] = len(crosswalk)
     return loaded
+
+
+def _values(record: UnitRecord | MapRecord) -> tuple:
+    """A record's fields in order, as COPY takes them (dataclasses.astuple deep-copies every value: 3 s of CPU
+    for the 86k records of a load, against 0.2 s)."""
+    return tuple(getattr(record, name) for name in record.__slots__)
 
 
 def current_change(conn: psycopg.Connection, version: str) -> dict:
