@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml uv.lock Makefile
 demo: $(STAMP)
 	$(BIN)/python -m warehouse.demo
 
+# Two workers (pytest-xdist), each with its own embedded Postgres; a module stays whole and in order on one.
 test: $(STAMP) browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # kill -9 in ingest, dbt, the gate and the publish, Postgres stopped, a full disk: five rounds at random moments
 chaos: $(STAMP)

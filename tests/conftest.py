@@ -29,6 +29,17 @@ def chaos_table(request) -> list[tuple[str, str, str]]:
     return request.config.stash.setdefault(CHAOS, [])
 
 
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workeroutput"):  # a pytest-xdist worker: its rows go to the controller
+        session.config.workeroutput["chaos"] = session.config.stash.get(CHAOS, [])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """pytest-xdist's controller: a worker finished, with the rows of its chaos tests."""
+    node.config.stash.setdefault(CHAOS, []).extend(tuple(row) for row in node.workeroutput.get("chaos", []))
+
+
 def pytest_terminal_summary(terminalreporter, config):
     rows = config.stash.get(CHAOS, [])
     if rows:
