@@ -3,7 +3,6 @@ an environment installed as bytecode."""
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import json
 import subprocess
