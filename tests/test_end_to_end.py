@@ -20,6 +20,7 @@ from tests.conftest import free_port, make_settings
 from tests.conftest import marts_checksums as checksums_of
 from warehouse import pipeline, services
 from warehouse.airflow_runner import airflow_env, run_dag
+from warehouse.db import libpq_params
 
 pytestmark = pytest.mark.e2e
 PERIOD = "2026-Q3"
@@ -68,6 +69,11 @@ def _rest_api(settings) -> httpx.Client:
     return client
 
 
+def _dags(api: httpx.Client) -> dict[str, bool]:
+    """Each DAG the API server knows, and whether it is paused."""
+    return {d["dag_id"]: d["is_paused"] for d in api.get("/api/v2/dags").json()["dags"]}
+
+
 def _runs(api: httpx.Client, dag_id: str) -> list[dict]:
     return api.get(f"/api/v2/dags/{dag_id}/dagRuns").json()["dag_runs"]
 
@@ -114,8 +120,10 @@ def test_the_running_services_ingest_a_burst_of_34_files_as_it_lands_and_publish
     try:
         assert "already runs" in _services(env, "start").stdout, "a second start starts nothing"
         api = _rest_api(cycle)
-        dags = {d["dag_id"]: d["is_paused"] for d in api.get("/api/v2/dags").json()["dags"]}
-        assert dags["antq_ingest"] is False and dags["antq_publish"] is False, "the DAGs run unpaused"
+        deadline = time.monotonic() + 60  # started, the DAG processor has yet to parse the DAGs
+        while time.monotonic() < deadline and len(dags := _dags(api)) < 5:
+            time.sleep(1)
+        assert dags.get("antq_ingest") is False and dags.get("antq_publish") is False, f"the DAGs run unpaused: {dags}"
         send_all(cycle.landing_dir)
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline and not _published_national(cycle):
@@ -132,6 +140,10 @@ def test_the_running_services_ingest_a_burst_of_34_files_as_it_lands_and_publish
         stopped = _services(env, "stop")
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     assert services.running(cycle) is None and not _processes_of(cycle), "no process of theirs is left"
+    metadata = f"{libpq_params(cycle.warehouse_url)['dbname']}_airflow"
+    with psycopg.connect(cycle.warehouse_url, dbname=metadata) as conn:
+        failed = conn.execute("select dag_id, run_id, task_id from task_instance where state = 'failed'").fetchall()
+    assert failed == [], f"a stop lets the tasks in flight finish (the API server stays up for them): {failed}"
 
 
 def test_one_national_row_per_indicator_equal_to_the_sum_of_provinces_and_of_rows(cycle):

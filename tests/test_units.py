@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import psycopg
 import pytest
 
@@ -10,6 +12,8 @@ from ingestion.reference import load_reference
 from tests.conftest import make_settings
 from tests.test_ingest import write_csv
 from warehouse import pipeline
+
+_new = itertools.count()
 
 
 def scalar(conn, query, *params):
@@ -143,6 +147,29 @@ def test_reloading_the_reference_leaves_the_same_rows(conn):
     before = scalar(conn, "select md5(string_agg(u::text, '|' order by u::text)) from ref.legacy_unit_map u")
     load_reference(conn)
     assert scalar(conn, "select md5(string_agg(u::text, '|' order by u::text)) from ref.legacy_unit_map u") == before
+
+
+def test_the_first_runs_of_four_dags_on_a_new_warehouse_make_it_ready_together(server_url, smtp_server, tmp_path):
+    """Airflow started on a new warehouse runs the ingest, reference, reminder and alert DAGs at once: each
+    makes it ready first (the other three failed when they ran before an ingest had), and their reference
+    loads do not collide."""
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import date
+
+    settings = make_settings(server_url, tmp_path, f"antq_new_units_{next(_new)}", smtp_server.port)
+    steps = (
+        lambda: pipeline.prepare_warehouse(settings),
+        lambda: pipeline.refresh_reference(settings),
+        lambda: pipeline.remind_late_provinces(date(2026, 10, 12), settings),
+        lambda: pipeline.deliver_alerts(settings),
+    )
+    with ThreadPoolExecutor(len(steps)) as pool:
+        _, refreshed, reminded, _ = [future.result() for future in [pool.submit(step) for step in steps]]
+    assert reminded["due"] > 0, "every province is due: nothing was ever received"
+    with psycopg.connect(settings.warehouse_url) as conn:
+        units = scalar(conn, "select count(*) from ref.unit")
+        assert load_reference(conn) == refreshed and scalar(conn, "select count(*) from ref.unit") == units
+    assert units > 10_000, "both maps, loaded whole"
 
 
 def test_a_legacy_unit_in_a_period_after_the_reorganisation_is_refused(settings, conn):

@@ -19,6 +19,7 @@ import psycopg
 
 from ingestion.contract import column_label
 from warehouse.db import connect, warehouse_url
+from warehouse.migrate import migrate
 from warehouse.settings import Settings
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ def queue_and_deliver(alert: Alert, settings: Settings) -> bool:
     """For an alert that has no database event to commit with (a failed gate, a crashed task): queue it in
     its own transaction, then deliver what is due."""
     with connect(warehouse_url(settings)) as conn:
+        migrate(conn)  # a task that crashed on a new warehouse, before any step made its outbox
         new = queue(conn, alert, settings)
     deliver(settings)
     return new

@@ -40,11 +40,13 @@ def prepare_warehouse(settings: Settings | None = None) -> dict:
 
 
 def refresh_reference(settings: Settings | None = None) -> dict:
+    """Reload the reference units; on a new warehouse (the DAG's first run may come before any ingest's)
+    prepare it first."""
     from ingestion.reference import load_reference
 
     settings = settings or Settings.from_env()
+    prepare_warehouse(settings)
     with connect(warehouse_url(settings)) as conn:
-        migrate(conn)
         conn.execute(f"set role {security.LOADER}")
         return load_reference(conn)
 
@@ -285,6 +287,7 @@ def remind_late_provinces(today: date, settings: Settings | None = None) -> dict
     from warehouse.reminders import due_submissions, reminder_alert
 
     settings = settings or Settings.from_env()
+    prepare_warehouse(settings)  # the DAG's first run on a new warehouse may come before any ingest's
     queued = 0
     with connect(warehouse_url(settings)) as conn, conn.transaction():
         contacts = dict(conn.execute("select province_code, email from ref.province_contact").fetchall())
@@ -298,6 +301,9 @@ def remind_late_provinces(today: date, settings: Settings | None = None) -> dict
 
 def deliver_alerts(settings: Settings | None = None) -> dict:
     """The antq_alerts DAG's step: send what the outbox holds that is due (retries of failed alerts)."""
+    settings = settings or Settings.from_env()
+    with connect(warehouse_url(settings)) as conn:
+        migrate(conn)  # the DAG's first run on a new warehouse may come before any ingest's: the outbox first
     return asdict(alerts.deliver(settings))
 
 

@@ -145,20 +145,28 @@ def supervise(settings: Settings) -> int:
             children[name] = subprocess.Popen(
                 command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
-    state = {"supervisor": os.getpid(), "port": port(), "children": {n: p.pid for n, p in children.items()}}
-    _state_file(settings).write_text(json.dumps(state))
+        state = {"supervisor": os.getpid(), "port": port(), "children": {n: p.pid for n, p in children.items()}}
+        _state_file(settings).write_text(json.dumps(state))
+        # Tasks report to the API server (the execution API): started before it answered, the scheduler's
+        # first tasks (a new warehouse's reminder and reference runs) failed on a refused connection.
+        while name == "api-server" and _health(port()) is None and children[name].poll() is None and not stopping:
+            time.sleep(0.5)
     failed = None
     while not stopping and failed is None:
         time.sleep(1)
         failed = next((name for name, child in children.items() if child.poll() is not None), None)
     if failed:
         print(f"airflow {failed} exited ({children[failed].returncode}): stopping the others", flush=True)
-    for child in children.values():
-        _signal_group(child.pid, signal.SIGTERM)
+    # The scheduler first: its LocalExecutor lets the tasks in flight finish, and they report to the API
+    # server, so that stays up until they have (stopped together, a task then failed on a refused connection).
     deadline = time.monotonic() + STOP_SECONDS
+    for group in (["scheduler"], [name for name in children if name != "scheduler"]):
+        for name in group:
+            _signal_group(children[name].pid, signal.SIGTERM)
+        for name in group:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                children[name].wait(max(0.1, deadline - time.monotonic()))
     for child in children.values():
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            child.wait(max(0.1, deadline - time.monotonic()))
         _signal_group(child.pid, signal.SIGKILL)  # whatever is left of its process group
         child.wait()
     _state_file(settings).unlink(missing_ok=True)
@@ -170,17 +178,24 @@ def _signal_group(pid: int, signum: int) -> None:
         os.killpg(pid, signum)
 
 
-def healthy(port_number: int) -> bool:
+def _health(port_number: int) -> dict | None:
+    """What the API server says of the services' health, or None while it does not answer."""
     try:
         with urllib.request.urlopen(f"http://localhost:{port_number}/api/v2/monitor/health", timeout=5) as answer:
-            health = json.load(answer)
+            return json.load(answer)
     except (OSError, ValueError):
-        return False
-    return all(health.get(part, {}).get("status") == "healthy" for part in ("metadatabase", "scheduler"))
+        return None
+
+
+def healthy(port_number: int) -> bool:
+    health = _health(port_number) or {}
+    parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
+    return all(health.get(part, {}).get("status") == "healthy" for part in parts)
 
 
 def start(settings: Settings, timeout: float = 240) -> dict:
-    """Start the supervisor in the background unless it runs already; wait until the REST API is healthy."""
+    """Start the supervisor in the background unless it runs already; wait until the REST API says every
+    service is healthy (the DAGs show a few seconds later, once the DAG processor has parsed them)."""
     state = running(settings)
     if state:
         print(f"Airflow already runs (supervisor {state['supervisor']}) at http://localhost:{state['port']}")
