@@ -59,7 +59,8 @@ def drop_retired(conn: psycopg.Connection) -> list[str]:
 
 def readers_of(conn: psycopg.Connection, names: list[str] | None = None) -> list[str]:
     """The other sessions holding a lock on a relation of these schemas (default: every schema a reader can
-    reach), each described: pid, role, state, for how long, and the start of its query."""
+    reach), each described: pid, role, state, for how long, and the start of its query. A lock names its
+    relation by oid, unique only within a database: a copy of the warehouse on the same server has the same."""
     exact, like = (names, []) if names else ([schemas.LIVE, schemas.PREVIOUS, schemas.PUBLISHED], READER_PATTERNS)
     rows = conn.execute(
         """select a.pid, a.usename, coalesce(a.state, ''), date_trunc('second', now() - a.xact_start),
@@ -69,7 +70,9 @@ def readers_of(conn: psycopg.Connection, names: list[str] | None = None) -> list
                select from pg_locks as l
                inner join pg_class as c on l.relation = c.oid
                inner join pg_namespace as n on c.relnamespace = n.oid
-               where l.pid = a.pid and l.granted and (n.nspname = any(%s) or n.nspname like any(%s)))
+               where l.pid = a.pid and l.granted and l.database = (
+                         select oid from pg_database where datname = current_database())
+                     and (n.nspname = any(%s) or n.nspname like any(%s)))
            order by a.xact_start""",
         [exact, like],
     ).fetchall()
