@@ -45,7 +45,9 @@ def refresh_reference(settings: Settings | None = None) -> dict:
     from ingestion.reference import load_reference
 
     settings = settings or Settings.from_env()
-    prepare_warehouse(settings)
+    loaded = prepare_warehouse(settings)["reference_loaded"]
+    if loaded:  # a new warehouse: loaded just now
+        return loaded
     with connect(warehouse_url(settings)) as conn:
         conn.execute(f"set role {security.LOADER}")
         return load_reference(conn)

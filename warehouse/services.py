@@ -157,15 +157,21 @@ def supervise(settings: Settings) -> int:
         failed = next((name for name, child in children.items() if child.poll() is not None), None)
     if failed:
         print(f"airflow {failed} exited ({children[failed].returncode}): stopping the others", flush=True)
-    # The scheduler first: its LocalExecutor lets the tasks in flight finish, and they report to the API
-    # server, so that stays up until they have (stopped together, a task then failed on a refused connection).
+    # The scheduler first, and only its own process (its task runners are in its process group): its
+    # LocalExecutor lets the tasks in flight finish, and they report to the API server, so that stays up
+    # until they have (stopped together, a task then failed on the signal or a refused connection).
     deadline = time.monotonic() + STOP_SECONDS
-    for group in (["scheduler"], [name for name in children if name != "scheduler"]):
-        for name in group:
-            _signal_group(children[name].pid, signal.SIGTERM)
-        for name in group:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                children[name].wait(max(0.1, deadline - time.monotonic()))
+    scheduler = children["scheduler"]
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(scheduler.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        scheduler.wait(max(0.1, deadline - time.monotonic()))
+    others = [child for child in children.values() if child is not scheduler]
+    for child in others:
+        _signal_group(child.pid, signal.SIGTERM)
+    for child in others:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(max(0.1, deadline - time.monotonic()))
     for child in children.values():
         _signal_group(child.pid, signal.SIGKILL)  # whatever is left of its process group
         child.wait()
