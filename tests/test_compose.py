@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from warehouse.services import STOP_SECONDS
 from warehouse.settings import PROJECT_DIR
 
 COMPOSE = yaml.safe_load((PROJECT_DIR / "docker-compose.yml").read_text(encoding="utf-8"))
@@ -48,6 +49,14 @@ def test_dependencies_name_real_services_with_conditions_that_fit_them():
                 assert condition == "service_completed_successfully" and dependency == "airflow-init"
     for name in AIRFLOW_SERVICES:
         assert set(SERVICES[name]["depends_on"]) >= {"postgres", "airflow-init"}, name
+
+
+def test_the_scheduler_starts_after_the_api_server_answers_and_stops_before_it_letting_tasks_finish():
+    """Its tasks report to the API server (warehouse/services.py starts and stops them in that order too)."""
+    scheduler = SERVICES["airflow-scheduler"]
+    assert scheduler["depends_on"]["airflow-apiserver"] == {"condition": "service_healthy"}
+    seconds = int(scheduler["stop_grace_period"].removesuffix("s"))
+    assert seconds >= STOP_SECONDS, "compose's default 10 s would kill the tasks in flight"
 
 
 def test_named_volumes_are_declared_and_bind_mounts_exist():
