@@ -20,7 +20,6 @@ from tests.conftest import free_port, make_settings
 from tests.conftest import marts_checksums as checksums_of
 from warehouse import pipeline, services
 from warehouse.airflow_runner import airflow_env, run_dag
-from warehouse.db import libpq_params
 
 pytestmark = pytest.mark.e2e
 PERIOD = "2026-Q3"
@@ -146,8 +145,7 @@ def test_the_running_services_ingest_a_burst_of_34_files_as_it_lands_and_publish
         stopped = _services(env, "stop")
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     assert services.running(cycle) is None and not _processes_of(cycle), "no process of theirs is left"
-    metadata = f"{libpq_params(cycle.warehouse_url)['dbname']}_airflow"
-    with psycopg.connect(cycle.warehouse_url, dbname=metadata) as conn:
+    with psycopg.connect(cycle.warehouse_url, dbname=services.metadata_database(cycle.warehouse_url)) as conn:
         failed = conn.execute("select dag_id, run_id, task_id from task_instance where state = 'failed'").fetchall()
         in_flight_state = conn.execute(
             "select state from task_instance where run_id = %s", [in_flight["dag_run_id"]]

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
+from tests.conftest import _database_url
 from warehouse.db import libpq_params
 from warehouse.publish import PublishError, publish, rollback
 from warehouse.retired import readers_of
@@ -109,7 +110,7 @@ def retired_schemas(conn) -> list[str]:
     return [r[0] for r in conn.execute(r"select nspname from pg_namespace where nspname like 'retired\_%'")]
 
 
-def test_a_session_on_another_database_of_the_server_is_never_named_as_a_reader(settings, conn):
+def test_a_session_on_another_database_of_the_server_is_never_named_as_a_reader(server_url, settings, conn):
     """pg_locks names a relation by its oid, unique only within one database: a copy of the warehouse on the
     same server (a restored backup, a staging copy) has its tables under the same oids, and its readers are
     not this warehouse's."""
@@ -117,20 +118,11 @@ def test_a_session_on_another_database_of_the_server_is_never_named_as_a_reader(
     publish(conn, checks_passed=1)
     conn.close()  # a database is copied while nobody is connected to it
     name = libpq_params(settings.warehouse_url)["dbname"]
-    copy = f"{name}_copy"
-    with psycopg.connect(settings.warehouse_url, dbname="postgres", autocommit=True) as admin:
-        admin.execute(f'create database "{copy}" template "{name}"')
-    try:
-        with (
-            psycopg.connect(settings.warehouse_url, dbname=copy) as elsewhere,
-            psycopg.connect(settings.warehouse_url) as here,
-        ):
-            table = "select 'marts.mart_national_indicator'::regclass::oid"
-            assert elsewhere.execute(table).fetchone() == here.execute(table).fetchone(), "the same oid in both"
-            elsewhere.execute("select value from marts.mart_national_indicator").fetchone()  # holds it, idle
-            assert readers_of(here) == []
-            with psycopg.connect(settings.warehouse_url, dbname=copy) as its_own:
-                assert readers_of(its_own) and f"pid {elsewhere.info.backend_pid}" in readers_of(its_own)[0]
-    finally:
-        with psycopg.connect(settings.warehouse_url, dbname="postgres", autocommit=True) as admin:
-            admin.execute(f'drop database "{copy}" with (force)')
+    copy = _database_url(server_url, f"{name}_copy", template=name)
+    with psycopg.connect(copy) as elsewhere, psycopg.connect(settings.warehouse_url) as here:
+        table = "select 'marts.mart_national_indicator'::regclass::oid"
+        assert elsewhere.execute(table).fetchone() == here.execute(table).fetchone(), "the same oid in both"
+        elsewhere.execute("select value from marts.mart_national_indicator").fetchone()  # holds it, idle
+        assert readers_of(here) == []
+        with psycopg.connect(copy) as its_own:
+            assert readers_of(its_own) and f"pid {elsewhere.info.backend_pid}" in readers_of(its_own)[0]

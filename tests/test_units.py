@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import itertools
+import os
 
 import psycopg
 import pytest
 
 from ingestion.loader import ingest_file
 from ingestion.reference import load_reference
-from tests.conftest import make_settings
+from tests.conftest import _counter, make_settings
 from tests.test_ingest import write_csv
 from warehouse import pipeline
-
-_new = itertools.count()
 
 
 def scalar(conn, query, *params):
@@ -156,7 +154,7 @@ def test_the_first_runs_of_four_dags_on_a_new_warehouse_make_it_ready_together(s
     from concurrent.futures import ThreadPoolExecutor
     from datetime import date
 
-    settings = make_settings(server_url, tmp_path, f"antq_new_units_{next(_new)}", smtp_server.port)
+    settings = make_settings(server_url, tmp_path, f"antq_new_units_{os.getpid()}_{next(_counter)}", smtp_server.port)
     steps = (
         lambda: pipeline.prepare_warehouse(settings),
         lambda: pipeline.refresh_reference(settings),

@@ -69,6 +69,11 @@ def running(settings: Settings) -> dict | None:
     return state if _alive(state["supervisor"]) else None
 
 
+def metadata_database(url: str) -> str:
+    """The name of Airflow's own database, next to the warehouse's (`url`) on the same server."""
+    return f"{libpq_params(url)['dbname']}_airflow"
+
+
 def _metadata_url(url: str, driver: str = "psycopg2") -> str:
     """SQLAlchemy URL of Airflow's own database, next to the warehouse's on the same server."""
     from sqlalchemy.engine import URL
@@ -81,13 +86,13 @@ def _metadata_url(url: str, driver: str = "psycopg2") -> str:
         password=params["password"] or None,
         host=None if on_socket else params["host"],
         port=None if on_socket else int(params["port"]),
-        database=f"{params['dbname']}_airflow",
+        database=metadata_database(url),
         query={"host": params["host"], "port": params["port"]} if on_socket else {},
     ).render_as_string(hide_password=False)
 
 
 def _ensure_metadata_database(url: str) -> None:
-    name = f"{libpq_params(url)['dbname']}_airflow"
+    name = metadata_database(url)
     with psycopg.connect(url, autocommit=True) as conn:
         if not conn.execute("select 1 from pg_database where datname = %s", [name]).fetchone():
             conn.execute(f'create database "{name}"')
