@@ -28,8 +28,12 @@ def built(server_url, smtp_server, tmp_path_factory):
             for unit_map in ("legacy", "current")
         )
         # Thanh Hóa had ~550 communes, each with its steering committee; since 2025-07 it has 166.
+        # Security teams in four of those years: none is reported for 2021 (see the year-over-year test).
+        teams = {2019: 40, 2020: 44, 2022: 50, 2023: 55}
         for year in range(2019, 2025):
             rows = [[str(year), legacy, "steering_committees", "", "547", "", ""]]
+            if year in teams:
+                rows.append([str(year), legacy, "security_teams", "", str(teams[year]), "", ""])
             assert ingest_file(conn, write_csv(settings, "38", str(year), rows), settings).status == "accepted"
         rows = [["2025", current, "steering_committees", "", "166", "", ""]]
         assert ingest_file(conn, write_csv(settings, "38", "2025", rows), settings).status == "accepted"
@@ -54,6 +58,25 @@ def test_the_median_of_history_stays_on_the_map_of_the_period(built):
         )
     assert rows["2024"] == (547, 5), "five legacy years before 2024"
     assert rows["2025"] == (None, 0), "2025 ends on the current map: no history there yet"
+
+
+def test_a_figure_is_compared_with_the_same_period_a_year_earlier_and_only_with_it(built):
+    with psycopg.connect(built.warehouse_url) as conn:
+        rows = {
+            (indicator, period): rest
+            for indicator, period, *rest in conn.execute(
+                "select indicator_code, period_code, previous_year_value, yoy_change, yoy_change_pct"
+                " from build.mart_province_indicator where province_code = '38'"
+                " and indicator_code in ('security_teams', 'propaganda_sessions')"
+            )
+        }
+    assert rows["security_teams", "2019"] == [None, None, None]
+    assert rows["security_teams", "2020"] == [40, 4, 10.0]
+    assert rows["security_teams", "2022"] == [None, None, None], "2021 is missing: 2020 is not a year earlier"
+    assert rows["security_teams", "2023"] == [50, 5, 10.0]
+    assert rows["propaganda_sessions", "2025-08"] == [None, None, None]
+    assert rows["propaganda_sessions", "2026-07"] == [100, -70, -70.0]
+    assert rows["propaganda_sessions", "2026-Q3"] == [300, -270, -90.0]
 
 
 def outliers(settings) -> list[tuple]:

@@ -79,7 +79,7 @@ final as (
         current_year.numerator,
         current_year.denominator,
         current_year.ratio_pct,
-        {{ year_over_year('current_year', 'previous_year', 'indicators.measure') }},
+        {{ year_over_year('current_year', 'previous_year.value', 'previous_year.ratio_pct', 'indicators.measure') }},
         current_year.provinces_reporting,
         current_year.provinces_expected,
         current_year.publication_status,

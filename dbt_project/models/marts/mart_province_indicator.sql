@@ -34,6 +34,32 @@ with_periods as (
     inner join periods on periods.period_code = province_values.period_code
 ),
 
+-- The figure a year earlier (dim_period's previous_year_period_code) is the row before in the province's
+-- periods of the same type starting in the same month, when that row is the one a year earlier (a missing
+-- year leaves it null): a window over one sort, where a join with itself sorted both sides (1.1 s of 3.7 s at
+-- national-10y, 170,000 rows).
+with_previous as (
+    select
+        with_periods.*,
+        case
+            when lag(with_periods.period_code) over by_year = with_periods.previous_year_period_code
+                then lag(with_periods.value) over by_year
+        end as previous_year_value,
+        case
+            when lag(with_periods.period_code) over by_year = with_periods.previous_year_period_code
+                then lag(with_periods.ratio_pct) over by_year
+        end as previous_year_ratio_pct
+    from with_periods
+    window by_year as (
+        partition by
+            with_periods.province_code,
+            with_periods.indicator_code,
+            with_periods.period_type,
+            extract(month from with_periods.period_start)
+        order by with_periods.period_start
+    )
+),
+
 final as (
     select
         current_year.province_code,
@@ -51,7 +77,10 @@ final as (
         current_year.numerator,
         current_year.denominator,
         current_year.ratio_pct,
-        {{ year_over_year('current_year', 'previous_year', 'indicators.measure') }},
+        {{ year_over_year(
+            'current_year', 'current_year.previous_year_value', 'current_year.previous_year_ratio_pct',
+            'indicators.measure'
+        ) }},
         rank() over (
             partition by current_year.period_code, current_year.indicator_code
             order by coalesce(current_year.ratio_pct, current_year.value) desc nulls last
@@ -64,14 +93,9 @@ final as (
         current_year.submission_id,
         current_year.median_last_6,
         current_year.periods_in_median
-    from with_periods as current_year
+    from with_previous as current_year
     inner join indicators on indicators.indicator_code = current_year.indicator_code
     left join provinces on provinces.unit_code = current_year.province_code
-    left join with_periods as previous_year
-        on
-            previous_year.province_code = current_year.province_code
-            and previous_year.indicator_code = current_year.indicator_code
-            and previous_year.period_code = current_year.previous_year_period_code
 )
 
 select * from final
