@@ -1,7 +1,9 @@
 """`make bench`: what each step costs, as ratios against baselines measured in the same run.
 
 Writes bench/results.json, prints a table and draws bench/results.png. Every step runs in its own forked
-process so its peak memory (ru_maxrss) is its own. Postgres's memory is the server's and is not counted.
+process so its peak memory (ru_maxrss) is its own. Postgres's memory is the server's and is not counted. A
+forked process starts with the pages of this one, so this one imports nothing a step does not need:
+Great Expectations (about 190 MB of pandas, scipy, altair) is imported by the steps that run checks.
 
 Scales: small (the last 3 months, a few minutes), medium (2 years), national-10y (10 years of months, tens
 of millions of fact rows). Every commune of every province at every scale: months before 2025-07 come from
@@ -25,7 +27,6 @@ from pathlib import Path
 
 import psycopg
 
-from expectations.suites import SUBMISSION_SCHEMA, submission_suites, suites
 from ingestion.generator import province_codes_for, rewrite_submission, write_submission
 from ingestion.loader import ingest_file
 from warehouse import pipeline
@@ -189,6 +190,8 @@ def publish_after_resubmission(settings: Settings, period: str, province: str, f
 
 def _all_suites(settings: Settings) -> list[tuple[str, str, object]]:
     """(schema, table, suite) of every check a publish runs."""
+    from expectations.suites import SUBMISSION_SCHEMA, submission_suites, suites
+
     both = {SUBMISSION_SCHEMA: submission_suites(), BUILD_SCHEMA: suites(BUILD_SCHEMA, settings.freshness_days)}
     return [(schema, table, suite) for schema, on in both.items() for table, suite in on.items()]
 
@@ -196,6 +199,7 @@ def _all_suites(settings: Settings) -> list[tuple[str, str, object]]:
 def gate(settings: Settings) -> int:
     """Both Great Expectations runs of a publish: the submission checks and the build checks."""
     from expectations.gate import run_gate
+    from expectations.suites import SUBMISSION_SCHEMA, submission_suites, suites
 
     url = settings.warehouse_url
     checks = run_gate(SUBMISSION_SCHEMA, submission_suites, url).checks_run
