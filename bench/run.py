@@ -388,15 +388,18 @@ def land_to_published(settings: Settings, period: str) -> dict:
     }
 
 
-def fresh_database(settings: Settings) -> Settings:
+def fresh_database(settings: Settings, scale: str) -> Settings:
+    """A new database for this scale's run, named for it (on a server given by ANTQ_WAREHOUSE_URL, the
+    scales share the server)."""
     admin = (
         warehouse_url(replace(settings, warehouse_url=None)) if not settings.warehouse_url else settings.warehouse_url
     )
+    name = "antq_bench_" + scale.replace("-", "_")
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute("drop database if exists antq_bench with (force)")
-        conn.execute("create database antq_bench")
+        conn.execute(f"drop database if exists {name} with (force)")
+        conn.execute(f"create database {name}")
     base, _, query = admin.partition("?")
-    url = base.rsplit("/", 1)[0] + "/antq_bench" + (f"?{query}" if query else "")
+    url = base.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
     return replace(settings, warehouse_url=url)
 
 
@@ -405,11 +408,13 @@ def main() -> int:
     parser.add_argument("--scale", choices=SCALES, default="small")
     scale = parser.parse_args().scale
     base = Settings.from_env()
-    data_dir = base.data_dir / "bench"
+    # One directory, and so one embedded server, per scale: a small run (minutes) must not drop or mix files
+    # with the national-10y warehouse (an hour to make), on which later measurements are taken.
+    data_dir = base.data_dir / "bench" / scale
     settings = replace(
         base, data_dir=data_dir, landing_dir=data_dir / "landing", quarantine_dir=data_dir / "q", freshness_days=100_000
     )
-    settings = fresh_database(settings)
+    settings = fresh_database(settings, scale)
     periods = months(SCALES[scale])
     steps: dict[str, dict] = {}
 
