@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import time
+
 import psycopg
 import pytest
 
@@ -192,3 +195,62 @@ def test_the_history_tests_pass_on_the_fact_store_and_catch_a_repeated_fact(buil
                 "delete from raw.indicator_value where ctid = (select max(ctid)"
                 " from raw.indicator_value where indicator_code = 'security_teams')"
             )
+
+
+def _run_in_child(step: str, settings, answers) -> None:
+    try:
+        getattr(pipeline, step)(settings)
+        answers.put((step, "ok"))
+    except Exception as error:  # the answer names what failed in the child
+        answers.put((step, f"{type(error).__name__}: {error}"))
+
+
+def _waiting(conn) -> int:
+    return conn.execute(
+        "select count(*) from pg_locks where not granted"
+        " and (database = (select oid from pg_database where datname = current_database()) or locktype = 'advisory')"
+    ).fetchone()[0]
+
+
+def test_the_history_tests_wait_for_a_build_in_another_process_instead_of_failing(built):
+    """A build drops the fact store view (cascade from the staging view it replaces) and makes it again after
+    the units. Here a reader holds the units, so the build stops with no fact store, and the history tests
+    start in another process. They must wait and then run (finding the repeated fact put in for them): before,
+    they failed with "int_indicator_values does not exist", or skipped as if nothing were built."""
+    context = multiprocessing.get_context("spawn")
+    answers = context.Queue()
+    with psycopg.connect(built.warehouse_url, autocommit=True) as conn:  # what they must find, so they ran
+        conn.execute(
+            "insert into raw.indicator_value select * from raw.indicator_value"
+            " where indicator_code = 'security_teams' limit 1"
+        )
+    with psycopg.connect(built.warehouse_url) as reader:
+        reader.execute(f"select count(*) from {schemas.INTERMEDIATE}.int_units").fetchone()  # held until commit
+        build = context.Process(target=_run_in_child, args=("build_marts", built, answers))
+        build.start()
+        with psycopg.connect(built.warehouse_url, autocommit=True) as watcher:
+
+            def store_gone_and_build_waiting() -> bool:
+                gone = watcher.execute("select to_regclass(%s) is null", [schemas.FACT_STORE]).fetchone()[0]
+                return gone and _waiting(watcher) >= 1
+
+            deadline = time.monotonic() + 120
+            while not store_gone_and_build_waiting() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert store_gone_and_build_waiting(), "the build never stopped without its fact store"
+            history = context.Process(target=_run_in_child, args=("check_fact_history", built, answers))
+            history.start()
+            while _waiting(watcher) < 2 and history.is_alive() and time.monotonic() < deadline:
+                time.sleep(0.2)
+    for process in (build, history):
+        process.join(300)
+    outcomes = dict(answers.get(timeout=10) for _ in range(2))
+    with psycopg.connect(built.warehouse_url, autocommit=True) as conn:
+        conn.execute(
+            "delete from raw.indicator_value where ctid = (select max(ctid)"
+            " from raw.indicator_value where indicator_code = 'security_teams')"
+        )
+    assert outcomes["build_marts"] == "ok"
+    assert outcomes["check_fact_history"].startswith("DbtFailed"), outcomes["check_fact_history"]
+    assert "unique_combination_int_indicator_values" in outcomes["check_fact_history"]
+    assert "does not exist" not in outcomes["check_fact_history"]

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from warehouse import schemas
-from warehouse.db import libpq_params, warehouse_url
+from warehouse.db import connect, libpq_params, warehouse_url
 from warehouse.security import TRANSFORMER
 from warehouse.settings import DBT_PROJECT_DIR, Settings
 
@@ -38,19 +38,34 @@ def run_dbt(*args: str, settings: Settings | None = None) -> None:
 
     In this process, not a new one: importing dbt costs about 8 s of CPU on a small machine, once per
     process instead of once per command (a publish run takes two commands, the test suite about a hundred).
-    Invocations run one at a time (dbt keeps global state): a lock makes sure of it.
+    Invocations run one at a time (dbt keeps global state): a lock makes sure of it. And one at a time on
+    the warehouse, whatever process runs them (_one_on_the_warehouse).
     """
     from dbt.cli.main import dbtRunner
 
     settings = settings or Settings.from_env()
-    env = dbt_env(warehouse_url(settings), settings)
-    with _ONE_AT_A_TIME, _environment(env):
+    url = warehouse_url(settings)
+    env = dbt_env(url, settings)
+    with _ONE_AT_A_TIME, _one_on_the_warehouse(url), _environment(env):
         result = dbtRunner().invoke([*args, "--project-dir", str(DBT_PROJECT_DIR)])
     if not result.success:
         raise DbtFailed(f"dbt {' '.join(args)} failed: {_failed_nodes(result)}")
 
 
 _ONE_AT_A_TIME = threading.Lock()
+
+
+@contextmanager
+def _one_on_the_warehouse(url: str) -> Iterator[None]:
+    """Hold the warehouse's dbt lock while dbt runs. A build replaces a view by renaming the old one and
+    dropping it with cascade, which drops the views over it (the fact store over staging) until the build
+    makes them again, seconds later: a query that starts or waits in between fails with "relation
+    intermediate.int_indicator_values does not exist". The monthly history tests (antq_reference_refresh)
+    failed that way at national-10y while publish runs built. So the history tests wait for a build to end,
+    and a build for them (minutes at national-10y, once a month)."""
+    with connect(url, autocommit=True) as conn:
+        conn.execute("select pg_advisory_lock(hashtext('antq.dbt'))")
+        yield  # released when the connection closes, also if this process dies
 
 
 @contextmanager
