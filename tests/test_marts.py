@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -178,23 +179,28 @@ def test_a_resubmission_changes_the_marts_exactly_where_it_should(built):
     assert after[("01", "2026-Q3", "propaganda_sessions")][3] == 5 + 60 + 7
 
 
-def test_the_history_tests_pass_on_the_fact_store_and_catch_a_repeated_fact(built):
-    pipeline.check_fact_history(built)
-    repeat = (
-        "insert into raw.indicator_value"
-        " select * from raw.indicator_value where indicator_code = 'security_teams' limit 1"
-    )
-    with psycopg.connect(built.warehouse_url, autocommit=True) as conn:
-        conn.execute(repeat)
+@contextmanager
+def a_repeated_fact(settings):
+    """One fact stored twice while the block runs, for the history tests to find; removed after it."""
+    with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
+        conn.execute(
+            "insert into raw.indicator_value"
+            " select * from raw.indicator_value where indicator_code = 'security_teams' limit 1"
+        )
     try:
-        with pytest.raises(DbtFailed, match="unique_combination_int_indicator_values"):
-            pipeline.check_fact_history(built)
+        yield
     finally:
-        with psycopg.connect(built.warehouse_url, autocommit=True) as conn:
+        with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
             conn.execute(
                 "delete from raw.indicator_value where ctid = (select max(ctid)"
                 " from raw.indicator_value where indicator_code = 'security_teams')"
             )
+
+
+def test_the_history_tests_pass_on_the_fact_store_and_catch_a_repeated_fact(built):
+    pipeline.check_fact_history(built)
+    with a_repeated_fact(built), pytest.raises(DbtFailed, match="unique_combination_int_indicator_values"):
+        pipeline.check_fact_history(built)
 
 
 def _run_in_child(step: str, settings, answers) -> None:
@@ -217,13 +223,17 @@ def test_the_history_tests_wait_for_a_build_in_another_process_instead_of_failin
     the units. Here a reader holds the units, so the build stops with no fact store, and the history tests
     start in another process. They must wait and then run (finding the repeated fact put in for them): before,
     they failed with "int_indicator_values does not exist", or skipped as if nothing were built."""
+    with a_repeated_fact(built):  # what they must find, so they ran
+        outcomes = _history_tests_started_while_a_build_has_no_fact_store(built)
+    assert outcomes["build_marts"] == "ok"
+    assert outcomes["check_fact_history"].startswith("DbtFailed"), outcomes["check_fact_history"]
+    assert "unique_combination_int_indicator_values" in outcomes["check_fact_history"]
+    assert "does not exist" not in outcomes["check_fact_history"]
+
+
+def _history_tests_started_while_a_build_has_no_fact_store(built) -> dict[str, str]:
     context = multiprocessing.get_context("spawn")
     answers = context.Queue()
-    with psycopg.connect(built.warehouse_url, autocommit=True) as conn:  # what they must find, so they ran
-        conn.execute(
-            "insert into raw.indicator_value select * from raw.indicator_value"
-            " where indicator_code = 'security_teams' limit 1"
-        )
     with psycopg.connect(built.warehouse_url) as reader:
         reader.execute(f"select count(*) from {schemas.INTERMEDIATE}.int_units").fetchone()  # held until commit
         build = context.Process(target=_run_in_child, args=("build_marts", built, answers))
@@ -244,13 +254,4 @@ def test_the_history_tests_wait_for_a_build_in_another_process_instead_of_failin
                 time.sleep(0.2)
     for process in (build, history):
         process.join(300)
-    outcomes = dict(answers.get(timeout=10) for _ in range(2))
-    with psycopg.connect(built.warehouse_url, autocommit=True) as conn:
-        conn.execute(
-            "delete from raw.indicator_value where ctid = (select max(ctid)"
-            " from raw.indicator_value where indicator_code = 'security_teams')"
-        )
-    assert outcomes["build_marts"] == "ok"
-    assert outcomes["check_fact_history"].startswith("DbtFailed"), outcomes["check_fact_history"]
-    assert "unique_combination_int_indicator_values" in outcomes["check_fact_history"]
-    assert "does not exist" not in outcomes["check_fact_history"]
+    return dict(answers.get(timeout=10) for _ in range(2))
