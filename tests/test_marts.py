@@ -13,6 +13,7 @@ from ingestion.loader import ingest_file
 from tests.conftest import make_settings
 from tests.test_ingest import write_csv
 from warehouse import pipeline, schemas
+from warehouse.__main__ import main
 from warehouse.settings import DBT_PROJECT_DIR
 from warehouse.transform import DbtFailed
 
@@ -177,6 +178,35 @@ def test_a_resubmission_changes_the_marts_exactly_where_it_should(built):
     changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
     assert changed == {("01", period, "propaganda_sessions") for period in ("2026-08", "2026-Q3", "2026-H2", "2026")}
     assert after[("01", "2026-Q3", "propaganda_sessions")][3] == 5 + 60 + 7
+
+
+def stored_figures(settings) -> dict[tuple, tuple]:
+    """The stored province figures by key: (the transaction that wrote the row, the row)."""
+    with psycopg.connect(settings.warehouse_url) as conn:
+        rows = conn.execute(f"select xmin::text, * from {schemas.INTERMEDIATE}.int_province_figures").fetchall()
+    return {row[1:4]: (row[0], row[1:]) for row in rows}
+
+
+def test_a_resubmission_makes_only_its_provinces_figures_again_and_as_a_full_rebuild_would(built, monkeypatch):
+    before = stored_figures(built)
+    with psycopg.connect(built.warehouse_url, autocommit=True) as conn:
+        (hanoi,) = communes(conn, "01", 1)
+        rows = count_rows("2026-09", hanoi, {"security_teams": 13, "propaganda_sessions": 70})
+        rows.append(["2026-09", hanoi, "households_in_anxh", "", "", "980", "1000"])
+        assert ingest_file(conn, write_csv(built, "01", "2026-09", rows, name="v2.csv"), built).status == "accepted"
+    pipeline.build_marts(built)
+    after = stored_figures(built)
+    assert {key[0] for key, (xmin, _) in after.items() if before.get(key, ("",))[0] != xmin} == {"01"}
+    assert {"01", "38"} <= {key[0] for key in after}
+    assert after[("01", "2026-Q3", "propaganda_sessions")][1][3] == 5 + 60 + 70
+
+    # What a data engineer runs after changing the SQL the figures are made from (README).
+    monkeypatch.setenv("ANTQ_WAREHOUSE_URL", built.warehouse_url)
+    monkeypatch.setenv("ANTQ_DATA_DIR", str(built.data_dir))
+    rebuild = ["build", "--full-refresh", "--select", "int_province_figures", "int_province_indicator_periods"]
+    assert main(["dbt", *rebuild]) == 0
+    rebuilt = stored_figures(built)
+    assert {key: row for key, (_, row) in rebuilt.items()} == {key: row for key, (_, row) in after.items()}
 
 
 @contextmanager

@@ -71,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     account.add_argument("--name", default="", help="the person's full name, shown on the pages")
     psql = commands.add_parser("psql", help="open psql on the warehouse")
     psql.add_argument("args", nargs=argparse.REMAINDER)
+    dbt = commands.add_parser(
+        "dbt",
+        help="run dbt on the warehouse with its settings; after a change to the SQL the stored province figures"
+        " are made from: dbt build --full-refresh --select int_province_figures+",
+    )
+    dbt.add_argument("args", nargs=argparse.REMAINDER)
     options = parser.parse_args(argv)
 
     from warehouse import pipeline
@@ -162,6 +168,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"account {options.login} ({whose}) can log in at the portal")
     elif options.command == "url":
         print(warehouse_url(settings))
+    elif options.command == "dbt":
+        from warehouse.transform import DbtFailed, run_dbt
+
+        try:
+            run_dbt(*options.args, settings=settings)
+        except DbtFailed as error:
+            print(error, file=sys.stderr)
+            return 1
     elif options.command == "psql":
         return subprocess.call(["psql", warehouse_url(settings), *options.args], env=os.environ)
     return 0

@@ -23,7 +23,7 @@ from warehouse.migrate import migrate
 from warehouse.settings import Settings
 
 if TYPE_CHECKING:
-    from expectations.gate import GateReport
+    from expectations.findings import GateReport
     from ingestion.loader import IngestResult
     from warehouse.holds import Hold
 

@@ -15,7 +15,7 @@ from datetime import datetime
 import psycopg
 from psycopg.rows import class_row
 
-from expectations.gate import Finding
+from expectations.findings import Finding
 
 OPEN, CONFIRMED, REJECTED = "open", "confirmed", "rejected"
 

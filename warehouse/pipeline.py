@@ -15,7 +15,7 @@ from warehouse.migrate import migrate
 from warehouse.settings import Settings
 
 if TYPE_CHECKING:
-    from expectations.gate import GateReport
+    from expectations.findings import GateReport
 
 
 class GateFailed(RuntimeError):
@@ -243,7 +243,7 @@ def _contact(conn, province_code: str | None) -> str | None:
 
 def publish_marts(gate: dict, settings: Settings | None = None) -> int:
     """Swap the checked build in as `marts`; then send the digest of the gate's warnings, if any."""
-    from expectations.gate import GateReport
+    from expectations.findings import GateReport
     from warehouse.publish import publish
 
     settings = settings or Settings.from_env()

@@ -1,219 +1,38 @@
-{{ config(materialized='table') }}
-
--- One row per province × indicator × period: the period as submitted, or rolled up from the finer periods
--- the province submitted. Flows are summed over all parts; stocks (ratios included) are taken from the
--- last part, never summed over time. A rolled-up value is complete only when the parts it needs are there.
--- Built from the submissions this build counts (int_counted_submissions). new_submission_ids names the
--- counted submissions behind a figure that the published marts do not count yet: the submission checks
--- judge those figures, and hold those submissions.
-with counted as (
-    select * from {{ ref('int_counted_submissions') }}
-    where submission_id is not null
+-- The province figures (int_province_figures) with new_submission_ids: the counted submissions behind a
+-- figure that the published marts do not count yet. The submission checks judge those figures and hold those
+-- submissions. A view: every publish changes what is published, and the stored figures need not change.
+with figures as (
+    select * from {{ ref('int_province_figures') }}
 ),
 
-totals as (
-    select * from {{ ref('int_submission_totals') }}
-),
-
-indicators as (
-    select * from {{ ref('int_indicators') }}
-),
-
-periods as (
-    select * from {{ ref('int_periods') }}
-),
-
--- Before 2025-07 several legacy provinces may make up one of today's: their submissions add up.
-submitted as (
-    select
-        totals.province_code,
-        totals.period_code,
-        totals.indicator_code,
-        sum(totals.value) as value,
-        sum(totals.numerator) as numerator,
-        sum(totals.denominator) as denominator,
-        sum(totals.units_reporting) as units_reporting,
-        max(totals.submission_id) as submission_id,
-        coalesce(array_agg(totals.submission_id) filter (where not counted.is_published), '{}') as new_submission_ids,
-        bool_or(totals.is_remapped) as is_remapped
-    from totals
-    inner join counted on counted.submission_id = totals.submission_id
-    group by totals.province_code, totals.period_code, totals.indicator_code
-),
-
--- Not stored: read by rolled_up whole, and by new_parts only where a new submission is behind a figure (a few
--- after one resubmission), which the planner then finds in submitted without joining every part (0.5 s of
--- 6.3 s at national-10y).
-parts as not materialized (
-    select
-        submitted.*,
-        part.period_type as part_type,
-        part.period_start as part_start,
-        part.period_end as part_end,
-        part.months as part_months,
-        target.period_code as target_code,
-        target.period_end as target_end,
-        target.months as target_months
-    from submitted
-    inner join periods as part on part.period_code = submitted.period_code
-    inner join periods as target
-        on target.period_code in (part.quarter_code, part.half_year_code, part.year_code)
-),
-
-new_parts as (
-    select
-        parts.province_code,
-        parts.target_code,
-        parts.indicator_code,
-        parts.part_type,
-        array_agg(distinct new_part.submission_id) as new_submission_ids
-    from parts
-    cross join unnest(parts.new_submission_ids) as new_part (submission_id)
-    where cardinality(parts.new_submission_ids) > 0
-    group by parts.province_code, parts.target_code, parts.indicator_code, parts.part_type
-),
-
-rolled_up as (
-    select
-        parts.province_code,
-        parts.target_code as period_code,
-        parts.indicator_code,
-        parts.part_type,
-        case
-            when indicators.kind = 'flow' then sum(parts.value)
-            else (array_agg(parts.value order by parts.part_start desc))[1]
-        end as value,
-        case
-            when indicators.kind = 'flow' then sum(parts.numerator)
-            else (array_agg(parts.numerator order by parts.part_start desc))[1]
-        end as numerator,
-        case
-            when indicators.kind = 'flow' then sum(parts.denominator)
-            else (array_agg(parts.denominator order by parts.part_start desc))[1]
-        end as denominator,
-        max(parts.units_reporting) as units_reporting,
-        max(parts.submission_id) as submission_id,
-        bool_or(parts.is_remapped) as is_remapped,
-        case
-            when indicators.kind = 'flow' then sum(parts.part_months) = max(parts.target_months)
-            else max(parts.part_end) = max(parts.target_end)
-        end as is_complete,
-        case
-            when indicators.kind = 'flow' then array_agg(parts.period_code order by parts.part_start)
-            else array[(array_agg(parts.period_code order by parts.part_start desc))[1]]
-        end as source_periods
-    from parts
-    inner join indicators on indicators.indicator_code = parts.indicator_code
-    group by parts.province_code, parts.target_code, parts.indicator_code, parts.part_type, indicators.kind
-),
-
-candidates as (
-    select
-        province_code,
-        period_code,
-        indicator_code,
-        value,
-        numerator,
-        denominator,
-        units_reporting,
-        submission_id,
-        new_submission_ids,
-        is_remapped,
-        'submitted' as source,
-        true as is_complete,
-        array[period_code] as source_periods,
-        0 as preference
-    from submitted
-    union all
-    select
-        rolled_up.province_code,
-        rolled_up.period_code,
-        rolled_up.indicator_code,
-        rolled_up.value,
-        rolled_up.numerator,
-        rolled_up.denominator,
-        rolled_up.units_reporting,
-        rolled_up.submission_id,
-        coalesce(new_parts.new_submission_ids, '{}'),
-        rolled_up.is_remapped,
-        'rolled_up_from_' || rolled_up.part_type,
-        rolled_up.is_complete,
-        rolled_up.source_periods,
-        case rolled_up.part_type when 'half_year' then 1 when 'quarter' then 2 else 3 end
-    from rolled_up
-    left join new_parts
-        on
-            new_parts.province_code = rolled_up.province_code
-            and new_parts.target_code = rolled_up.period_code
-            and new_parts.indicator_code = rolled_up.indicator_code
-            and new_parts.part_type = rolled_up.part_type
-),
-
--- One candidate per province × period × indicator: the submitted figure, else the finest roll-up. The period's
--- attributes are joined before picking: joined after a row_number() filter, the planner expected ~300 rows
--- (there are 170,000 at ten years) and compared every row with every period (84M comparisons, 20 s a build).
-picked as (
-    select distinct on (candidates.province_code, candidates.period_code, candidates.indicator_code)
-        candidates.province_code,
-        candidates.period_code,
-        candidates.indicator_code,
-        candidates.value,
-        candidates.numerator,
-        candidates.denominator,
-        candidates.units_reporting,
-        candidates.submission_id,
-        candidates.new_submission_ids,
-        candidates.is_remapped,
-        candidates.source,
-        candidates.is_complete,
-        candidates.source_periods,
-        periods.period_type,
-        periods.period_start,
-        periods.on_current_map
-    from candidates
-    inner join periods on periods.period_code = candidates.period_code
-    order by candidates.province_code, candidates.period_code, candidates.indicator_code, candidates.preference
-),
-
--- The province's own recent history: the values of its last 6 periods of the same type before this one,
--- on the same map. The 2025 reorganisation merged ~10,000 communes into 3,321, so counts made per commune
--- (steering committees, communes without drug users) fell by two thirds at once: comparing across it would
--- call every province an outlier. A period belongs to the map in force at its end.
-with_history as (
-    select
-        picked.*,
-        array_agg(picked.value) over (
-            partition by picked.province_code, picked.indicator_code, picked.period_type, picked.on_current_map
-            order by picked.period_start
-            rows between 6 preceding and 1 preceding
-        ) as last_6_values
-    from picked
+unpublished as (
+    select submission_id from {{ ref('int_counted_submissions') }}
+    where submission_id is not null and not is_published
 ),
 
 final as (
     select
-        with_history.province_code,
-        with_history.period_code,
-        with_history.indicator_code,
-        with_history.value,
-        with_history.numerator,
-        with_history.denominator,
-        with_history.units_reporting,
-        with_history.submission_id,
-        with_history.new_submission_ids,
-        with_history.is_remapped,
-        with_history.source,
-        with_history.is_complete,
-        with_history.source_periods,
-        history.median_last_6,
-        history.periods_in_median
-    from with_history
-    cross join lateral (
-        select
-            percentile_cont(0.5) within group (order by previous.value) as median_last_6,
-            count(previous.value) as periods_in_median
-        from unnest(with_history.last_6_values) as previous (value)
-    ) as history
+        figures.province_code,
+        figures.period_code,
+        figures.indicator_code,
+        figures.value,
+        figures.numerator,
+        figures.denominator,
+        figures.units_reporting,
+        figures.submission_id,
+        array(
+            select behind.submission_id
+            from unnest(figures.submission_ids) as behind (submission_id)
+            where behind.submission_id in (select unpublished.submission_id from unpublished)
+            order by behind.submission_id
+        ) as new_submission_ids,
+        figures.is_remapped,
+        figures.source,
+        figures.is_complete,
+        figures.source_periods,
+        figures.median_last_6,
+        figures.periods_in_median
+    from figures
 )
 
 select * from final

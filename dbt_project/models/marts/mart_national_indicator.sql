@@ -6,7 +6,7 @@
 -- twice: against Σ mart_province_indicator, and, for periods every province submitted as such, against
 -- the unit-level facts.
 with province_values as (
-    select * from {{ ref('int_province_indicator_periods') }}
+    select * from {{ ref('int_province_figures') }}
 ),
 
 indicators as (

@@ -4,9 +4,9 @@
 ]) }}
 
 -- Categories are summed into the indicator total; a ratio is Σ numerator / Σ denominator. median_last_6 is
--- the province's own recent history (int_province_indicator_periods), which the outlier check compares with.
+-- the province's own recent history (int_province_figures), which the outlier check compares with.
 with province_values as (
-    select * from {{ ref('int_province_indicator_periods') }}
+    select * from {{ ref('int_province_figures') }}
 ),
 
 indicators as (
