@@ -21,7 +21,7 @@ final as (
         figures.units_reporting,
         figures.submission_id,
         array(
-            select behind.submission_id
+            select distinct behind.submission_id
             from unnest(figures.submission_ids) as behind (submission_id)
             where behind.submission_id in (select unpublished.submission_id from unpublished)
             order by behind.submission_id
