@@ -10,6 +10,21 @@ unpublished as (
     where submission_id is not null and not is_published
 ),
 
+-- One join of every figure's submissions with the unpublished ones. Filtered row by row (a subquery per
+-- figure), the planner read int_counted_submissions again for each of 170,612 figures: the first submission
+-- checks at national-10y ran 53 minutes instead of 3.
+new_behind as (
+    select
+        figures.province_code,
+        figures.period_code,
+        figures.indicator_code,
+        array_agg(distinct behind.submission_id order by behind.submission_id) as new_submission_ids
+    from figures
+    cross join unnest(figures.submission_ids) as behind (submission_id)
+    inner join unpublished on unpublished.submission_id = behind.submission_id
+    group by figures.province_code, figures.period_code, figures.indicator_code
+),
+
 final as (
     select
         figures.province_code,
@@ -20,12 +35,7 @@ final as (
         figures.denominator,
         figures.units_reporting,
         figures.submission_id,
-        array(
-            select distinct behind.submission_id
-            from unnest(figures.submission_ids) as behind (submission_id)
-            where behind.submission_id in (select unpublished.submission_id from unpublished)
-            order by behind.submission_id
-        ) as new_submission_ids,
+        coalesce(new_behind.new_submission_ids, '{}') as new_submission_ids,
         figures.is_remapped,
         figures.source,
         figures.is_complete,
@@ -33,6 +43,11 @@ final as (
         figures.median_last_6,
         figures.periods_in_median
     from figures
+    left join new_behind
+        on
+            new_behind.province_code = figures.province_code
+            and new_behind.period_code = figures.period_code
+            and new_behind.indicator_code = figures.indicator_code
 )
 
 select * from final
