@@ -1,7 +1,10 @@
 -- The province figures (int_province_figures) with new_submission_ids: the counted submissions behind a
 -- figure that the published marts do not count yet. The submission checks judge those figures and hold those
 -- submissions. A view: every publish changes what is published, and the stored figures need not change.
-with figures as (
+-- Not materialized: read twice, a materialized CTE has no statistics, and the planner took the 106,080 new
+-- figures of a first build for 284. The gate's reconciliation then joined them with their sums in a nested
+-- loop (106k × 106k comparisons: over 17 minutes at national-10y instead of one).
+with figures as not materialized (
     select * from {{ ref('int_province_figures') }}
 ),
 
