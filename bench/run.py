@@ -29,11 +29,13 @@ import psycopg
 
 from ingestion.generator import province_codes_for, rewrite_submission, write_submission
 from ingestion.loader import ingest_file
-from warehouse import pipeline
+from warehouse import copies, pipeline
 from warehouse.airflow_runner import airflow_env
 from warehouse.db import warehouse_url
 from warehouse.settings import PROJECT_DIR, Settings
 from warehouse.transform import BUILD_SCHEMA
+
+FILL_STEP = "first publish: published facts copied ahead by two sessions"
 
 SCALES = {"small": 3, "medium": 24, "national-10y": 120}
 RESULTS = PROJECT_DIR / "bench" / "results.json"
@@ -457,6 +459,9 @@ def main() -> int:
             runs_s=[round(value, 2) for value in seconds],
         )
     checks = runs["baseline: gate checks in SQL"][0][0]
+    # publish_marts fills ahead itself; measured apart here, that fill is found complete and attached.
+    filled, seconds, peak = measured(copies.fill_ahead, settings.warehouse_url, BUILD_SCHEMA)
+    record(FILL_STEP, seconds, peak, submissions=filled)
     _, seconds, peak = measured(
         pipeline.publish_marts, {"schema": BUILD_SCHEMA, "checks_run": checks, "findings": []}, settings
     )
@@ -531,6 +536,7 @@ def main() -> int:
                     "submission checks (first)",
                     "dbt full build",
                     "gate (Great Expectations)",
+                    FILL_STEP,
                     "first publish (swap, every published fact copied, province copies)",
                 )
             )

@@ -126,3 +126,84 @@ def test_a_session_on_another_database_of_the_server_is_never_named_as_a_reader(
         assert readers_of(here) == []
         with psycopg.connect(copy) as its_own:
             assert readers_of(its_own) and f"pid {elsewhere.info.backend_pid}" in readers_of(its_own)[0]
+
+
+def partitions(conn, schema: str) -> dict[str, int]:
+    return dict(
+        conn.execute(
+            "select c.relname, c.oid from pg_inherits as i join pg_class as c on c.oid = i.inhrelid"
+            " where i.inhparent = %s::regclass",
+            [f"{schema}.fct_indicator_value"],
+        ).fetchall()
+    )
+
+
+def published_facts(conn) -> dict:
+    """Everything a first fill makes: each partition's rows, its indexes and constraints, the submissions."""
+    return {
+        "rows": {
+            name: conn.execute(
+                f"select count(*), md5(string_agg(t::text, '|' order by t::text)) from published.{name} as t"
+            ).fetchone()
+            for name in sorted(partitions(conn, "published"))
+        },
+        "indexes": conn.execute(
+            "select tablename, indexdef from pg_indexes where schemaname = 'published' order by 1, 2"
+        ).fetchall(),
+        "options": conn.execute(
+            "select relname, reloptions from pg_class where relnamespace = 'published'::regnamespace order by 1"
+        ).fetchall(),
+        "constraints": conn.execute(
+            "select conrelid::regclass::text, conname from pg_constraint"
+            " where connamespace = 'published'::regnamespace order by 1, 2"
+        ).fetchall(),
+        "analyzed": conn.execute(
+            "select count(distinct tablename) from pg_stats where schemaname = 'published' and attname = 'value'"
+        ).fetchone()[0],
+        "submissions": conn.execute(
+            "select array_agg(submission_id order by submission_id) from published.submission"
+        ).fetchone()[0],
+    }
+
+
+@pytest.mark.parametrize("fill", ["complete", "killed"])
+def test_a_first_publish_filled_ahead_by_two_sessions_publishes_what_one_transaction_does(
+    server_url, smtp_server, tmp_path_factory, national_template, fill
+):
+    from tests.conftest import national_copy
+    from warehouse import copies, pipeline
+
+    settings = national_copy(server_url, smtp_server, tmp_path_factory, national_template, f"antq_fill_{fill}")
+    url = settings.warehouse_url
+    with psycopg.connect(url, autocommit=True) as conn:
+        made_in_the_transaction = published_facts(conn)  # the template's first publish: too small to fill ahead
+        assert made_in_the_transaction["analyzed"] > 30 and len(made_in_the_transaction["rows"]) == 35
+        conn.execute("drop schema published cascade")  # as if never published
+        pipeline.build_marts(settings)
+        gate = pipeline.validate_marts(settings)
+        counted = conn.execute("select count(current_submission_id) from build.fct_submission").fetchone()[0]
+        assert copies.fill_ahead(url, "build", at_least_rows=10**9) == 0, "below the size worth two sessions"
+        assert (
+            copies.fill_ahead(url, "build", at_least_rows=0) == counted == len(made_in_the_transaction["submissions"])
+        )
+        with conn.transaction():
+            conn.execute("set local role antq_bi_reader")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("select count(*) from published_fill.fct_indicator_value")
+            raise psycopg.Rollback()
+        if fill == "killed":  # the fill lost its last copies and never marked itself complete
+            conn.execute("drop table published_fill.complete")
+            conn.execute(
+                "delete from published_fill.fct_indicator_value"
+                " where submission_id = (select max(submission_id) from published_fill.submission)"
+            )
+        filled = partitions(conn, "published_fill")
+        if fill == "complete":  # a publish that failed after its fill leaves it for the next, which takes it
+            assert copies.fill_ahead(url, "build", at_least_rows=0) == counted
+            assert partitions(conn, "published_fill") == filled
+        pipeline.publish_marts(gate, settings)
+        assert published_facts(conn) == made_in_the_transaction
+        attached = filled.items() & partitions(conn, "published").items()
+        assert len(attached) == (35 if fill == "complete" else 0), "a complete fill's own tables are published"
+        assert conn.execute("select to_regnamespace('published_fill')").fetchone()[0] is None
+        assert copies.fill_ahead(url, "marts", at_least_rows=0) == 0, "facts are published: a publish copies changes"

@@ -16,12 +16,18 @@ view's condition, and EXPLAIN ANALYZE then shows how many hidden rows they match
 
 from __future__ import annotations
 
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
 import psycopg
 from psycopg import sql
 
 from warehouse import schemas
 from warehouse.retired import retire
-from warehouse.security import analyst_role, analyst_schema
+from warehouse.security import TRANSFORMER, analyst_role, analyst_schema
 
 FACT_STORE = schemas.FACT_STORE
 REMAPPED_SUBMISSIONS = schemas.REMAPPED_SUBMISSIONS
@@ -39,7 +45,9 @@ RETIRED_FACT_INDEXES = (("province_code", "period_code"), ("indicator_code", "pe
 # of 64MB each index is sorted on disk in several passes (measured on 5.3M facts when the fact store was a
 # table: its submission index in 6.0 s with 64MB, 4.1 s with 1GB; 512MB itself was not measured, a bound for
 # a shared server). Set for the publish's transaction only, never for the server's readers.
-MAINTENANCE_WORK_MEM = "512MB"
+MAINTENANCE_WORK_MEM_MB = 512
+MAINTENANCE_WORK_MEM = f"{MAINTENANCE_WORK_MEM_MB}MB"
+T = TypeVar("T")
 
 # How each relation of the live marts reaches a province's analysts. A relation named nowhere here is not
 # given to analysts (tests/test_access.py fails until a new mart is placed in one of these).
@@ -197,10 +205,7 @@ def sync_published_facts(conn: psycopg.Connection, live: str, codes: list[str]) 
     facts = _ident(PUBLISHED_SCHEMA, PUBLISHED_FACTS)
     published = _ident(PUBLISHED_SCHEMA, PUBLISHED_SUBMISSIONS)
     # Each DDL statement only when needed: even `if not exists` takes a lock that waits for every reader.
-    if not _exists(conn, PUBLISHED_SCHEMA, PUBLISHED_FACTS):
-        conn.execute(
-            sql.SQL("create table {} (like {}) partition by list (province_code)").format(facts, sql.SQL(FACT_STORE))
-        )
+    _partitioned_facts(conn, PUBLISHED_SCHEMA, [])  # its partitions below, once it has every column
     if not _exists(conn, PUBLISHED_SCHEMA, PUBLISHED_SUBMISSIONS):
         conn.execute(sql.SQL("create table {} (submission_id bigint primary key)").format(published))
     if "copied_at" not in _columns(conn, PUBLISHED_SCHEMA, PUBLISHED_SUBMISSIONS):
@@ -214,12 +219,8 @@ def sync_published_facts(conn: psycopg.Connection, live: str, codes: list[str]) 
         ).fetchone()[0]
         conn.execute(sql.SQL("alter table {} add column {} {}").format(facts, _ident(column), sql.SQL(kind)))
         conn.execute(sql.SQL("truncate {}, {}").format(facts, published))  # refilled below, with the new column
-    for code in [*codes, None]:
-        if _exists(conn, PUBLISHED_SCHEMA, _partition(code)):
-            continue
-        bound = sql.SQL("for values in ({})").format(sql.Literal(code)) if code else sql.SQL("default")
-        partition = _ident(PUBLISHED_SCHEMA, _partition(code))
-        conn.execute(sql.SQL("create table {} partition of {} {}").format(partition, facts, bound))
+    filled = _attach_fill(conn, codes)
+    _partitioned_facts(conn, PUBLISHED_SCHEMA, codes)
     target = {
         row[0]
         for row in conn.execute(
@@ -254,7 +255,7 @@ def sync_published_facts(conn: psycopg.Connection, live: str, codes: list[str]) 
         [added],
     )
     conn.execute(sql.SQL("insert into {} select unnest(%s::bigint[])").format(published), [added])
-    if len(added) > len(present) / 10:  # a first fill or a large backfill: plans need statistics now
+    if filled or len(added) > len(present) / 10:  # a first fill or a large backfill: plans need statistics now
         conn.execute(sql.SQL("analyze {}").format(facts))
     # After the rows on a first fill: building an index once is cheaper than maintaining it row by row, and
     # sorting its millions of keys in memory cheaper than on disk (Postgres's default allows 64MB).
@@ -274,3 +275,202 @@ def sync_published_facts(conn: psycopg.Connection, live: str, codes: list[str]) 
         sql.SQL("create or replace view {} as select {} from {}").format(_ident(live, FACTS), view_columns, facts)
     )
     return {"added": len(added), "removed": len(removed)}
+
+
+def _partitioned_facts(conn: psycopg.Connection, schema: str, codes: list[str], options: str = "") -> None:
+    """The published facts' table in `schema` (shaped like the fact store), with a partition for each of
+    `codes` and a default one when `codes` are given (`with (options)`); what exists already is left as it is."""
+    facts = _ident(schema, PUBLISHED_FACTS)
+    if not _exists(conn, schema, PUBLISHED_FACTS):
+        conn.execute(
+            sql.SQL("create table {} (like {}) partition by list (province_code)").format(facts, sql.SQL(FACT_STORE))
+        )
+    for code in [*codes, None] if codes else []:
+        if _exists(conn, schema, _partition(code)):
+            continue
+        bound = sql.SQL("for values in ({})").format(sql.Literal(code)) if code else sql.SQL("default")
+        conn.execute(
+            sql.SQL("create table {} partition of {} {} {}").format(
+                _ident(schema, _partition(code)), facts, bound, sql.SQL(f"with ({options})" if options else "")
+            )
+        )
+
+
+# A first fill of the published facts (none published yet: the first publish, or the store gained a column) is
+# most of a first publish: at national-10y 49M facts copied one by one from the fact store, then indexed. One
+# session does it on one core. So before the publishing transaction two sessions copy them into tables of
+# their own in PUBLISHED_FILL, which no reader can reach, and index them; the transaction then attaches those
+# tables as the published partitions (a rename, and an attach that reads nothing: each table carries a check
+# of its province) and copies only what differs. A fill left by a killed or failed run is never attached
+# unless complete, and is made again by the next publish.
+FILL = schemas.PUBLISHED_FILL
+FILL_SESSIONS = 2
+FILL_AT_LEAST_ROWS = 1_000_000  # smaller first fills stay in the transaction: a few seconds at most
+SUBMISSIONS_PER_COPY = 50
+FILL_PROVINCE_CHECK = "fill_province"
+FILL_COMPLETE = "complete"  # made last: the fill holds every fact of its submissions, indexed
+PUBLISH_LOCK = "antq.publish"  # the advisory lock a publish holds (warehouse/publish.py)
+
+
+def fill_ahead(url: str, build: str, at_least_rows: int = FILL_AT_LEAST_ROWS, sessions: int = FILL_SESSIONS) -> int:
+    """Copy ahead, in `sessions` sessions at once, the facts of every submission `build` counts, when the
+    published facts hold none and those are at least `at_least_rows` facts. Returns the submissions copied."""
+    filled = _ident(FILL, PUBLISHED_SUBMISSIONS)
+    with _session(url) as conn:
+        conn.execute("select pg_advisory_lock(hashtext(%s))", [PUBLISH_LOCK])  # one publish, or fill, at a time
+        for relation in (FACT_STORE, f"{build}.fct_submission"):
+            if conn.execute("select to_regclass(%s)", [relation]).fetchone()[0] is None:
+                return 0
+        if _exists(conn, PUBLISHED_SCHEMA, _partition(None)):
+            return 0  # not the first publish: a publish copies what changed
+        # By province: two sessions then mostly write to different partitions (not both extending one).
+        by_province = conn.execute(
+            sql.SQL(
+                "select array_agg(submission_id order by submission_id), sum(row_count) from {}"
+                " where submission_id in (select current_submission_id from {}) group by province_code order by 1"
+            ).format(_ident(schemas.INGEST, "submission"), _ident(build, "fct_submission"))
+        ).fetchall()
+        target = sorted(submission for ids, _ in by_province for submission in ids)
+        if sum(rows for _, rows in by_province) < at_least_rows:
+            return 0
+        codes = provinces(conn)
+        store_columns = _columns(conn, *FACT_STORE.split("."))
+        if _fill_complete(conn, codes, store_columns) and target == [
+            row[0] for row in conn.execute(sql.SQL("select submission_id from {} order by 1").format(filled))
+        ]:
+            return len(target)  # made by a run whose publish did not happen
+        conn.execute(sql.SQL("drop schema if exists {} cascade").format(_ident(FILL)))
+        conn.execute(sql.SQL("create schema {}").format(_ident(FILL)))
+        # Never autovacuumed: a worker analyzing a fill table when the publish detaches it makes the publish
+        # wait a second for its cancellation (deadlock_timeout), 35 s in all. The publish analyzes them.
+        _partitioned_facts(conn, FILL, codes, "autovacuum_enabled = false")
+        conn.execute(
+            sql.SQL("create table {} (submission_id bigint primary key, copied_at timestamptz not null)").format(filled)
+        )
+        columns = sql.SQL(", ").join(map(_ident, store_columns))
+
+        def copy(session: psycopg.Connection, chunk: list[int]) -> None:
+            with session.transaction():
+                session.execute(
+                    sql.SQL("insert into {} ({}) select {} from {} where submission_id = any(%s)").format(
+                        _ident(FILL, PUBLISHED_FACTS), columns, columns, sql.SQL(FACT_STORE)
+                    ),
+                    [chunk],
+                )
+                session.execute(
+                    sql.SQL("insert into {} select unnest(%s::bigint[]), now()").format(
+                        _ident(FILL, PUBLISHED_SUBMISSIONS)
+                    ),
+                    [chunk],
+                )
+
+        def index(session: psycopg.Connection, code: str | None) -> None:
+            partition = _ident(FILL, _partition(code))
+            for key in FACT_INDEXES:
+                session.execute(
+                    sql.SQL("create index on {} ({})").format(partition, sql.SQL(", ").join(map(_ident, key)))
+                )
+            if code:  # lets the attach skip reading the table to prove its rows belong there
+                session.execute(
+                    sql.SQL(
+                        "alter table {} add constraint {} check (province_code is not null and province_code = {})"
+                    ).format(partition, _ident(FILL_PROVINCE_CHECK), sql.Literal(code))
+                )
+
+        chunks = [
+            ids[i : i + SUBMISSIONS_PER_COPY]
+            for ids, _ in by_province
+            for i in range(0, len(ids), SUBMISSIONS_PER_COPY)
+        ]
+        _in_sessions(url, sessions, copy, chunks)
+        _in_sessions(url, sessions, index, [*codes, None])
+        conn.execute(sql.SQL("create table {} ()").format(_ident(FILL, FILL_COMPLETE)))
+    return len(target)
+
+
+@contextmanager
+def _session(url: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("set role {}").format(_ident(TRANSFORMER)))
+        yield conn
+
+
+def _in_sessions(url: str, sessions: int, step: Callable[[psycopg.Connection, T], None], items: list[T]) -> None:
+    """`step(conn, item)` for every item, by `sessions` sessions at once, each taking the next item left;
+    the first error stops them all and is raised."""
+    left = queue.SimpleQueue()
+    for item in items:
+        left.put(item)
+    failed: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            with _session(url) as conn:
+                # Each session builds its own indexes on one core, in at most its share of the memory.
+                conn.execute("set max_parallel_maintenance_workers = 0")
+                conn.execute(f"set maintenance_work_mem = '{MAINTENANCE_WORK_MEM_MB // sessions}MB'")
+                while not failed:
+                    try:
+                        item = left.get_nowait()
+                    except queue.Empty:
+                        return
+                    step(conn, item)
+        except BaseException as error:  # noqa: BLE001 (raised again below, in the caller's thread)
+            failed.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(sessions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failed:
+        raise failed[0]
+
+
+def _fill_complete(conn: psycopg.Connection, codes: list[str], columns: list[str]) -> bool:
+    """Whether a fill was made to its end, with these columns and a partition for each of these provinces."""
+    if not _exists(conn, FILL, FILL_COMPLETE):
+        return False
+    partitions = {
+        row[0]
+        for row in conn.execute(
+            "select c.relname from pg_inherits as i join pg_class as c on c.oid = i.inhrelid"
+            " where i.inhparent = %s::regclass",
+            [f"{FILL}.{PUBLISHED_FACTS}"],
+        )
+    }
+    return _columns(conn, FILL, PUBLISHED_FACTS) == columns and partitions == {
+        _partition(code) for code in [*codes, None]
+    }
+
+
+def _attach_fill(conn: psycopg.Connection, codes: list[str]) -> bool:
+    """Inside the first publish: make a complete fill (fill_ahead) the published partitions, when it has their
+    shape; drop any fill left. Returns whether it was attached."""
+    if not _exists(conn, FILL, PUBLISHED_FACTS):
+        return False
+    fill, facts = _ident(FILL, PUBLISHED_FACTS), _ident(PUBLISHED_SCHEMA, PUBLISHED_FACTS)
+    usable = not _exists(conn, PUBLISHED_SCHEMA, _partition(None)) and _fill_complete(  # none published yet
+        conn, codes, _columns(conn, PUBLISHED_SCHEMA, PUBLISHED_FACTS)
+    )
+    if usable:
+        for code in [*codes, None]:  # the default last: a partition attached beside a default reads the default
+            table = _partition(code)
+            bound = sql.SQL("for values in ({})").format(sql.Literal(code)) if code else sql.SQL("default")
+            conn.execute(sql.SQL("alter table {} detach partition {}").format(fill, _ident(FILL, table)))
+            conn.execute(sql.SQL("alter table {} set schema {}").format(_ident(FILL, table), _ident(PUBLISHED_SCHEMA)))
+            conn.execute(
+                sql.SQL("alter table {} attach partition {} {}").format(facts, _ident(PUBLISHED_SCHEMA, table), bound)
+            )
+            conn.execute(
+                sql.SQL("alter table {} drop constraint if exists {}, reset (autovacuum_enabled)").format(
+                    _ident(PUBLISHED_SCHEMA, table), _ident(FILL_PROVINCE_CHECK)
+                )
+            )
+        conn.execute(
+            sql.SQL("insert into {} (submission_id, copied_at) select submission_id, copied_at from {}").format(
+                _ident(PUBLISHED_SCHEMA, PUBLISHED_SUBMISSIONS), _ident(FILL, PUBLISHED_SUBMISSIONS)
+            )
+        )
+    conn.execute(sql.SQL("drop schema {} cascade").format(_ident(FILL)))
+    return usable

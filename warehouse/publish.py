@@ -15,7 +15,7 @@ import psycopg
 from psycopg import errors, sql
 
 from warehouse import schemas
-from warehouse.copies import publish_to_readers
+from warehouse.copies import PUBLISH_LOCK, publish_to_readers
 from warehouse.retired import LOCK_TIMEOUT, drop_retired, readers_of, retire
 from warehouse.security import TRANSFORMER, grant_readers, revoke_readers
 from warehouse.transform import BUILD_SCHEMA
@@ -81,7 +81,7 @@ def _in_one_transaction(conn: psycopg.Connection, step: Callable[[], int]) -> in
             with conn.transaction():
                 conn.execute(f"set local role {TRANSFORMER}")
                 conn.execute(sql.SQL("set local lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
-                conn.execute("select pg_advisory_xact_lock(hashtext('antq.publish'))")
+                conn.execute("select pg_advisory_xact_lock(hashtext(%s))", [PUBLISH_LOCK])
                 result = step()
             break
         except errors.LockNotAvailable:

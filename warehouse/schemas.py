@@ -16,6 +16,7 @@ BUILD = "build"  # the star schema and the marts of one build, checked by the ga
 LIVE = "marts"  # what BI reads: the last build that passed the gate
 PREVIOUS = "marts_previous"  # the build before, kept for a rollback, out of BI's reach
 PUBLISHED = "published"  # the published submissions' unit-level facts, one partition per province
+PUBLISHED_FILL = "published_fill"  # a first fill of them, made before the publish that attaches it; no reader
 
 FACT_STORE = f"{INTERMEDIATE}.int_indicator_values"
 REMAPPED_SUBMISSIONS = f"{INTERMEDIATE}.remapped_submissions"  # written by the dbt macro record_remapped_submissions
