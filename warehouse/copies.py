@@ -289,12 +289,21 @@ def _partitioned_facts(conn: psycopg.Connection, schema: str, codes: list[str], 
     for code in [*codes, None] if codes else []:
         if _exists(conn, schema, _partition(code)):
             continue
-        bound = sql.SQL("for values in ({})").format(sql.Literal(code)) if code else sql.SQL("default")
         conn.execute(
             sql.SQL("create table {} partition of {} {} {}").format(
-                _ident(schema, _partition(code)), facts, bound, sql.SQL(f"with ({options})" if options else "")
+                _ident(schema, _partition(code)), facts, _bound(code), sql.SQL(f"with ({options})" if options else "")
             )
         )
+
+
+def _bound(code: str | None) -> sql.Composable:
+    """The partition bound of a province's published facts (None: the default partition)."""
+    return sql.SQL("for values in ({})").format(sql.Literal(code)) if code else sql.SQL("default")
+
+
+def _nothing_published(conn: psycopg.Connection) -> bool:
+    """No published partition yet (the default is made with the others): the next publish is the first."""
+    return not _exists(conn, PUBLISHED_SCHEMA, _partition(None))
 
 
 # The first publish copies every published fact: at national-10y 49M rows in one transaction, 110.7 s of
@@ -323,7 +332,7 @@ def fill_ahead(url: str, build: str, at_least_rows: int = FILL_AT_LEAST_ROWS, se
         for relation in (FACT_STORE, f"{build}.fct_submission"):
             if conn.execute("select to_regclass(%s)", [relation]).fetchone()[0] is None:
                 return 0
-        if _exists(conn, PUBLISHED_SCHEMA, _partition(None)):
+        if not _nothing_published(conn):
             return 0  # not the first publish: a publish copies what changed
         # By province: two sessions then mostly write to different partitions (not both extending one).
         by_province = conn.execute(
@@ -452,17 +461,16 @@ def _attach_fill(conn: psycopg.Connection, codes: list[str]) -> bool:
     if not _exists(conn, FILL, PUBLISHED_FACTS):
         return False
     fill, facts = _ident(FILL, PUBLISHED_FACTS), _ident(PUBLISHED_SCHEMA, PUBLISHED_FACTS)
-    usable = not _exists(conn, PUBLISHED_SCHEMA, _partition(None)) and _fill_complete(  # none published yet
-        conn, codes, _columns(conn, PUBLISHED_SCHEMA, PUBLISHED_FACTS)
-    )
+    usable = _nothing_published(conn) and _fill_complete(conn, codes, _columns(conn, PUBLISHED_SCHEMA, PUBLISHED_FACTS))
     if usable:
         for code in [*codes, None]:  # the default last: a partition attached beside a default reads the default
             table = _partition(code)
-            bound = sql.SQL("for values in ({})").format(sql.Literal(code)) if code else sql.SQL("default")
             conn.execute(sql.SQL("alter table {} detach partition {}").format(fill, _ident(FILL, table)))
             conn.execute(sql.SQL("alter table {} set schema {}").format(_ident(FILL, table), _ident(PUBLISHED_SCHEMA)))
             conn.execute(
-                sql.SQL("alter table {} attach partition {} {}").format(facts, _ident(PUBLISHED_SCHEMA, table), bound)
+                sql.SQL("alter table {} attach partition {} {}").format(
+                    facts, _ident(PUBLISHED_SCHEMA, table), _bound(code)
+                )
             )
             conn.execute(
                 sql.SQL("alter table {} drop constraint if exists {}, reset (autovacuum_enabled)").format(
