@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -93,3 +94,33 @@ def test_what_only_reads_a_gate_report_does_not_import_great_expectations():
     )
     imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert imported.stdout.strip() == "[]", imported.stdout
+
+
+def _make_user(barrier, name: str, uids) -> None:
+    from warehouse.db import system_user
+
+    barrier.wait()
+    uids.put(system_user(name))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root makes system users (pgserver's, as root)")
+def test_servers_started_at_once_as_root_make_one_system_user():
+    """Six processes asking for a new system user at the same moment all get the same one (without the lock
+    around useradd each got a uid of its own, the last one kept: the suite's two workers failed that way)."""
+    import multiprocessing
+    import pwd
+
+    name = f"antqtest{os.getpid()}"
+    context = multiprocessing.get_context("spawn")
+    barrier, uids = context.Barrier(6), context.Queue()
+    workers = [context.Process(target=_make_user, args=(barrier, name, uids)) for _ in range(6)]
+    try:
+        for worker in workers:
+            worker.start()
+        got = [uids.get(timeout=60) for _ in workers]
+        assert set(got) == {pwd.getpwnam(name).pw_uid}
+        assert Path("/etc/passwd").read_text().count(f"\n{name}:") == 1
+    finally:
+        for worker in workers:
+            worker.join(timeout=60)
+        subprocess.run(["userdel", name], capture_output=True)

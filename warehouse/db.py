@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -15,6 +17,7 @@ import psycopg
 from warehouse.settings import Settings
 
 EMBEDDED_DATABASE = "antq"
+SYSTEM_USER = "pgserver"  # the user pgserver runs Postgres as when this process is root
 
 
 def start_embedded(settings: Settings) -> str:
@@ -28,6 +31,8 @@ def start_embedded(settings: Settings) -> str:
     # pgserver narrates every step at INFO, even from its exit handler after the streams have closed.
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     settings.embedded_pgdata.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        system_user(SYSTEM_USER)
     try:
         server = pgserver.get_server(settings.embedded_pgdata, cleanup_mode="stop")
     except subprocess.TimeoutExpired:
@@ -43,6 +48,20 @@ def start_embedded(settings: Settings) -> str:
         if not exists:
             conn.execute(f'create database "{EMBEDDED_DATABASE}"')
     return server.get_uri(EMBEDDED_DATABASE)
+
+
+def system_user(name: str) -> int:
+    """The uid of system user `name`, made with useradd if it does not exist, one process at a time.
+
+    As root, pgserver runs Postgres as a user it makes on first use. Two processes starting servers at once
+    on a new machine (the test suite's two workers) each ran useradd, and each got a uid: the first gave the
+    data folder to a uid the second then replaced, and initdb failed with "could not change permissions".
+    """
+    from pgserver.utils import ensure_user_exists
+
+    with open(f"/tmp/antq-useradd-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return ensure_user_exists(name).pw_uid
 
 
 def _wait_until_ready(pgdata, minutes: float = 30) -> None:
