@@ -131,6 +131,29 @@ def test_an_ingest_killed_in_its_copy_leaves_nothing_and_its_rerun_loads_the_fil
     )
 
 
+def test_a_backfill_killed_stops_both_its_workers_and_its_rerun_loads_the_rest_once(settings, chaos_table):
+    sent = [
+        write_submission(settings.landing_dir, province, period)
+        for period in ("2026-07", "2026-08", PERIOD)
+        for province in ("38", "79", "01", "48")
+    ]
+    process = started("ingest_waiting(workers=2)", settings)
+    killed = kill_when(process, lambda: len(consistent(settings)) >= 2)
+    assert killed, "the backfill ended before it was killed"
+    gone(settings.warehouse_url)  # the workers' sessions end with them
+    stored = consistent(settings)
+    assert len(stored) < len(sent), "the workers went on without the backfill that started them"
+    assert pipeline.ingest_waiting(settings) == {"accepted": len(sent) - len(stored)}
+    assert [r[2:4] for r in consistent(settings)] == [("accepted", 1)] * len(sent)
+    chaos_table.append(
+        (
+            "kill -9 of a backfill's ingest (two workers)",
+            "each worker stops before its next file; rerun loads the rest once",
+            f"ok ({len(stored)} of {len(sent)} files in before it stopped)",
+        )
+    )
+
+
 def test_postgres_stopped_under_an_ingest_loses_nothing_and_the_rerun_converges(own_server, tmp_path, chaos_table):
     from pgserver._commands import pg_ctl
 

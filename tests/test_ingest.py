@@ -425,6 +425,45 @@ def test_a_backfill_ingests_every_waiting_file_in_one_process(settings, conn):
     assert raw_count(conn) == 2
 
 
+def test_a_backfill_shares_the_provinces_among_two_workers_and_keeps_each_provinces_versions_in_order(settings, conn):
+    from warehouse import pipeline
+
+    first = write_csv(settings, "01", "2026-08", [["2026-08", "00070", "security_teams", "", "26", "", ""]], "a.csv")
+    others = [write_submission(settings.landing_dir, province, "2026-08") for province in ("38", "79", "48")]
+    second = write_csv(settings, "01", "2026-08", [["2026-08", "00070", "security_teams", "", "27", "", ""]], "b.csv")
+    for order, path in enumerate([first, *others, second]):  # arrival order, whatever the clock's resolution
+        os.utime(path, ns=(10**18 + order, 10**18 + order))
+    shares = pipeline.province_shares(pipeline.find_new_files(settings), 2)
+    assert len(shares) == 2
+    (ours,) = [share for share in shares if str(first) in share]
+    assert str(second) in ours and ours.index(str(first)) < ours.index(str(second)), "a province in one share, in order"
+    assert not any(str(second) in share for share in shares if share is not ours)
+
+    assert pipeline.ingest_waiting(settings, workers=2) == {"accepted": 5}
+    versions = conn.execute(
+        """select s.file_name, s.version, s.status, v.value from ingest.submission s
+           join raw.indicator_value v using (submission_id)
+           where s.province_code = '01' order by s.version"""
+    ).fetchall()
+    assert versions == [("a.csv", 1, "superseded", 26), ("b.csv", 2, "accepted", 27)]
+    assert conn.execute("select count(distinct province_code) from ingest.submission").fetchone()[0] == 4
+
+
+def test_province_shares_are_about_even_and_never_split_a_province():
+    from warehouse.pipeline import province_shares
+
+    paths = [f"landing/{p}/2026-0{m}/f.csv" for m in range(1, 5) for p in ("01", "38", "79")]
+    paths.append("landing/48/2026-01/f.csv")
+    shares = province_shares(paths, 2)
+    assert sorted(len(share) for share in shares) == [5, 8]  # 4 + 1 and 4 + 4: as even as whole provinces allow
+    for share in shares:
+        assert share == [path for path in paths if path in share]
+        elsewhere = {path.split("/")[1] for path in paths if path not in share}
+        assert not {path.split("/")[1] for path in share} & elsewhere
+    assert province_shares(paths[:1], 2) == [paths[:1]]
+    assert province_shares([], 2) == []
+
+
 def test_a_file_reporting_a_retired_indicator_is_refused_by_both_paths(settings, conn, monkeypatch):
     from dataclasses import replace
     from datetime import date

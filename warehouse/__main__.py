@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("folder", type=Path)
     commands.add_parser("docs", help="generate the dbt documentation site (models, columns, grain, lineage)")
     commands.add_parser("check-history", help="run the dbt tests that read the whole fact store")
-    commands.add_parser("ingest", help="ingest every file waiting in landing, in this process (for backfills)")
+    commands.add_parser("ingest", help="ingest every file waiting in landing, by two worker processes (for backfills)")
     check = commands.add_parser(
         "check", help="a dry run: every reason the pipeline would give for a file, with nothing stored"
     )

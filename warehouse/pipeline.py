@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import psycopg
 
 from warehouse import alerts, copies, schemas, security
 from warehouse.db import connect, libpq_params, warehouse_url
@@ -74,17 +80,45 @@ def find_new_files(settings: Settings | None = None) -> list[str]:
     return [str(path) for path in discover(settings.landing_dir)]
 
 
-def ingest_waiting(settings: Settings | None = None) -> dict[str, int]:
-    """Ingest every file waiting in landing, one after the other in this process: for a backfill of
-    thousands of files, where one Airflow task per file would spend more time starting tasks than loading.
-    Returns how many files ended in each status; publishing is then the antq_publish DAG's job. Prepares
-    the warehouse first, as the antq_ingest DAG does, so it works on a new warehouse."""
+def ingest_waiting(settings: Settings | None = None, workers: int = 2) -> dict[str, int]:
+    """Ingest every file waiting in landing: for a backfill of thousands of files, where one Airflow task per
+    file would spend more time starting tasks than loading. `workers` processes share the provinces, each on
+    one connection; a province's files all go to one of them, in arrival order, so its versions follow the
+    order they came in. Returns how many files ended in each status; publishing is then the antq_publish
+    DAG's job. Prepares the warehouse first, as the antq_ingest DAG does, so it works on a new warehouse."""
     settings = settings or Settings.from_env()
     prepare_warehouse(settings)
+    shares = province_shares(find_new_files(settings), workers)
+    if len(shares) <= 1:
+        return _ingest_in_order(shares[0] if shares else [], settings)
+    with ProcessPoolExecutor(len(shares), mp_context=multiprocessing.get_context("spawn")) as pool:
+        counts = pool.map(_ingest_in_order, shares, [settings] * len(shares), [os.getpid()] * len(shares))
+        return dict(sum((Counter(count) for count in counts), Counter()))
+
+
+def province_shares(paths: list[str], workers: int) -> list[list[str]]:
+    """`paths` (landing/<province>/<period>/file, in arrival order) in at most `workers` shares of about as
+    many files, each province's files in one share, in their order."""
+    by_province: dict[str, list[str]] = {}
+    for path in paths:
+        by_province.setdefault(Path(path).parent.parent.name, []).append(path)
+    shares: list[list[str]] = [[] for _ in range(max(1, workers))]
+    for files in sorted(by_province.values(), key=len, reverse=True):
+        min(shares, key=len).extend(files)
+    order = {path: number for number, path in enumerate(paths)}
+    return [sorted(share, key=order.__getitem__) for share in shares if share]
+
+
+def _ingest_in_order(paths: list[str], settings: Settings, parent: int | None = None) -> dict[str, int]:
+    """Ingest `paths` one after the other on one connection. A worker stops before its next file once the
+    process that started it (`parent`) is gone: a backfill killed stops, whatever its workers were given."""
     statuses: dict[str, int] = {}
-    for path in find_new_files(settings):
-        status = ingest(path, settings)["status"]
-        statuses[status] = statuses.get(status, 0) + 1
+    with connect(warehouse_url(settings), autocommit=True) as conn:
+        for path in paths:
+            if parent is not None and os.getppid() != parent:
+                break
+            status = ingest(path, settings, conn)["status"]
+            statuses[status] = statuses.get(status, 0) + 1
     return statuses
 
 
@@ -103,8 +137,9 @@ def waiting_to_publish(settings: Settings | None = None) -> int:
         ).fetchone()[0]
 
 
-def ingest(path: str, settings: Settings | None = None) -> dict:
-    """Ingest one landing file; returns what happened to it, rejection reasons included."""
+def ingest(path: str, settings: Settings | None = None, conn: psycopg.Connection | None = None) -> dict:
+    """Ingest one landing file (on a connection of its own, or on `conn`, which must be in autocommit: each
+    file is its own transaction); returns what happened to it, rejection reasons included."""
     from ingestion.loader import ingest_file
 
     settings = settings or Settings.from_env()
@@ -115,12 +150,14 @@ def ingest(path: str, settings: Settings | None = None) -> dict:
     def tell_the_province(conn, result) -> None:
         alerts.queue(conn, alerts.rejection_alert(result, _contact(conn, result.province_code), settings), settings)
 
-    with connect(warehouse_url(settings)) as conn:
-        conn.execute(f"set role {security.LOADER}")
-        try:
-            result = ingest_file(conn, file_path, settings, on_rejected=tell_the_province)
-        except FileNotFoundError:  # another worker took it between the check above and reading it
-            return {"file_name": file_path.name, "status": "gone", "problems": []}
+    if conn is None:
+        with connect(warehouse_url(settings), autocommit=True) as conn:
+            return ingest(path, settings, conn)
+    conn.execute(f"set role {security.LOADER}")
+    try:
+        result = ingest_file(conn, file_path, settings, on_rejected=tell_the_province)
+    except FileNotFoundError:  # another worker took it between the check above and reading it
+        return {"file_name": file_path.name, "status": "gone", "problems": []}
     if result.status == "rejected":
         alerts.deliver(settings)
     outcome = asdict(result)
