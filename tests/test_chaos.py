@@ -84,8 +84,11 @@ def held_by(url: str, table: str):
 
 
 def consistent(settings) -> list[tuple]:
-    """Check what must hold after any fault; return the registry, for comparing runs."""
-    with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
+    """Check what must hold after any fault; return the registry, for comparing runs. Registry and raw are read
+    in one snapshot, so that it also holds while an ingest is running (a file committed between two reads
+    would otherwise be rows of no submission)."""
+    with psycopg.connect(settings.warehouse_url) as conn:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         rows = conn.execute(
             """select s.province_code, s.period_code, s.status, s.version, s.row_count, s.sha256, s.stored_path,
                       (select count(*) from raw.indicator_value as r where r.submission_id = s.submission_id)
