@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -68,6 +69,41 @@ def kill_when(process: subprocess.Popen, ready, timeout: float = 60) -> bool:
         time.sleep(0.02)
     killed = process.wait() == -signal.SIGKILL
     return killed
+
+
+def connected_for(url: str, where: str, seconds: float) -> Callable[[], bool]:
+    """For kill_when: true once another session matching `where` has been on the database for `seconds`."""
+    since: list[float] = []
+
+    def ready() -> bool:
+        if not since and others(url, where) > 0:
+            since.append(time.monotonic())
+        return bool(since) and time.monotonic() >= since[0] + seconds
+
+    return ready
+
+
+def descendants(pid: int) -> set[int]:
+    """The processes `pid` started, and theirs (Linux: from /proc)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:  # the command name, in parentheses, may hold spaces: the fields after it are split
+            parents[int(stat.parent.name)] = int(stat.read_text().rpartition(")")[2].split()[1])
+        except (OSError, ValueError):
+            continue  # ended meanwhile
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def ended(pids: set[int], timeout: float = 10) -> set[int]:
+    """Those of `pids` still running after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while (alive := {pid for pid in pids if Path(f"/proc/{pid}").exists()}) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alive
 
 
 def gone(url: str) -> None:
@@ -141,8 +177,16 @@ def test_a_backfill_killed_stops_both_its_workers_and_its_rerun_loads_the_rest_o
         for province in ("38", "79", "01", "48")
     ]
     process = started("ingest_waiting(workers=2)", settings)
-    killed = kill_when(process, lambda: len(consistent(settings)) >= 2)
+    workers: set[int] = set()
+
+    def two_files_in() -> bool:
+        workers.update(descendants(process.pid))
+        return len(consistent(settings)) >= 2
+
+    killed = kill_when(process, two_files_in)
     assert killed, "the backfill ended before it was killed"
+    assert len(workers) >= 2, f"two worker processes expected, found {workers}"
+    assert not ended(workers), "worker processes of the killed backfill are still running"
     gone(settings.warehouse_url)  # the workers' sessions end with them
     stored = consistent(settings)
     assert len(stored) < len(sent), "the workers went on without the backfill that started them"
@@ -325,8 +369,10 @@ def test_build_gate_and_publish_killed_leave_marts_alone_and_a_rerun_converges(p
 
     for _ in range(ROUNDS):
         build = started("build_marts()", settings)
-        moment = time.monotonic() + random.uniform(3, 8)
-        assert kill_when(build, lambda at=moment: time.monotonic() > at), "the build ended before it was killed"
+        # At a random moment once dbt is on the warehouse: a fixed 3-8 s from the start let a build on a fast
+        # machine end first (seen: a whole build in under 8 s).
+        dbt_on = connected_for(url, "application_name = 'dbt'", random.uniform(0, 1.5))
+        assert kill_when(build, dbt_on), "the build ended before it was killed"
         gone(url)
         assert marts_checksums(url) == before
         consistent(settings)

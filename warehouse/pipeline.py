@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -91,8 +93,9 @@ def ingest_waiting(settings: Settings | None = None, workers: int = 2) -> dict[s
     shares = province_shares(find_new_files(settings), workers)
     if len(shares) <= 1:
         return _ingest_in_order(shares[0] if shares else [], settings)
-    with ProcessPoolExecutor(len(shares), mp_context=multiprocessing.get_context("spawn")) as pool:
-        counts = pool.map(_ingest_in_order, shares, [settings] * len(shares), [os.getpid()] * len(shares))
+    parent, spawn = os.getpid(), multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(len(shares), mp_context=spawn, initializer=_end_with, initargs=(parent,)) as pool:
+        counts = pool.map(_ingest_in_order, shares, [settings] * len(shares), [parent] * len(shares))
         return dict(sum((Counter(count) for count in counts), Counter()))
 
 
@@ -109,16 +112,36 @@ def province_shares(paths: list[str], workers: int) -> list[list[str]]:
     return [sorted(share, key=order.__getitem__) for share in shares if share]
 
 
+_ingesting = threading.Event()  # set while a worker process ingests its share
+
+
+def _end_with(parent: int) -> None:
+    """A worker process ends once `parent` is gone and it has no file in hand. Python's pool would leave it
+    waiting for work for ever: the pipe it reads is held open by the other workers, so a killed backfill
+    left its workers running (seen after the test suite: two workers and their resource tracker)."""
+
+    def watch() -> None:
+        while os.getppid() == parent or _ingesting.is_set():
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
+
+
 def _ingest_in_order(paths: list[str], settings: Settings, parent: int | None = None) -> dict[str, int]:
     """Ingest `paths` one after the other on one connection. A worker stops before its next file once the
     process that started it (`parent`) is gone: a backfill killed stops, whatever its workers were given."""
     statuses: dict[str, int] = {}
-    with connect(warehouse_url(settings), autocommit=True) as conn:
-        for path in paths:
-            if parent is not None and os.getppid() != parent:
-                break
-            status = ingest(path, settings, conn)["status"]
-            statuses[status] = statuses.get(status, 0) + 1
+    _ingesting.set()
+    try:
+        with connect(warehouse_url(settings), autocommit=True) as conn:
+            for path in paths:
+                if parent is not None and os.getppid() != parent:
+                    break
+                status = ingest(path, settings, conn)["status"]
+                statuses[status] = statuses.get(status, 0) + 1
+    finally:
+        _ingesting.clear()
     return statuses
 
 
