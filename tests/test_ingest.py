@@ -420,9 +420,17 @@ def test_a_backfill_ingests_every_waiting_file_in_one_process(settings, conn):
     for month in ("2026-07", "2026-08"):
         write_csv(settings, "01", month, [[month, "00070", "security_teams", "", "26", "", ""]])
     write_csv(settings, "01", "2026-09", [["2026-09", "00070", "security_teams", "", "-1", "", ""]])
+    started = conn.execute("select clock_timestamp()").fetchone()[0]
     assert pipeline.ingest_waiting(settings) == {"accepted": 2, "rejected": 1}
     assert pipeline.ingest_waiting(settings) == {}, "nothing is left waiting"
     assert raw_count(conn) == 2
+    conn.execute("select pg_stat_clear_snapshot()")
+    tidied = conn.execute(
+        """select relname, last_vacuum >= %(started)s, last_analyze >= %(started)s from pg_stat_user_tables
+           where schemaname = 'raw' order by relname""",
+        {"started": started},
+    ).fetchall()
+    assert tidied == [("indicator_value", True, True), ("model", True, True)], "vacuumed and analyzed for the build"
 
 
 def test_a_backfill_shares_the_provinces_among_two_workers_and_keeps_each_provinces_versions_in_order(settings, conn):

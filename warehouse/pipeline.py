@@ -92,11 +92,22 @@ def ingest_waiting(settings: Settings | None = None, workers: int = 2) -> dict[s
     prepare_warehouse(settings)
     shares = province_shares(find_new_files(settings), workers)
     if len(shares) <= 1:
-        return _ingest_in_order(shares[0] if shares else [], settings)
-    parent, spawn = os.getpid(), multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(len(shares), mp_context=spawn, initializer=_end_with, initargs=(parent,)) as pool:
-        counts = pool.map(_ingest_in_order, shares, [settings] * len(shares), [parent] * len(shares))
-        return dict(sum((Counter(count) for count in counts), Counter()))
+        statuses = _ingest_in_order(shares[0] if shares else [], settings)
+    else:
+        parent, spawn = os.getpid(), multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(len(shares), mp_context=spawn, initializer=_end_with, initargs=(parent,)) as pool:
+            counts = pool.map(_ingest_in_order, shares, [settings] * len(shares), [parent] * len(shares))
+            statuses = dict(sum((Counter(count) for count in counts), Counter()))
+    if statuses.get("accepted"):
+        _vacuum_raw(settings)
+    return statuses
+
+
+def _vacuum_raw(settings: Settings) -> None:
+    """Vacuum and analyze raw once its new rows are in, before a build reads them. Left to autovacuum, that
+    happened in the middle of the first build after a backfill, and the build planned raw without statistics."""
+    with connect(warehouse_url(settings), autocommit=True) as conn:
+        conn.execute(f"vacuum (analyze) {schemas.RAW}.indicator_value, {schemas.RAW}.model")
 
 
 def province_shares(paths: list[str], workers: int) -> list[list[str]]:
