@@ -31,6 +31,7 @@ from ingestion.loader import ingest_file
 from tests.conftest import _database_url, make_settings, marts_checksums, publish_run
 from warehouse import pipeline
 from warehouse.airflow_runner import airflow_env
+from warehouse.services import _alive
 from warehouse.settings import Settings
 
 ROUNDS = int(os.environ.get("ANTQ_CHAOS_ROUNDS", "1"))
@@ -84,26 +85,18 @@ def connected_for(url: str, where: str, seconds: float) -> Callable[[], bool]:
 
 
 def descendants(pid: int) -> set[int]:
-    """The processes `pid` started, and theirs (Linux: from /proc)."""
-    parents = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:  # the command name, in parentheses, may hold spaces: the fields after it are split
-            parents[int(stat.parent.name)] = int(stat.read_text().rpartition(")")[2].split()[1])
-        except (OSError, ValueError):
-            continue  # ended meanwhile
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
+    """The processes `pid` started, and theirs."""
+    import psutil
+
+    return {child.pid for child in psutil.Process(pid).children(recursive=True)}
 
 
-def ended(pids: set[int], timeout: float = 10) -> set[int]:
-    """Those of `pids` still running after `timeout` seconds."""
+def still_running(pids: set[int], timeout: float = 10) -> set[int]:
+    """Those of `pids` still running after `timeout` seconds (a zombie has ended)."""
     deadline = time.monotonic() + timeout
-    while (alive := {pid for pid in pids if Path(f"/proc/{pid}").exists()}) and time.monotonic() < deadline:
+    while (running := {pid for pid in pids if _alive(pid)}) and time.monotonic() < deadline:
         time.sleep(0.05)
-    return alive
+    return running
 
 
 def gone(url: str) -> None:
@@ -186,7 +179,7 @@ def test_a_backfill_killed_stops_both_its_workers_and_its_rerun_loads_the_rest_o
     killed = kill_when(process, two_files_in)
     assert killed, "the backfill ended before it was killed"
     assert len(workers) >= 2, f"two worker processes expected, found {workers}"
-    assert not ended(workers), "worker processes of the killed backfill are still running"
+    assert not still_running(workers), "worker processes of the killed backfill are still running"
     gone(settings.warehouse_url)  # the workers' sessions end with them
     stored = consistent(settings)
     assert len(stored) < len(sent), "the workers went on without the backfill that started them"
