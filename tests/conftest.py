@@ -203,6 +203,13 @@ def conn(settings):
         yield connection
 
 
+def held_by(url: str, table: str) -> psycopg.Connection:
+    """A session that holds `table` exclusively, so that whoever needs it next waits there."""
+    blocker = psycopg.connect(url)
+    blocker.execute(f"lock table {table} in access exclusive mode")
+    return blocker
+
+
 def marts_checksums(url: str) -> dict[str, str]:
     with psycopg.connect(url) as conn:
         return backup.marts_checksums(conn)

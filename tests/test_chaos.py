@@ -28,7 +28,7 @@ import pytest
 
 from ingestion.generator import rewrite_submission, write_submission
 from ingestion.loader import ingest_file
-from tests.conftest import _database_url, make_settings, marts_checksums, publish_run
+from tests.conftest import _database_url, held_by, make_settings, marts_checksums, publish_run
 from warehouse import pipeline
 from warehouse.airflow_runner import airflow_env
 from warehouse.services import _alive
@@ -103,13 +103,6 @@ def gone(url: str) -> None:
     deadline = time.monotonic() + 30
     while others(url) and time.monotonic() < deadline:
         time.sleep(0.05)
-
-
-def held_by(url: str, table: str):
-    """A session that holds `table` exclusively, so that whoever needs it next waits there."""
-    blocker = psycopg.connect(url)
-    blocker.execute(f"lock table {table} in access exclusive mode")
-    return blocker
 
 
 def consistent(settings) -> list[tuple]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import psycopg
@@ -16,7 +17,7 @@ import pytest
 
 from ingestion.catalogue import load_catalogue
 from ingestion.generator import current_province_codes, generate_national, write_submission
-from tests.conftest import free_port, make_settings
+from tests.conftest import free_port, held_by, make_settings
 from tests.conftest import marts_checksums as checksums_of
 from warehouse import pipeline, services
 from warehouse.airflow_runner import airflow_env, run_dag
@@ -82,6 +83,27 @@ def _task_state(api: httpx.Client, run: dict, task_id: str) -> str | None:
     return api.get(path).json().get("state")
 
 
+def _waiting_on(url: str, table: str) -> bool:
+    """Whether a session waits for a lock in a statement naming `table`."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(
+            """select exists (select from pg_stat_activity where datname = current_database()
+                              and wait_event_type = 'Lock' and position(%s in query) > 0)""",
+            [table],
+        ).fetchone()[0]
+
+
+def _stop_letting_go(env: dict, held: psycopg.Connection | None) -> subprocess.CompletedProcess:
+    """Stop the services; `held`, a session holding a lock a task waits on, lets go once the stop has begun."""
+    if held is None:
+        return _services(env, "stop")
+    with ThreadPoolExecutor(1) as pool:
+        stopping = pool.submit(_services, env, "stop")
+        time.sleep(2)  # the scheduler has its signal and waits for the task, still blocked
+        held.close()  # its transaction ends, and the lock with it
+        return stopping.result()
+
+
 def _published_national(settings) -> bool:
     try:
         with psycopg.connect(settings.warehouse_url) as conn:
@@ -116,6 +138,7 @@ def test_the_running_services_ingest_a_burst_of_34_files_as_it_lands_and_publish
     env = services_env(cycle)
     started = _services(env, "start")
     assert started.returncode == 0, started.stdout + started.stderr
+    outbox = None
     try:
         assert "already runs" in _services(env, "start").stdout, "a second start starts nothing"
         api = _rest_api(cycle)
@@ -135,14 +158,17 @@ def test_the_running_services_ingest_a_burst_of_34_files_as_it_lands_and_publish
         worked = [r for r in _runs(api, "antq_publish") if _task_state(api, r, "publish_marts") == "success"]
         assert len(worked) <= 2, f"a burst of 34 files published {len(worked)} times"
         assert _processes_of(cycle), "the services run with this Airflow home"
-        # a stop while a task runs: the task finishes (it ran into the stop's signal or a gone API server)
+        # A stop while a task runs: the task finishes (it ran into the stop's signal or a gone API server). The
+        # task waits on the outbox, held here until the stop has begun: done in a moment, it had ended
+        # between two polls of its state and the stop found nothing running.
+        outbox = held_by(cycle.warehouse_url, "meta.alert_outbox")
         in_flight = api.post("/api/v2/dags/antq_alerts/dagRuns", json={"logical_date": None}).json()
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and _task_state(api, in_flight, "deliver_alerts") != "running":
+        while time.monotonic() < deadline and not _waiting_on(cycle.warehouse_url, "meta.alert_outbox"):
             time.sleep(0.2)
         assert _task_state(api, in_flight, "deliver_alerts") == "running"
     finally:
-        stopped = _services(env, "stop")
+        stopped = _stop_letting_go(env, outbox)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     assert services.running(cycle) is None and not _processes_of(cycle), "no process of theirs is left"
     with psycopg.connect(cycle.warehouse_url, dbname=services.metadata_database(cycle.warehouse_url)) as conn:
