@@ -13,6 +13,19 @@ view's condition, and EXPLAIN ANALYZE then shows how many hidden rows they match
 - `province_<code>`, one schema per province for its analysts (antq_analyst_<code>): copies of the live
   marts restricted to the province, a view of its own partition of the published facts, the national
   figures that pass the small-cell rule, and the reference tables. Nothing else is readable by them.
+
+The small-cell rule: an analyst sees a national figure only when it is complete, made of every province
+the period's map expects, each whole (`is_complete` in mart_national_indicator: all of today's provinces
+with a complete figure, and for a period of the legacy map every legacy province merged into each of
+them), and at least `small_cell_provinces`; its year-earlier columns only when that figure is complete too.
+Why completeness and not a minimum count: an analyst may subtract any two figures they see, now or at an
+earlier publish. A minimum count (or an exemption for final figures) let them read one province (a final
+figure of one province), or the one missing from a sum (a year of 34 provinces minus its half of 33; a
+figure before and after the missing province's hold is confirmed). Two complete figures are made of the
+same provinces, so any difference of them (a year and its parts, two publishes of one figure) is a sum
+over all provinces, never a figure of one or two; between publishes a complete figure changes only by
+one province's correction of its own complete figure (the difference of two versions, never the figure,
+nor whose it is). Own-province rows are copied as they are. What BI reads in `marts` is not restricted.
 """
 
 from __future__ import annotations
@@ -118,27 +131,41 @@ def publish_to_readers(conn: psycopg.Connection, live: str, small_cell_provinces
     return changed
 
 
+# The columns of a national figure that are the same period a year earlier: shown only when that figure is
+# complete too (previous_year_is_complete), or `value - yoy_change` gives it.
+PREVIOUS_YEAR = ("previous_year_value", "previous_year_ratio_pct", "yoy_change", "yoy_change_pct")
+
+
 def _national_for_analysts(conn: psycopg.Connection, live: str, small_cell_provinces: int) -> None:
-    """The national figures that pass the small-cell rule, replaced row by row (never dropped: an analyst's
-    query may be reading it), unless the mart's columns changed."""
+    """The national figures that pass the small-cell rule (the module's docstring), replaced row by row (never
+    dropped: an analyst's query may be reading it), unless the mart's columns changed."""
     national = _ident(PUBLISHED_SCHEMA, NATIONAL_FOR_ANALYSTS)
     options = conn.execute(
         "select reloptions from pg_class where oid = to_regclass(%s)", [f"{PUBLISHED_SCHEMA}.{NATIONAL_FOR_ANALYSTS}"]
     ).fetchone()
+    columns = _columns(conn, live, SMALL_CELL)
     # (a table made before rows were replaced in place was not vacuumed: it is made again, once)
     if (
         options
-        and _columns(conn, PUBLISHED_SCHEMA, NATIONAL_FOR_ANALYSTS) == _columns(conn, live, SMALL_CELL)
+        and _columns(conn, PUBLISHED_SCHEMA, NATIONAL_FOR_ANALYSTS) == columns
         and ("autovacuum_enabled=false" not in (options[0] or []))
     ):
         conn.execute(sql.SQL("delete from {}").format(national))
     else:
         conn.execute(sql.SQL("drop table if exists {}").format(national))
         conn.execute(sql.SQL("create table {} (like {})").format(national, _ident(live, SMALL_CELL)))
+    if "is_complete" not in columns or "previous_year_is_complete" not in columns:
+        return  # marts built before completeness was known (a rollback to them): no national figure for analysts
+    shown = sql.SQL(", ").join(
+        sql.SQL("case when previous_year_is_complete then {} end").format(_ident(column))
+        if column in PREVIOUS_YEAR
+        else _ident(column)
+        for column in columns
+    )
     conn.execute(
-        sql.SQL(
-            "insert into {} select * from {} where publication_status = 'final' or provinces_reporting >= {}"
-        ).format(national, _ident(live, SMALL_CELL), sql.Literal(small_cell_provinces))
+        sql.SQL("insert into {} select {} from {} where is_complete and provinces_reporting >= {}").format(
+            national, shown, _ident(live, SMALL_CELL), sql.Literal(small_cell_provinces)
+        )
     )
     conn.execute(sql.SQL("analyze {}").format(national))
 

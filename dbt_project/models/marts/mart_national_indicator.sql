@@ -4,7 +4,8 @@
 -- province is in: provisional while expected provinces are missing and the deadline is not long past
 -- (vars default_due_days, final_after_days), final once all are in or it is. The gate checks it
 -- twice: against Σ mart_province_indicator, and, for periods every province submitted as such, against
--- the unit-level facts.
+-- the unit-level facts. is_complete says whether every province the period's map expects is in it, whole:
+-- province analysts see only such figures (warehouse/copies.py), which no subtraction breaks into provinces.
 with province_values as (
     select * from {{ ref('int_province_figures') }}
 ),
@@ -21,10 +22,58 @@ calendar as (
     select * from {{ ref('expected_submissions') }}
 ),
 
+submissions as (
+    select * from {{ ref('stg_ingest__submission') }}
+),
+
+units as (
+    select * from {{ ref('dim_unit') }}
+),
+
 expected as (
     select count(*) as provinces_expected
-    from {{ ref('dim_unit') }}
+    from units
     where unit_level = 'province' and is_current
+),
+
+-- Before 2025-07 several legacy provinces may make up one of today's (int_province_figures adds up their
+-- submissions): today's province is then whole for a period only if each of them sent it.
+legacy_provinces as (
+    select
+        current_province_code as province_code,
+        count(*) as legacy_provinces
+    from units
+    where unit_level = 'province' and unit_map = 'legacy'
+    group by current_province_code
+),
+
+legacy_parts as (
+    select
+        province_values.period_code,
+        province_values.indicator_code,
+        province_values.province_code,
+        submissions.period_code as part_code,
+        count(distinct submissions.province_code) as provinces_sent
+    from province_values
+    cross join lateral unnest(province_values.submission_ids) as parts (submission_id)
+    inner join submissions on submissions.submission_id = parts.submission_id
+    where province_values.is_remapped and submissions.unit_map = 'legacy'
+    group by
+        province_values.period_code,
+        province_values.indicator_code,
+        province_values.province_code,
+        submissions.period_code
+),
+
+parts_short as (
+    select
+        legacy_parts.period_code,
+        legacy_parts.indicator_code,
+        count(*) as parts_short
+    from legacy_parts
+    inner join legacy_provinces on legacy_provinces.province_code = legacy_parts.province_code
+    where legacy_parts.provinces_sent < legacy_provinces.legacy_provinces
+    group by legacy_parts.period_code, legacy_parts.indicator_code
 ),
 
 national as (
@@ -51,6 +100,9 @@ with_periods as (
         periods.previous_year_period_code,
         round(100.0 * national.numerator / nullif(national.denominator, 0), 2) as ratio_pct,
         expected.provinces_expected,
+        (
+            national.provinces_complete >= expected.provinces_expected and parts_short.parts_short is null
+        ) as is_complete,
         case
             when national.provinces_reporting >= expected.provinces_expected then 'final'
             when
@@ -61,6 +113,8 @@ with_periods as (
     from national
     inner join periods on periods.period_code = national.period_code
     cross join expected
+    left join parts_short
+        on parts_short.period_code = national.period_code and parts_short.indicator_code = national.indicator_code
     left join calendar on calendar.period_type = periods.period_type
 ),
 
@@ -85,7 +139,9 @@ final as (
         current_year.publication_status,
         current_year.provinces_complete,
         current_year.provinces_rolled_up,
-        current_year.provinces_remapped
+        current_year.provinces_remapped,
+        current_year.is_complete,
+        coalesce(previous_year.is_complete, false) as previous_year_is_complete
     from with_periods as current_year
     inner join indicators on indicators.indicator_code = current_year.indicator_code
     left join with_periods as previous_year
