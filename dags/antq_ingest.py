@@ -32,34 +32,34 @@ def antq_ingest():
 
         return find_new_files()
 
+    # Every file gets a verdict (accepted, refused with reasons, duplicate), never an exception: a task fails
+    # only on the machine's trouble (a lost database, a full disk), and is retried.
     @task(max_active_tis_per_dagrun=4, retries=2)
     def ingest_file(path: str) -> dict:
         from warehouse.pipeline import ingest
 
-        return ingest(path)
+        outcome = ingest(path)
+        print(outcome["file_name"], outcome["status"], *outcome["problems"][:20], sep="\n  ")
+        return outcome
 
-    # Runs when no new file was found too (the mapped task then has nothing to do and is skipped): a file the
-    # portal or a backfill ingested still needs this announcement to be published.
-    @task(outlets=[ACCEPTED_SUBMISSIONS], trigger_rule="none_failed")
-    def announce_accepted(results: list[dict]) -> dict:
+    # Runs whatever became of each file (all_done): one file that still failed never keeps the others from
+    # being announced and published. Runs when no new file was found too: a file the portal or a backfill
+    # ingested, and a confirmed hold, still need this announcement to be published. It reads what waits in
+    # the registry, not the files' results, which a failed file has none of.
+    @task(outlets=[ACCEPTED_SUBMISSIONS], trigger_rule="all_done")
+    def announce_accepted() -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        outcomes = list(results)
-        for outcome in outcomes:
-            print(outcome["file_name"], outcome["status"], *outcome["problems"][:20], sep="\n  ")
         from warehouse.pipeline import waiting_to_publish
 
-        accepted = [o for o in outcomes if o["status"] == "accepted"]
-        # Files the portal or a backfill ingested, and confirmed holds, wait for a publish too.
         waiting = waiting_to_publish()
-        if not accepted and not waiting:
+        if not waiting:
             raise AirflowSkipException("no new accepted submission: nothing to publish")
-        rejected = sum(o["status"] == "rejected" for o in outcomes)
-        return {"accepted": len(accepted), "rejected": rejected, "waiting_to_publish": waiting}
+        return {"waiting_to_publish": waiting}
 
     files = find_new_files()
     prepare_warehouse() >> files
-    announce_accepted(ingest_file.expand(path=files))
+    ingest_file.expand(path=files) >> announce_accepted()
 
 
 antq_ingest()

@@ -245,7 +245,12 @@ class RowValidator:
         try:
             number = Decimal(text)
         except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite():
             problems.append(self.problem(rules.NOT_A_NUMBER, row, column, raw))
+            return None
+        if number.copy_abs() > rules.MAX_COUNT:  # before any arithmetic: 1e999999999 would be a billion digits
+            problems.append(self.problem(rules.TOO_LARGE, row, column, raw[:40] + "…" if len(raw) > 40 else raw))
             return None
         if number != number.to_integral_value():
             problems.append(self.problem(rules.NOT_A_WHOLE_NUMBER, row, column, raw))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import re
 import shutil
@@ -24,12 +25,15 @@ import psycopg
 
 from ingestion import rules
 from ingestion.bulk import load_indicators
+from ingestion.catalogue import load_catalogue
 from ingestion.contract import FileRejected, Problem, RowValidator, map_headers
 from ingestion.levels import check_levels
 from ingestion.models import load_models
 from ingestion.periods import Period, parse_period
 from ingestion.readers import open_table
 from warehouse.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -63,8 +67,9 @@ def discover(landing_dir: Path) -> list[Path]:
     return sorted(files, key=lambda p: (p.stat().st_mtime_ns, str(p)))
 
 
-def _target(path: Path, landing_dir: Path) -> tuple[str | None, str | None, list[Problem]]:
+def _target(path: Path, settings: Settings) -> tuple[str | None, str | None, list[Problem]]:
     """Province and period as named by the folders landing/<province>/<period>/ the file was put in."""
+    landing_dir = settings.landing_dir
     parts = path.relative_to(landing_dir).parts if path.is_relative_to(landing_dir) else ()
     province_dir, period_dir = (parts[0], parts[1]) if len(parts) > 2 else (None, None)
     try:
@@ -74,7 +79,21 @@ def _target(path: Path, landing_dir: Path) -> tuple[str | None, str | None, list
     if period.start > date.today():
         problem = rules.FUTURE_PERIOD.problem(path.name, value=period.code, period=period.code, start=period.start)
         return province_dir, period.code, [problem]
+    first = first_period_day(settings)
+    if period.start < first:
+        return (
+            province_dir,
+            period.code,
+            [rules.PERIOD_TOO_OLD.problem(path.name, value=period.code, period=period.code, first=first)],
+        )
     return province_dir, period.code, []
+
+
+def first_period_day(settings: Settings) -> date:
+    """The first day a period may start: the catalogue's first indicator's `since`, or a later day in settings
+    (ANTQ_EARLIEST_PERIOD), so that a typing slip such as 2012 for 2026 is refused, not stored as history."""
+    catalogue = min((i.since or date.min for i in load_catalogue().values()), default=date.min)
+    return max(catalogue, settings.earliest_period or date.min)
 
 
 def _unfit(
@@ -150,7 +169,7 @@ def ingest_file(
     `on_rejected(conn, result)` runs inside the transaction that records a refusal (the rejection alert).
     """
     digest = sha256_of(path)
-    province_code, period_code, problems = _target(path, settings.landing_dir)
+    province_code, period_code, problems = _target(path, settings)
     existing = _earlier_copy(conn, digest, province_code, period_code)
     if existing:
         return _duplicate(path, settings, existing, province_code, period_code)
@@ -165,6 +184,12 @@ def ingest_file(
         return _duplicate(path, settings, loaded.submission_id, province_code, period_code)
     except FileRejected as rejected:
         return _reject(conn, path, settings, digest, province_code, period_code, rejected.problems, on_rejected)
+    except (OSError, psycopg.OperationalError, psycopg.InterfaceError):
+        raise  # the machine's or the database's trouble (a full disk, a lost connection): try the file again later
+    except Exception as error:  # a fault of ours the readers did not turn into a refusal: still a verdict
+        logger.exception("checking %s failed; it is refused and kept in quarantine", path)
+        problem = rules.NOT_CHECKED.problem(path.name, detail=f"{type(error).__name__}: {error}"[:300])
+        return _reject(conn, path, settings, digest, province_code, period_code, [problem], on_rejected)
     path.unlink(missing_ok=True)  # another worker given the same file may have tidied it away meanwhile
     return IngestResult(path.name, "accepted", submission_id, province_code, period_code, version, rows_loaded)
 
@@ -314,19 +339,9 @@ def _reject(
             " reason_code, reason_en, reason_vi) from stdin"
         ) as copy:
             for p in problems:
-                copy.write_row(
-                    (
-                        submission_id,
-                        p.file_name,
-                        p.sheet,
-                        p.row,
-                        p.column,
-                        p.value,
-                        p.code,
-                        p.reason_en,
-                        p.reason_vi,
-                    )
-                )
+                texts = (p.file_name, p.sheet, p.column, p.value, p.code, p.reason_en, p.reason_vi)
+                file_name_, sheet, column, value, code, reason_en, reason_vi = map(_storable, texts)
+                copy.write_row((submission_id, file_name_, sheet, p.row, column, value, code, reason_en, reason_vi))
         folder = settings.quarantine_dir / safe_name(province_code or "_unknown") / safe_name(period_code or "_unknown")
         stored = _keep(path, folder, submission_id)
         conn.execute(
@@ -338,6 +353,11 @@ def _reject(
             on_rejected(conn, result)
     path.unlink(missing_ok=True)
     return result
+
+
+def _storable(text: str | None) -> str | None:
+    """Text Postgres can store: a NUL (which only a damaged file holds) shown as \\x00."""
+    return None if text is None else text.replace("\x00", "\\x00")
 
 
 def safe_name(name: str, max_bytes: int = 200) -> str:

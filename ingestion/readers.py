@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree.ElementTree import ParseError
 
 import openpyxl
 
+from ingestion import rules
 from ingestion.contract import INDICATOR_SHEET, FileRejected, Problem, sheet_title
 from ingestion.unit_names import fold
+
+try:  # openpyxl parses with defusedxml when it is installed (a dependency): entities and external DTDs refused
+    from defusedxml import DefusedXmlException
+except ImportError:  # pragma: no cover
+    DefusedXmlException = ParseError
 
 
 @dataclass
@@ -128,6 +136,8 @@ def read_xlsx(path: Path, file_name: str, contract_sheet: str = INDICATOR_SHEET)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=False, keep_links=False)
     except Exception as error:  # openpyxl raises many kinds for a damaged workbook
+        if _unsafe_xml(error):
+            raise unreadable(file_name, error) from None
         raise _file_problem(
             file_name,
             "corrupt_workbook",
@@ -201,10 +211,15 @@ def read_json(path: Path, file_name: str, contract_sheet: str = INDICATOR_SHEET)
 
     A row's number is its position in the list (1 for the first), shown as row n + 1 like a sheet with a header.
     """
+    if path.stat().st_size > MAX_JSON_BYTES:
+        limit = MAX_JSON_BYTES // (1024 * 1024)
+        raise FileRejected([rules.JSON_TOO_LARGE.problem(file_name, limit=limit)])
     try:
-        document = json.loads(path.read_text(encoding="utf-8-sig"))
+        document = json.loads(path.read_text(encoding="utf-8-sig"), parse_int=_json_int)
     except UnicodeDecodeError as error:
         raise _encoding_problem(file_name, 1) from error
+    except RecursionError:
+        raise FileRejected([rules.JSON_TOO_DEEP.problem(file_name, limit=sys.getrecursionlimit())]) from None
     except json.JSONDecodeError as error:
         raise _file_problem(
             file_name,
@@ -231,6 +246,17 @@ def read_json(path: Path, file_name: str, contract_sheet: str = INDICATOR_SHEET)
     return Table(contract_sheet, headers, rows)
 
 
+# A JSON file is read whole into memory (about ten times its size as Python objects): larger reports come as CSV.
+MAX_JSON_BYTES = 32 * 1024 * 1024
+
+
+def _json_int(digits: str) -> int | str:
+    """A JSON integer as Python's int, unless it is longer than any count (Python refuses to convert one of
+    4,300 digits or more, and takes quadratic time before that): then its digits, which the contract refuses
+    as not a count, with the row and column."""
+    return int(digits) if len(digits) <= 30 else digits
+
+
 READERS = {".csv": read_csv, ".xlsx": read_xlsx, ".json": read_json}
 
 
@@ -246,6 +272,70 @@ def open_table(path: Path, file_name: str, contract_sheet: str = INDICATOR_SHEET
             f"file type must be one of {accepted}",
             f"định dạng tệp phải là {accepted}",
         )
-    if contract_sheet == INDICATOR_SHEET:
-        return reader(path, file_name)
-    return None if reader is read_csv else reader(path, file_name, contract_sheet)
+    if contract_sheet != INDICATOR_SHEET and reader is read_csv:
+        return None
+    try:
+        table = (
+            reader(path, file_name) if contract_sheet == INDICATOR_SHEET else reader(path, file_name, contract_sheet)
+        )
+    except (FileRejected, OSError):  # an OSError is the machine's (a disk, a file taken away), not the file's
+        raise
+    except Exception as error:
+        raise unreadable(file_name, error) from error
+    if table is None:
+        return None
+    _refuse_nul(file_name, table.sheet, None, None, table.headers)
+    table.rows = _guarded(table, table.rows, file_name)
+    return table
+
+
+def unreadable(file_name: str, error: BaseException, sheet: str | None = None, after_row: int | None = None):
+    """The refusal of a file a reader could not read: what went wrong, in the reader's words, and where."""
+    if _unsafe_xml(error):
+        return FileRejected([rules.UNSAFE_XML.problem(file_name, sheet=sheet)])
+    detail = f"{type(error).__name__}: {error}"[:300]
+    where, where_vi = (f" after row {after_row}", f" sau dòng {after_row}") if after_row else ("", "")
+    return FileRejected(
+        [rules.UNREADABLE.problem(file_name, sheet=sheet, row=after_row, detail=detail, where=where, where_vi=where_vi)]
+    )
+
+
+def _unsafe_xml(error: BaseException | None) -> bool:
+    """Whether defusedxml refused the XML (openpyxl wraps what its parser raised in errors of its own)."""
+    while error is not None:
+        if isinstance(error, DefusedXmlException):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _guarded(table: Table, rows: Iterator[tuple[int, list[str]]], file_name: str) -> Iterator[tuple[int, list[str]]]:
+    """The table's rows, each refused if a cell holds a character no text may hold, and any error of
+    the reader turned into a refusal that names the last row read."""
+    number = 1
+    while True:
+        try:
+            number, cells = next(rows)
+        except StopIteration:
+            return
+        except (FileRejected, OSError):
+            raise
+        except Exception as error:
+            table.close()
+            raise unreadable(file_name, error, table.sheet, number) from error
+        _refuse_nul(file_name, table.sheet, number, table.headers, cells)
+        yield number, cells
+
+
+def _refuse_nul(file_name: str, sheet: str, row: int | None, headers: list[str] | None, cells: list[str]) -> None:
+    """Refuse a NUL character: Postgres text cannot hold one, and it is never typed, only left by a damaged
+    file or a program's bug. (Other control characters are kept: Word's line break, U+000B, comes with text
+    pasted from it.)"""
+    for index, cell in enumerate(cells):
+        if cell and "\x00" in cell:
+            column = headers[index] if headers and index < len(headers) else None
+            shown = cell.encode("unicode_escape").decode()[:100]
+            problem = rules.CONTROL_CHARACTER.problem(
+                file_name, sheet=sheet, row=row or 1, column=column, value=shown, character="U+0000"
+            )
+            raise FileRejected([problem])

@@ -129,6 +129,45 @@ MISSING_COLUMN = Reason(
     "missing_column", "required column '{name}' ({label}) is missing", "thiếu cột '{label}' ({name})"
 )
 NO_ROWS = Reason("no_rows", "the file has a header but no data rows", "tệp chỉ có dòng tiêu đề, không có dữ liệu")
+PERIOD_TOO_OLD = Reason(
+    "period_too_old",
+    "the period {period} is before {first:%Y-%m-%d}, the first day this warehouse takes figures for",
+    "kỳ báo cáo {period} trước ngày {first:%d/%m/%Y}, ngày đầu tiên hệ thống nhận số liệu",
+)
+
+# A file no reader can make sense of. Whatever a reader raises becomes one of these, never an exception that
+# would stop the other provinces' files (ingestion/readers.py, open_table).
+UNREADABLE = Reason(
+    "unreadable_file",
+    "the file cannot be read{where}: {detail}; save it again from Excel, or send the XLSX template",
+    "không đọc được tệp{where_vi}: {detail}; hãy lưu lại tệp từ Excel hoặc dùng tệp mẫu XLSX",
+)
+UNSAFE_XML = Reason(
+    "unsafe_xml",
+    "the workbook declares XML entities or a DTD, which no spreadsheet program writes: save it again from Excel",
+    "tệp Excel có khai báo thực thể XML hoặc DTD (không phải do Excel tạo ra): hãy lưu lại tệp từ Excel",
+)
+CONTROL_CHARACTER = Reason(
+    "control_character",
+    "holds a control character ({character}) that no text may contain: retype the cell",
+    "ô chứa ký tự điều khiển ({character}) không hợp lệ: hãy gõ lại nội dung ô",
+)
+JSON_TOO_LARGE = Reason(
+    "json_too_large",
+    "a JSON file may not be larger than {limit} MB; send CSV or XLSX for a larger report",
+    "tệp JSON không được lớn hơn {limit} MB; hãy gửi dạng CSV hoặc XLSX",
+)
+JSON_TOO_DEEP = Reason(
+    "json_too_deep",
+    "the JSON is nested more than {limit} levels deep; a row is one object of cells",
+    "tệp JSON lồng nhau quá {limit} cấp; mỗi dòng là một đối tượng gồm các ô",
+)
+NOT_CHECKED = Reason(
+    "not_checked",
+    "the file could not be checked because of an error in the warehouse ({detail}); the data team has been"
+    " told: send it again once they say so",
+    "hệ thống gặp lỗi khi kiểm tra tệp ({detail}); nhóm dữ liệu đã được báo: hãy gửi lại khi được thông báo",
+)
 
 # The rows of the indicator sheet: each rule with its reasons above it.
 PERIOD_MISMATCH = Reason(
@@ -222,25 +261,35 @@ NOT_A_WHOLE_NUMBER = Reason(
     "phải là số nguyên, viết liền không có dấu phân cách (4351, không viết 4.351 hay 4,351)",
 )
 NEGATIVE = Reason("negative", "must not be negative", "không được là số âm")
+TOO_LARGE = Reason(
+    "too_large",
+    "is larger than any count can be (at most 18 digits)",
+    "lớn hơn mọi số đếm có thể có (tối đa 18 chữ số)",
+)
+MAX_COUNT = 10**18 - 1  # 18 digits, as the SQL of _count checks: it fits a bigint
 REQUIRED_FOR_RATIO = Reason("required", "is required for a ratio indicator", "bắt buộc với chỉ tiêu tỷ lệ")
 REQUIRED_FOR_COUNT = Reason("required", "is required for a count indicator", "bắt buộc với chỉ tiêu đếm")
 RATIO = {"indicator_code": "households_in_anxh", "value": ""}
 COUNTS = Rule(
     "counts",
-    (NOT_A_NUMBER, NOT_A_WHOLE_NUMBER, NEGATIVE, REQUIRED_FOR_RATIO, REQUIRED_FOR_COUNT),
+    (NOT_A_NUMBER, NOT_A_WHOLE_NUMBER, NEGATIVE, TOO_LARGE, REQUIRED_FOR_RATIO, REQUIRED_FOR_COUNT),
     # A count in `value` only; a ratio in `numerator` and `denominator` (a value given with a ratio is dropped).
     text_sql=f"""case when allowed.is_ratio
             then {_count("r.value", False)} and {_count("r.numerator", True)} and {_count("r.denominator", True)}
             else {_count("r.value", True)} and {_count("r.numerator", False)} and {_count("r.denominator", False)}
         end""",
-    typed_sql="""case when allowed.is_ratio
-            then r.value is null and r.numerator >= 0 and r.denominator >= 0
-            else r.value >= 0 and r.numerator is null and r.denominator is null
+    typed_sql=f"""case when allowed.is_ratio
+            then r.value is null and r.numerator between 0 and {MAX_COUNT} and r.denominator between 0 and {MAX_COUNT}
+            else r.value between 0 and {MAX_COUNT} and r.numerator is null and r.denominator is null
         end""",
     breaking=(
         {"value": "abc"},
         {"value": "4.351"},
         {"value": "-3"},
+        {"value": "1" + "0" * 18},
+        {"value": "9" * 5000},
+        {"value": "1e999999999"},
+        {"value": "NaN"},
         {"value": ""},
         {**RATIO, "numerator": "", "denominator": "100"},
         {**RATIO, "numerator": "9", "denominator": "x"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import threading
@@ -24,6 +25,8 @@ from warehouse.settings import Settings
 
 if TYPE_CHECKING:
     from expectations.findings import GateReport
+
+logger = logging.getLogger(__name__)
 
 
 class GateFailed(RuntimeError):
@@ -144,15 +147,23 @@ def _ingest_in_order(paths: list[str], settings: Settings, parent: int | None = 
     process that started it (`parent`) is gone: a backfill killed stops, whatever its workers were given."""
     statuses: dict[str, int] = {}
     _ingesting.set()
+    conn = None
     try:
-        with connect(warehouse_url(settings), autocommit=True) as conn:
-            for path in paths:
-                if parent is not None and os.getppid() != parent:
-                    break
+        for path in paths:
+            if parent is not None and os.getppid() != parent:
+                break
+            if conn is None or conn.broken:
+                conn = psycopg.connect(warehouse_url(settings), autocommit=True)
+            try:
                 status = ingest(path, settings, conn)["status"]
-                statuses[status] = statuses.get(status, 0) + 1
+            except Exception:  # the machine's trouble with this file (every file's own fault is a verdict)
+                logger.exception("ingesting %s failed: it stays in landing for the next run", path)
+                status = "failed"
+            statuses[status] = statuses.get(status, 0) + 1
     finally:
         _ingesting.clear()
+        if conn is not None:
+            conn.close()
     return statuses
 
 

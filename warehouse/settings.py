@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -38,6 +39,23 @@ class Settings:
     # An alert the mail server keeps refusing is retried (backoff up to an hour) for this long, then given up,
     # its error kept in meta.alert_outbox and shown by `make status`.
     alert_give_up_hours: float = 72
+    # Every reader login's limits (warehouse/security.py), in Postgres's units: connections each, how long a
+    # statement may run (BI's exports read whole marts: longer), temporary files per process (only a superuser
+    # may raise it), how long a transaction may sit idle. Readers then cannot take the connections or the disk
+    # the pipeline needs.
+    reader_connection_limit: int = 10
+    reader_statement_timeout: str = "5min"
+    bi_reader_statement_timeout: str = "30min"
+    reader_temp_file_limit: str = "1GB"
+    reader_idle_in_transaction_timeout: str = "60s"
+    # Logins besides the pipeline's and the portal's roles that may use the server's reserved connections,
+    # e.g. Airflow's when its database is on the same server (granted by the superuser's set-up).
+    reserved_connection_users: tuple[str, ...] = field(default_factory=tuple)
+    # The portal is served over TLS (behind a proxy that terminates it): every cookie it sets is Secure.
+    portal_secure_cookies: bool = False
+    # No period may start before this day (nor before the catalogue's first indicator): a slip such as 2012
+    # for 2026 is refused rather than stored as history. None: the catalogue's first day only.
+    earliest_period: date | None = None
 
     @property
     def airflow_home(self) -> Path:
@@ -66,4 +84,12 @@ class Settings:
             small_cell_provinces=int(env.get("ANTQ_SMALL_CELL_PROVINCES", "3")),
             superuser_url=env.get("ANTQ_SUPERUSER_URL") or None,
             alert_give_up_hours=float(env.get("ANTQ_ALERT_GIVE_UP_HOURS", "72")),
+            reader_connection_limit=int(env.get("ANTQ_READER_CONNECTION_LIMIT", "10")),
+            reader_statement_timeout=env.get("ANTQ_READER_STATEMENT_TIMEOUT", "5min"),
+            bi_reader_statement_timeout=env.get("ANTQ_BI_READER_STATEMENT_TIMEOUT", "30min"),
+            reader_temp_file_limit=env.get("ANTQ_READER_TEMP_FILE_LIMIT", "1GB"),
+            reader_idle_in_transaction_timeout=env.get("ANTQ_READER_IDLE_IN_TRANSACTION_TIMEOUT", "60s"),
+            reserved_connection_users=_split(env.get("ANTQ_RESERVED_CONNECTION_USERS", "")),
+            portal_secure_cookies=env.get("ANTQ_PORTAL_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
+            earliest_period=date.fromisoformat(env["ANTQ_EARLIEST_PERIOD"]) if env.get("ANTQ_EARLIEST_PERIOD") else None,  # noqa: E501
         )
