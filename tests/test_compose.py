@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -142,3 +143,31 @@ def test_the_triggerer_watches_the_landing_volume_the_ingest_dag_is_scheduled_on
     assert isinstance(watcher.trigger, LandingTrigger)
     dag_source = (PROJECT_DIR / "dags" / "antq_ingest.py").read_text(encoding="utf-8")
     assert "assets=[LANDING]" in dag_source, "antq_ingest runs when the landing asset's watcher fires"
+
+
+def test_the_portal_gets_the_warehouse_settings_and_nothing_of_airflow():
+    """The portal faces the provinces: it gets what the warehouse's code reads, no Airflow secret (JWT key,
+    metadata database password), no other login's password."""
+    portal, scheduler = SERVICES["portal"]["environment"], SERVICES["airflow-scheduler"]["environment"]
+    assert [name for name in portal if not name.startswith("ANTQ_")] == []
+    values = " ".join(str(value) for value in portal.values())
+    for secret in ("AIRFLOW_JWT_SECRET", "AIRFLOW_DB_PASSWORD", "POSTGRES_PASSWORD", "ANTQ_BI_READER_PASSWORD"):
+        assert f"${{{secret}}}" not in values, secret
+    warehouse = {name: v for name, v in scheduler.items() if name.startswith("ANTQ_") and "PASSWORD" not in name}
+    assert {name: portal[name] for name in warehouse} == warehouse, "the portal runs prepare with the same settings"
+    assert "ANTQ_PORTAL_PASSWORD" not in (PROJECT_DIR / "docker-compose.yml").read_text(encoding="utf-8")
+
+
+def test_readers_cannot_take_the_connections_of_the_pipeline_the_portal_and_airflow():
+    """Postgres keeps reserved_connections for pg_use_reserved_connections, which the superuser's set-up grants
+    to the pipeline's and the portal's roles and to Airflow's user; every reader login has a limit."""
+    options = dict(arg.split("=", 1) for arg in SERVICES["postgres"]["command"] if "=" in arg)
+    assert SERVICES["postgres"]["command"][0] == "postgres"
+    reserved, most = int(options["reserved_connections"]), int(options["max_connections"])
+    env = SERVICES["airflow-scheduler"]["environment"]
+    assert reserved >= 20 and most - reserved - 3 > int(env["ANTQ_READER_CONNECTION_LIMIT"])
+    airflow_user = urlsplit(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]).username
+    init = SERVICES["airflow-init"]["environment"]
+    assert airflow_user in init["ANTQ_RESERVED_CONNECTION_USERS"].split(",")
+    for name in ("STATEMENT_TIMEOUT", "TEMP_FILE_LIMIT", "IDLE_IN_TRANSACTION_TIMEOUT"):
+        assert env[f"ANTQ_READER_{name}"], name

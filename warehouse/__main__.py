@@ -64,11 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--period", help="period, e.g. 2026-Q3 (default: as for --province)")
     account = commands.add_parser(
         "account",
-        help="create a portal account (or set its password): the password is asked, or read from ANTQ_PORTAL_PASSWORD",
+        help="create a portal account (or set its password): the password is asked twice, or read from stdin",
     )
     account.add_argument("login", help="lower case letters, digits, . _ -")
     account.add_argument("--province", help="the officer's province code; none: a data team account")
     account.add_argument("--name", default="", help="the person's full name, shown on the pages")
+    account.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of stdin (scripts)"
+    )
     psql = commands.add_parser("psql", help="open psql on the warehouse")
     psql.add_argument("args", nargs=argparse.REMAINDER)
     dbt = commands.add_parser(
@@ -153,10 +156,15 @@ def main(argv: list[str] | None = None) -> int:
     elif options.command == "account":
         from portal.auth import create_account
 
-        password = os.environ.get("ANTQ_PORTAL_PASSWORD") or getpass.getpass("password (10+ characters): ")
-        if "ANTQ_PORTAL_PASSWORD" not in os.environ and getpass.getpass("again: ") != password:
-            print("the two passwords differ", file=sys.stderr)
-            return 1
+        # Never from a variable: one the warehouse reads (ANTQ_PORTAL_PASSWORD, once) gave a database role the
+        # officer's password as its login.
+        if options.password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = getpass.getpass("password (10+ characters): ")
+            if getpass.getpass("again: ") != password:
+                print("the two passwords differ", file=sys.stderr)
+                return 1
         pipeline.prepare_warehouse(settings)
         try:
             with connect(warehouse_url(settings)) as conn:

@@ -18,6 +18,10 @@ from warehouse.settings import Settings
 
 EMBEDDED_DATABASE = "antq"
 SYSTEM_USER = "pgserver"  # the user pgserver runs Postgres as when this process is root
+# Connections kept for pg_use_reserved_connections (the pipeline's and the portal's roles, warehouse/security.py)
+# and superusers (the embedded pipeline's user), whatever readers hold: of max_connections (100), the readers
+# share at most 100 - 3 (superuser_reserved_connections) - this.
+RESERVED_CONNECTIONS = 10
 
 
 def start_embedded(settings: Settings) -> str:
@@ -42,12 +46,38 @@ def start_embedded(settings: Settings) -> str:
         pgserver.PostgresServer._instances.pop(pgdata, None)  # the instance that gave up
         _wait_until_ready(pgdata)
         server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    _reserve_connections(server)
     admin_url = server.get_uri()
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute("select 1 from pg_database where datname = %s", [EMBEDDED_DATABASE]).fetchone()
         if not exists:
             conn.execute(f'create database "{EMBEDDED_DATABASE}"')
     return server.get_uri(EMBEDDED_DATABASE)
+
+
+def _reserve_connections(server) -> None:
+    """Keep RESERVED_CONNECTIONS for the pipeline. pgserver passes no server option, and reserved_connections
+    is read at start only: set in postgresql.auto.conf, then the server restarted if this process is the only
+    one using it (as after creating it), else from the server's next start (it stops with its last user)."""
+    from pgserver._commands import pg_ctl
+    from pgserver.postgres_server import PostgresServer
+    from pgserver.utils import PostmasterInfo
+
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        if conn.execute("show reserved_connections").fetchone()[0] == str(RESERVED_CONNECTIONS):
+            return
+        conn.execute(f"alter system set reserved_connections = {RESERVED_CONNECTIONS}")
+    with PostgresServer._lock:  # no other process attaches meanwhile
+        if server.global_process_id_list.get() != [os.getpid()]:
+            print(
+                f"the embedded Postgres ({server.pgdata}) keeps {RESERVED_CONNECTIONS} connections for the pipeline"
+                " from its next start",
+                file=sys.stderr,
+            )
+            return
+        # restart reuses the previous start's options (socket, no TCP); -l keeps the log where pgserver reads it
+        pg_ctl(["-w", "-m", "fast", "-l", str(server.log), "restart"], pgdata=server.pgdata, user=server.system_user)
+        server._postmaster_info = PostmasterInfo.read_from_pgdata(server.pgdata)
 
 
 def system_user(name: str) -> int:

@@ -5,7 +5,9 @@
 - antq_bi_reader: SELECT on `marts`, every published row of every province. Never `marts_previous`.
 - antq_analyst_<code>: SELECT on schema `province_<code>` and nothing else: that province's published rows,
   copied there at each publish (warehouse/publish.py), the national figures that pass the small-cell rule,
-  and the reference tables. Give a person access with `grant antq_analyst_38 to nguyen_van_a;`.
+  and the reference tables. Give a person access as the pipeline's user (`python -m warehouse psql`) with
+  `create role nguyen_van_a login password '...' in role antq_analyst_38;`, then `python -m warehouse prepare`
+  gives nguyen_van_a the readers' limits (below).
   A predicate (row-level security, a view's where clause) is not enough: Postgres evaluates leakproof
   comparisons before it, and EXPLAIN ANALYZE then counts the hidden rows they match. An analyst's relations
   hold no other rows, so no plan can touch one.
@@ -13,21 +15,35 @@
 - antq_portal: the submission portal's pages. Row-level security on what it reads (PORTAL_ROWS) lets it see
   only the rows of the province of the session its request carries (portal.session_province()); a data-team
   session sees every province. The page code filters too, but a page that forgot to would still show
-  nothing of another province. (Officers do not write SQL: the predicate is enough here, unlike above.)
+  nothing of another province. (Officers do not write SQL: the predicate is enough here, unlike above.) It
+  logs in only under its own variable, ANTQ_PORTAL_DB_PASSWORD: ANTQ_PORTAL_PASSWORD was once an officer's.
 Functions a reader could use to stall the pipeline or fill the disk (advisory locks, large objects) are
 revoked from PUBLIC and granted to the pipeline's roles only.
+Readers cannot starve the pipeline (limits in warehouse/settings.py, set on every reader login: the reader
+roles and each person granted one, as Postgres counts and applies them per login): at most
+reader_connection_limit connections each (10); temp_file_limit (1GB) per process, which only a superuser may
+raise, so a reader's session cannot lift it; statement_timeout (5 min, BI's exports 30 min) and
+idle_in_transaction_session_timeout (60 s) are defaults that end a forgotten query or transaction, but any
+login may change them in its own session: they are no bound. The server keeps reserved_connections (embedded:
+warehouse/db.py; compose: the postgres command) for pg_use_reserved_connections, granted to the pipeline's
+and the portal's roles, so readers filling every other slot still leave the pipeline its connections.
+Still open to a reader: work_mem, which any login may raise (memory, not disk), and its connections times
+temp_file_limit times the parallel workers of each query on disk.
 A role logs in only if its password is given in the environment (ANTQ_<ROLE>_PASSWORD, e.g.
-ANTQ_BI_READER_PASSWORD); passwords are never stored in the repository.
+ANTQ_BI_READER_PASSWORD; antq_portal's is ANTQ_PORTAL_DB_PASSWORD); passwords are never stored in the
+repository.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 
 import psycopg
 from psycopg import sql
 
 from warehouse import schemas
+from warehouse.settings import Settings
 
 LOADER = "antq_loader"
 TRANSFORMER = "antq_transformer"
@@ -46,6 +62,12 @@ PORTAL_ROWS = {
 }
 # Built-in functions no reader needs and any login could otherwise run: advisory locks (the pipeline's
 # publish and ingest locks) and large objects (storage outside every table and quota).
+# The variable a role's login password is read from, when not ANTQ_<ROLE>_PASSWORD: ANTQ_PORTAL_PASSWORD was
+# the officer's password of `python -m warehouse account`, and gave this role a login along with it.
+PASSWORD_VARIABLES = {PORTAL: "ANTQ_PORTAL_DB_PASSWORD"}
+# What ends a reader's runaway statement or forgotten transaction, and bounds the temporary files of each of
+# its processes (a sort or hash that spills): set per reader login with ALTER ROLE ... SET.
+READER_PARAMETERS = ("statement_timeout", "temp_file_limit", "idle_in_transaction_session_timeout")
 PIPELINE_ONLY_FUNCTIONS = """
     select p.oid::regprocedure::text from pg_proc as p
     where p.pronamespace = 'pg_catalog'::regnamespace
@@ -61,23 +83,30 @@ def analyst_schema(province_code: str) -> str:
     return f"province_{province_code}"
 
 
+def password_variable(role: str) -> str:
+    return PASSWORD_VARIABLES.get(role, f"ANTQ_{role.removeprefix('antq_').upper()}_PASSWORD")
+
+
 def ensure_role(conn: psycopg.Connection, role: str) -> None:
     if not conn.execute("select 1 from pg_roles where rolname = %s", [role]).fetchone():
         conn.execute(sql.SQL("create role {} nologin").format(sql.Identifier(role)))
-    password = os.environ.get(f"ANTQ_{role.removeprefix('antq_').upper()}_PASSWORD")
+    password = os.environ.get(password_variable(role))
     if password:
         conn.execute(sql.SQL("alter role {} login password {}").format(sql.Identifier(role), sql.Literal(password)))
 
 
-def bootstrap(conn: psycopg.Connection, province_codes: list[str]) -> None:
-    """Create the roles and grants; idempotent, and safe while other sessions run."""
+def bootstrap(conn: psycopg.Connection, province_codes: list[str], settings: Settings | None = None) -> None:
+    """Create the roles and grants; idempotent, and safe while other sessions run. The readers' limits come
+    from `settings` (default: the environment, as the passwords do)."""
     ident = sql.Identifier
+    settings = settings or Settings.from_env()
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('antq.security'))")
         if is_superuser(conn):
-            _superuser_only(conn, conn.info.user)
+            _superuser_only(conn, conn.info.user, settings)
         else:
             _check_superuser_only(conn)
+            _check_reserved_connections(conn)
         for role in (*ROLES, *(analyst_role(code) for code in province_codes)):
             ensure_role(conn, role)
         for code in province_codes:
@@ -116,30 +145,39 @@ def bootstrap(conn: psycopg.Connection, province_codes: list[str]) -> None:
         for sequence in ("meta.publish_log_publish_id_seq", "meta.hold_hold_id_seq"):
             conn.execute(sql.SQL("grant usage on sequence {} to {}").format(sql.SQL(sequence), ident(TRANSFORMER)))
         _portal_rows(conn)
+        _limit_readers(conn, province_codes, settings)
 
 
 def is_superuser(conn: psycopg.Connection) -> bool:
     return conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()[0]
 
 
-def superuser_setup(conn: psycopg.Connection, owner: str) -> None:
+def superuser_setup(conn: psycopg.Connection, owner: str, settings: Settings | None = None) -> None:
     """What only a superuser may do, run once per database through ANTQ_SUPERUSER_URL when the pipeline's own
     user (`owner`) is not one, as in docker-compose.yml. Not needed with the embedded Postgres."""
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('antq.security'))")
-        _superuser_only(conn, owner)
+        _superuser_only(conn, owner, settings or Settings.from_env())
 
 
-def _superuser_only(conn: psycopg.Connection, owner: str) -> None:
+def _superuser_only(conn: psycopg.Connection, owner: str, settings: Settings) -> None:
     """The pipeline roles read and write every province's rows, with COPY, which row-level security forbids:
     they bypass it. Functions no reader needs are revoked from PUBLIC (only their owner, a superuser, can).
+    The connections the server reserves (reserved_connections) are for the pipeline's and the portal's roles
+    (and settings.reserved_connection_users, e.g. Airflow's), whose members readers cannot crowd out; only a
+    superuser administers pg_use_reserved_connections. temp_file_limit may be set only by a superuser or who
+    was granted it: the pipeline's user is, to set it on the readers it creates.
     The pipeline's user gets every antq_ role that exists with ADMIN OPTION, to grant and use them from then
     on (it creates the others itself, and so administers them)."""
     ident = sql.Identifier
     for role in (LOADER, TRANSFORMER):
         ensure_role(conn, role)
         conn.execute(sql.SQL("alter role {} bypassrls").format(ident(role)))
+    ensure_role(conn, PORTAL)
+    reserved = [ident(role) for role in (LOADER, TRANSFORMER, PORTAL, *settings.reserved_connection_users)]
+    conn.execute(sql.SQL("grant pg_use_reserved_connections to {}").format(sql.SQL(", ").join(reserved)))
     if owner != conn.info.user:
+        conn.execute(sql.SQL("grant set on parameter temp_file_limit to {}").format(ident(owner)))
         roles = conn.execute(r"select rolname from pg_roles where rolname like 'antq\_%%' and rolname <> %s", [owner])
         for (role,) in roles.fetchall():
             conn.execute(sql.SQL("grant {} to {} with admin option").format(ident(role), ident(owner)))
@@ -151,12 +189,61 @@ def _check_superuser_only(conn: psycopg.Connection) -> None:
     bypassing = conn.execute(
         "select count(*) from pg_roles where rolname = any(%s) and rolbypassrls", [[LOADER, TRANSFORMER]]
     ).fetchone()[0]
-    if bypassing < 2 or _still_public(conn):
+    reserved, limits = conn.execute(
+        "select pg_has_role('pg_use_reserved_connections', 'usage'), has_parameter_privilege('temp_file_limit', 'set')"
+    ).fetchone()
+    if bypassing < 2 or not (reserved and limits) or _still_public(conn):
         raise PermissionError(
             f"{conn.info.user} is not a superuser, and this database was never set up by one: set"
             " ANTQ_SUPERUSER_URL to a superuser's URL of this database and run `python -m warehouse prepare`"
             " once (docker-compose.yml's airflow-init does)"
         )
+
+
+def _check_reserved_connections(conn: psycopg.Connection) -> None:
+    """Warn if the server reserves no connection: readers could then take every one the pipeline needs."""
+    if conn.execute("select current_setting('reserved_connections')::int").fetchone()[0] == 0:
+        logging.getLogger(__name__).warning(
+            "this Postgres reserves no connection for the pipeline: readers may take them all. Start it with"
+            " reserved_connections (docker-compose.yml's postgres command does)"
+        )
+
+
+def _limit_readers(conn: psycopg.Connection, province_codes: list[str], settings: Settings) -> None:
+    """Each reader login's connection limit and READER_PARAMETERS (see the module's docstring). Postgres counts
+    a connection limit and applies ALTER ROLE ... SET per login, never through a group: so each reader role
+    gets them, and so does each person granted one, if this user administers the person's login (made through
+    `python -m warehouse psql`); any other is named in a warning, for a superuser to limit or to remake."""
+    ident = sql.Identifier
+    readers = {BI_READER: True, **{analyst_role(code): False for code in province_codes}}
+    people = conn.execute(
+        """select r.rolname, pg_has_role(r.oid, %(bi)s, 'usage'),
+                  pg_has_role(current_user, r.oid, 'member with admin option')
+           from pg_roles as r
+           where r.rolcanlogin and not r.rolsuper and r.rolname <> all(%(readers)s)
+             and (pg_has_role(r.oid, %(bi)s, 'usage') or pg_has_role(r.oid, %(analyst)s, 'usage'))
+             and not pg_has_role(r.oid, %(loader)s, 'usage') and not pg_has_role(r.oid, %(transformer)s, 'usage')
+           order by 1""",
+        {"bi": BI_READER, "analyst": ANALYST, "readers": list(readers), "loader": LOADER, "transformer": TRANSFORMER},
+    ).fetchall()
+    refused = [person for person, _, may_alter in people if not may_alter]
+    if refused:
+        logging.getLogger(__name__).warning(
+            f"{conn.info.user} may not set the readers' limits on {', '.join(refused)}, who may read the warehouse:"
+            " make such logins as this user (`python -m warehouse psql`), or set their limits as a superuser"
+        )
+    readers.update({person: bi for person, bi, may_alter in people if may_alter})
+    for role, bi in readers.items():
+        values = {
+            "statement_timeout": settings.bi_reader_statement_timeout if bi else settings.reader_statement_timeout,
+            "temp_file_limit": settings.reader_temp_file_limit,
+            "idle_in_transaction_session_timeout": settings.reader_idle_in_transaction_timeout,
+        }
+        limit = sql.SQL("alter role {} connection limit {}")
+        conn.execute(limit.format(ident(role), sql.Literal(settings.reader_connection_limit)))
+        for parameter in READER_PARAMETERS:
+            setting = sql.SQL("alter role {} set {} = {}")
+            conn.execute(setting.format(ident(role), ident(parameter), sql.Literal(values[parameter])))
 
 
 def _still_public(conn: psycopg.Connection) -> list[str]:
