@@ -2,14 +2,18 @@
 
 Server-rendered pages (FastAPI, Jinja2), one stylesheet served from here, no script: complete on a network
 cut off from the internet, and light on a slow one. Every form carries a CSRF token; a session cookie is
-HttpOnly and SameSite=Strict. What an officer sees is limited twice: by the page code, and by row-level
-security on the database role the pages read with (warehouse/security.py), keyed by the request's session.
+HttpOnly and SameSite=Strict, and Secure when the portal is served over TLS (ANTQ_PORTAL_SECURE_COOKIES).
+Every response forbids scripts, framing and type sniffing (SECURITY_HEADERS). What an officer sees is
+limited twice: by the page code, and by row-level security on the database role the pages read with
+(warehouse/security.py), keyed by the request's session. A request body is read only once the request may
+be answered: an upload only with a session and within the size limit, any other form only when small.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -25,6 +29,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from psycopg.rows import dict_row
+from starlette.concurrency import run_in_threadpool
 
 from ingestion.contract import column_label
 from ingestion.loader import dry_run, safe_name, sha256_of
@@ -40,6 +45,19 @@ SESSION_COOKIE = "antq_session"
 CSRF_COOKIE = "antq_csrf"
 LANGUAGE_COOKIE = "antq_lang"
 STATUS_ORDER = ("published", "held", "accepted", "rejected")  # the best a province × period has reached
+BIGINT_MAX = 2**63 - 1  # an id beyond it is no row's: answered as not found, never sent to the database
+MAX_FORM_BYTES = 64 * 1024  # every form but an upload is a few fields
+MAX_NAME_CHARS = 255  # a file name longer than any file system's is no file's
+# The portal has no script, no frame and no resource from elsewhere; a page that says otherwise was injected.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none';"
+    " form-action 'self'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+# The quality gate's report is one self-contained file with its style inline (expectations/report.py).
+REPORT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; sandbox"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -63,6 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             conn.execute(f"set role {security.PORTAL}")
             conn.execute("select set_config('antq.session', %s, false)", [session.token])
             yield conn
+
+    def set_cookie(response: Response, name: str, value: str, **options) -> None:
+        """Every cookie of the portal: Secure as well when the portal is served over TLS."""
+        response.set_cookie(name, value, secure=settings.portal_secure_cookies, **options)
 
     def current(request: Request) -> auth.Session | None:
         with admin() as conn:
@@ -95,7 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             status_code=status_code,
         )
         if not session and request.cookies.get(CSRF_COOKIE) != csrf:
-            response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict")
+            set_cookie(response, CSRF_COOKIE, csrf, httponly=True, samesite="strict")
         return response
 
     def message(request: Request, session: auth.Session | None, key: str, status_code: int, **values):
@@ -107,15 +129,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def bounded_uploads(request: Request, call_next):
-        """Refuse an upload larger than the file size limit before reading it (and one of unknown size)."""
-        if request.method == "POST" and request.url.path == "/upload":
+        """Answer a POST before its body is read when it may not be: an upload without a session (whatever its
+        size), an upload larger than the file size limit, any other form larger than a form is, and a body of
+        unknown size. A body that is not read costs neither memory nor disk."""
+        if request.method == "POST":
+            is_upload = request.url.path == "/upload"
+            session = await run_in_threadpool(current, request) if is_upload else None
+            if is_upload and session is None:
+                return RedirectResponse("/login", status_code=303)
             length = request.headers.get("content-length")
             if length is None:
                 return Response("Content-Length required", status_code=411)
-            if int(length) > settings.max_file_bytes + 64 * 1024:
-                session = current(request)
+            if not length.isdigit():
+                return Response("Content-Length is not a number", status_code=400)
+            if is_upload and int(length) > settings.max_file_bytes + 64 * 1024:
                 return message(request, session, "too_large", 413, mb=settings.max_file_bytes // (1024 * 1024))
+            if not is_upload and int(length) > MAX_FORM_BYTES:
+                return Response("Request body too large", status_code=413)
         return await call_next(request)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        """SECURITY_HEADERS on every response (a response may set its own policy first: the gate report)."""
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
     @app.get("/lang/{lang}")
     def switch_language(lang: str, request: Request):
@@ -124,7 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             back = "/"  # a page made by a form is not fetched again
         response = RedirectResponse(back, status_code=303)
         if lang in LANGUAGES:
-            response.set_cookie(LANGUAGE_COOKIE, lang, samesite="lax")
+            set_cookie(response, LANGUAGE_COOKIE, lang, samesite="lax")
         return response
 
     @app.get("/login", response_class=HTMLResponse)
@@ -139,13 +178,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             with admin() as conn:
                 session = auth.log_in(conn, login, password, client)
-        except auth.TooManyAttempts as refused:
+        except (auth.TooManyAttempts, auth.Busy) as refused:
             seconds = int(refused.wait.total_seconds()) + 1
-            return page(request, "login.html", None, 429, error="too_many", seconds=seconds)
+            error = "busy" if isinstance(refused, auth.Busy) else "too_many"
+            response = page(request, "login.html", None, 429, error=error, seconds=seconds)
+            response.headers["Retry-After"] = str(seconds)
+            return response
         if session is None:
             return page(request, "login.html", None, 401, error="wrong_login")
         response = RedirectResponse("/", status_code=303)
-        response.set_cookie(
+        set_cookie(
+            response,
             SESSION_COOKIE,
             session.token,
             httponly=True,
@@ -156,12 +199,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/logout")
     def logout(request: Request, csrf: str = Form("")):
+        """Log out whole or not at all. A live session's logout needs its form's token: one without is
+        refused, and the session stays, in the warehouse and in the browser alike (never a browser that
+        believes itself logged out of a session that still lives). A cookie of no live session has nothing
+        to protect: it is cleared."""
         session = current(request)
-        if session and form_is_genuine(request, session, csrf):
+        if session is not None and not form_is_genuine(request, session, csrf):
+            return message(request, session, "bad_form", 403)
+        if session is not None:
             with admin() as conn:
                 auth.log_out(conn, session.token)
         response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(SESSION_COOKIE)
+        response.delete_cookie(SESSION_COOKIE, secure=settings.portal_secure_cookies, httponly=True, samesite="strict")
         return response
 
     @app.get("/", response_class=HTMLResponse)
@@ -182,20 +231,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from ingestion.template import build_workbook
 
         session = signed_in(request)
-        province = session.province_code or province
+        province = session.province_code or province or None
         try:
             period = parse_period(period).code
         except ValueError:
             return message(request, session, "not_found", 404)
         with as_session(session) as conn:
+            if province is not None and not _is_province(conn, province):  # the data team's choice: a code
+                return message(request, session, "not_found", 404)
             applied = applied_changes(conn)  # newer lists of today's map, so the units sheet offers their codes
         buffer = io.BytesIO()
         build_workbook(province, period, applied).save(buffer)
-        name = f"antq-{province or 'all'}-{period}.xlsx"
         return StreamingResponse(
             iter([buffer.getvalue()]),
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            headers={"Content-Disposition": _attachment(f"antq-{province or 'all'}-{period}.xlsx")},
         )
 
     @app.post("/upload", response_class=HTMLResponse)
@@ -218,6 +268,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except ValueError:
             return message(request, session, "not_found", 400)
         name = Path(file.filename.replace("\\", "/")).name
+        if not _fit_name(name):
+            return message(request, session, "bad_name", 400, chars=MAX_NAME_CHARS)
         scratch = uploads / secrets.token_hex(8)
         scratch.mkdir(parents=True)
         try:
@@ -275,6 +327,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/submission/{submission_id}", response_class=HTMLResponse)
     def submission(request: Request, submission_id: int):
         session = signed_in(request)
+        if not 0 < submission_id <= BIGINT_MAX:
+            return message(request, session, "not_found", 404)
         with as_session(session) as conn:
             found = _submissions(conn, session.province_code, submission_id)
             problems = _rejections(conn, submission_id) if found else []
@@ -324,6 +378,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         session = signed_in(request)
         if not session.is_data_team or not form_is_genuine(request, session, csrf):
             return message(request, session, "forbidden", 403)
+        if not 0 < hold_id <= BIGINT_MAX:
+            return message(request, session, "not_found", 404)
         decision = CONFIRMED if decision == "confirm" else REJECTED
         try:
             pipeline.review_hold(hold_id, decision, reason, session.login, settings)
@@ -339,13 +395,36 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports = {p.name: p for p in (settings.data_dir / "gx").glob("report-*.html")}
         if name not in reports:
             return message(request, session, "not_found", 404)
-        return FileResponse(reports[name], media_type="text/html")
+        return FileResponse(reports[name], media_type="text/html", headers={"Content-Security-Policy": REPORT_POLICY})
 
     return app
 
 
 class LoginNeeded(Exception):
     """A page that needs a session was asked for without one."""
+
+
+def _fit_name(name: str) -> bool:
+    """A file name the registry can keep as sent: no control character (Postgres text holds no NUL), and no
+    longer than any file system allows."""
+    return 0 < len(name) <= MAX_NAME_CHARS and not any(ord(c) < 32 or ord(c) == 127 for c in name)
+
+
+def _attachment(name: str) -> str:
+    """A Content-Disposition for a download, built of letters, digits, dots and dashes only: no value a
+    request sent can end the header or add one."""
+    return f'attachment; filename="{re.sub(r"[^A-Za-z0-9._-]", "_", name)}"'
+
+
+def _is_province(conn: psycopg.Connection, code: str) -> bool:
+    """A province's code on today's map: two digits, in ref.unit."""
+    if not re.fullmatch(r"[0-9]{2}", code):
+        return False
+    return bool(
+        conn.execute(
+            "select 1 from ref.unit where map = 'current' and unit_level = 'province' and unit_code = %s", [code]
+        ).fetchone()
+    )
 
 
 def _save(upload: UploadFile, path: Path, limit: int) -> int | None:

@@ -2,13 +2,20 @@
 
 Passwords are hashed with argon2id. A session is a random token in an HttpOnly cookie; the warehouse keeps
 only its sha256, with an expiry and the session's CSRF token. After MAX_FAILURES failed logins of an
-account within FAILURE_WINDOW, every further attempt, right or wrong, waits until the window has passed.
+account within FAILURE_WINDOW, every further attempt, right or wrong, waits until the window has passed;
+so does every attempt from an address that failed MAX_CLIENT_FAILURES times in the window, whatever the
+logins it tried. An attempt is counted as failed before its password is checked (and marked succeeded
+after), under a lock on its login and its address: however many arrive at once, at most MAX_FAILURES
+passwords of an account are checked in a window. At most CONCURRENT_CHECKS passwords are checked at once
+in a process, since each check takes 64 MiB: an attempt that finds no free slot within CHECK_WAIT is
+refused (Busy), so a burst costs time, never memory.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,6 +26,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 SESSION_LIFETIME = timedelta(hours=8)
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
+MAX_CLIENT_FAILURES = 20  # failed logins from one address within FAILURE_WINDOW, across every login
+CONCURRENT_CHECKS = 2  # argon2 checks at once in this process (64 MiB each)
+CHECK_WAIT = timedelta(seconds=2)  # how long an attempt waits for a free check before it is refused
+BUSY_RETRY = timedelta(seconds=5)  # what a refused attempt is told to wait (Retry-After)
+# Taken by every password check of this process; a test may hold it to stand for checks in progress.
+password_checks = threading.BoundedSemaphore(CONCURRENT_CHECKS)
 _hasher = PasswordHasher()
 # Verified when the login does not exist, so a wrong login costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
@@ -38,8 +51,18 @@ class Session:
 
 
 class TooManyAttempts(Exception):
+    """The account, or the address, failed too often lately: the attempt is refused unchecked."""
+
     def __init__(self, wait: timedelta):
         super().__init__(f"too many failed logins; try again in {int(wait.total_seconds()) + 1} s")
+        self.wait = wait
+
+
+class Busy(Exception):
+    """Every password check of this process stayed taken for CHECK_WAIT: the attempt is refused, uncounted."""
+
+    def __init__(self, wait: timedelta = BUSY_RETRY):
+        super().__init__(f"too many logins at once; try again in {int(wait.total_seconds())} s")
         self.wait = wait
 
 
@@ -69,40 +92,79 @@ def create_account(
     conn.execute("delete from portal.session where login = %s", [login])
 
 
-def _wait_needed(conn: psycopg.Connection, login: str) -> timedelta | None:
-    """How long the account must wait before another attempt, or None."""
-    row = conn.execute(
+def _wait_needed(conn: psycopg.Connection, login: str, client: str) -> timedelta | None:
+    """How long the account, or the address, must wait before another attempt, or None. An account's failures
+    count since its last success; an address's count whatever succeeded, so one account of one's own cannot
+    reset the limit on guessing the others."""
+    account = conn.execute(
         """select count(*), max(attempted_at) + %s - now() from portal.login_attempt
            where login = %s and not succeeded and attempted_at > now() - %s
              and attempted_at > coalesce((select max(attempted_at) from portal.login_attempt
                                           where login = %s and succeeded), '-infinity')""",
         [FAILURE_WINDOW, login, FAILURE_WINDOW, login],
     ).fetchone()
-    failures, remaining = row
-    return remaining if failures >= MAX_FAILURES and remaining > timedelta(0) else None
+    address = conn.execute(
+        """select count(*), max(attempted_at) + %s - now() from portal.login_attempt
+           where client = %s and not succeeded and attempted_at > now() - %s""",
+        [FAILURE_WINDOW, client, FAILURE_WINDOW],
+    ).fetchone()
+    waits = [
+        remaining
+        for (failures, remaining), limit in ((account, MAX_FAILURES), (address, MAX_CLIENT_FAILURES))
+        if failures >= limit and remaining > timedelta(0)
+    ]
+    return max(waits, default=None)
+
+
+def _reserve(conn: psycopg.Connection, login: str, client: str) -> str:
+    """Record the attempt as failed before its password is checked, and return its row (ctid) to mark it
+    succeeded after. Counting and recording are one step under the login's and the address's locks (always
+    taken in that order), so attempts that arrive together are counted one after the other: the sixth sees
+    the five before it even while their passwords are still being checked. TooManyAttempts if it may not be
+    checked; nothing is recorded then."""
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext('antq.login'), hashtext(%s))", [login])
+        conn.execute("select pg_advisory_xact_lock(hashtext('antq.login.client'), hashtext(%s))", [client])
+        wait = _wait_needed(conn, login, client)
+        if wait is not None:
+            raise TooManyAttempts(wait)
+        return conn.execute(
+            "insert into portal.login_attempt (login, client, succeeded) values (%s, %s, false) returning ctid::text",
+            [login, client],
+        ).fetchone()[0]
+
+
+def _verified(password_hash: str, password: str) -> bool:
+    """Check a password, as one of at most CONCURRENT_CHECKS at once; Busy when no check is free in time."""
+    if not password_checks.acquire(timeout=CHECK_WAIT.total_seconds()):
+        raise Busy()
+    try:
+        _hasher.verify(password_hash, password)
+        return True
+    except (VerificationError, InvalidHashError):
+        return False
+    finally:
+        password_checks.release()
 
 
 def log_in(conn: psycopg.Connection, login: str, password: str, client: str) -> Session | None:
     """A new session for a right login and password, None for a wrong one; TooManyAttempts when the
-    account has failed too often lately (the password is then not even checked)."""
+    account or the address has failed too often lately (the password is then not even checked), Busy when
+    too many passwords are being checked at once (the attempt is then not counted). `conn` is in autocommit."""
     login = login.strip().lower()
-    wait = _wait_needed(conn, login)
-    if wait is not None:
-        raise TooManyAttempts(wait)
+    attempt = _reserve(conn, login, client)
     account = conn.execute(
         "select password_hash, province_code, full_name from portal.account where login = %s and not disabled",
         [login],
     ).fetchone()
     try:
-        _hasher.verify(account[0] if account else _DUMMY_HASH, password)
-        succeeded = account is not None
-    except (VerificationError, InvalidHashError):
-        succeeded = False
-    conn.execute(
-        "insert into portal.login_attempt (login, client, succeeded) values (%s, %s, %s)", [login, client, succeeded]
-    )
+        succeeded = _verified(account[0] if account else _DUMMY_HASH, password) and account is not None
+    except Busy:
+        conn.execute("delete from portal.login_attempt where ctid = %s::tid", [attempt])
+        raise
     if not succeeded:
         return None
+    conn.execute("update portal.login_attempt set succeeded = true where ctid = %s::tid", [attempt])
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     conn.execute(
         """insert into portal.session (token_hash, login, province_code, csrf_token, expires_at)

@@ -15,6 +15,10 @@ TEXT = {
         "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {seconds} giây.",
         "Too many failed logins. Try again in {seconds} seconds.",
     ),
+    "busy": (
+        "Hệ thống đang bận vì có nhiều lượt đăng nhập cùng lúc. Vui lòng thử lại sau {seconds} giây.",
+        "Too many logins at once. Try again in {seconds} seconds.",
+    ),
     "bad_form": (
         "Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy tải lại trang và gửi lại.",
         "The form has expired or is not valid. Reload the page and send it again.",
@@ -90,6 +94,11 @@ TEXT = {
     "forbidden": ("Không có quyền truy cập.", "Not allowed."),
     "not_found": ("Không tìm thấy.", "Not found."),
     "too_large": ("Tệp lớn hơn giới hạn {mb} MB.", "The file is larger than the {mb} MB limit."),
+    "bad_name": (
+        "Tên tệp không hợp lệ: dài quá {chars} ký tự hoặc có ký tự điều khiển. Hãy đổi tên tệp rồi gửi lại.",
+        "The file name is not valid: longer than {chars} characters or with a control character. Rename the"
+        " file and send it again.",
+    ),
     "no_file": ("Chưa chọn tệp.", "No file was chosen."),
     "back": ("Quay lại", "Back"),
 }
