@@ -70,7 +70,7 @@ def compose(server_url, smtp_server, tmp_path_factory):
         for name, value in LIMITS.items():
             patch.setenv(name, value)
         for role in READERS:
-            patch.setenv(security.password_variable(role), "reader-test-password")
+            patch.setenv(f"ANTQ_{role.removeprefix('antq_').upper()}_PASSWORD", "reader-test-password")
         pipeline.prepare_warehouse(settings)
     yield settings
     with psycopg.connect(server_url, autocommit=True) as admin:
