@@ -82,13 +82,25 @@ def reader(settings: Settings, role: str, **options) -> psycopg.Connection:
     return psycopg.connect(as_user(settings.warehouse_url, role, DATABASE), autocommit=True, **options)
 
 
+def close(settings: Settings, connections: list[psycopg.Connection]) -> None:
+    """Close them, and wait until their server processes have ended: until then they count against the limit."""
+    pids = [conn.info.backend_pid for conn in connections]
+    for conn in connections:
+        conn.close()
+    with psycopg.connect(settings.superuser_url, autocommit=True) as admin:
+        for _ in range(100):
+            if not admin.execute("select 1 from pg_stat_activity where pid = any(%s)", [pids]).fetchone():
+                return
+            time.sleep(0.05)
+    raise AssertionError("the closed connections' server processes did not end")
+
+
 def test_a_reader_login_opens_its_connections_and_no_more(compose):
     for role in (security.BI_READER, ANALYST_38):
         held = [reader(compose, role) for _ in range(CONNECTIONS)]
         with pytest.raises(psycopg.OperationalError, match=f'too many connections for role "{role}"'):
             reader(compose, role)
-        for conn in held:
-            conn.close()
+        close(compose, held)
 
 
 def test_readers_filling_the_server_leave_the_pipeline_its_reserved_connections(compose):
@@ -120,8 +132,7 @@ def test_readers_filling_the_server_leave_the_pipeline_its_reserved_connections(
         publish_run(compose)
         print(f"ingested and published with {len(held)} reader connections open: {time.monotonic() - started:.1f} s")
     finally:
-        for _, conn in held:
-            conn.close()
+        close(compose, [conn for _, conn in held])
     published = "select count(*) from marts.mart_province_indicator where province_code = '38' and period_code = %s"
     with psycopg.connect(compose.warehouse_url) as conn:
         assert conn.execute(published, ["2026-09"]).fetchone()[0] > 0
