@@ -21,12 +21,13 @@ Functions a reader could use to stall the pipeline or fill the disk (advisory lo
 revoked from PUBLIC and granted to the pipeline's roles only.
 Readers cannot starve the pipeline (limits in warehouse/settings.py, set on every reader login: the reader
 roles and each person granted one, as Postgres counts and applies them per login): at most
-reader_connection_limit connections each (10); temp_file_limit (1GB) per process, which only a superuser may
-raise, so a reader's session cannot lift it; statement_timeout (5 min, BI's exports 30 min) and
-idle_in_transaction_session_timeout (60 s) are defaults that end a forgotten query or transaction, but any
-login may change them in its own session: they are no bound. The server keeps reserved_connections (embedded:
-warehouse/db.py; compose: the postgres command) for pg_use_reserved_connections, granted to the pipeline's
-and the portal's roles, so readers filling every other slot still leave the pipeline its connections.
+reader_connection_limit connections each (10); temp_file_limit (1GB) per process, which a reader cannot
+lift (only a superuser, or the pipeline's user granted it, may set it); statement_timeout (5 min, BI's
+exports 30 min) and idle_in_transaction_session_timeout (60 s) are defaults that end a forgotten query or
+transaction, but any login may change them in its own session: they are no bound. The server keeps
+reserved_connections (embedded: warehouse/db.py; compose: the postgres command) for
+pg_use_reserved_connections, granted to the pipeline's and the portal's roles (and Airflow's user in
+compose), so readers filling every other slot still leave the pipeline its connections.
 Still open to a reader: work_mem, which any login may raise (memory, not disk), and its connections times
 temp_file_limit times the parallel workers of each query on disk.
 A role logs in only if its password is given in the environment (ANTQ_<ROLE>_PASSWORD, e.g.
