@@ -1,4 +1,8 @@
-"""`python -m portal` (make portal): serve the portal at http://localhost:8000 (ANTQ_PORTAL_HOST, ANTQ_PORTAL_PORT)."""
+"""`python -m portal` (make portal): serve the portal at http://localhost:8000 (ANTQ_PORTAL_HOST, ANTQ_PORTAL_PORT).
+
+Behind a proxy that terminates TLS: ANTQ_PORTAL_SECURE_COOKIES=true, and uvicorn's FORWARDED_ALLOW_IPS set to
+the proxy's address, so that a login's address is its client's (X-Forwarded-For), not the proxy's: the limit
+on failed logins per address (portal/auth.py) would otherwise count every officer as one."""
 
 from __future__ import annotations
 
