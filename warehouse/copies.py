@@ -24,8 +24,9 @@ figure of one province), or the one missing from a sum (a year of 34 provinces m
 figure before and after the missing province's hold is confirmed). Two complete figures are made of the
 same provinces, so any difference of them (a year and its parts, two publishes of one figure) is a sum
 over all provinces, never a figure of one or two; between publishes a complete figure changes only by
-one province's correction of its own complete figure (the difference of two versions, never the figure,
-nor whose it is). Own-province rows are copied as they are. What BI reads in `marts` is not restricted.
+provinces' corrections of their own figures (the difference of two versions, never a figure, nor whose).
+Marts built before `is_complete` existed (a rollback to them) count today's provinces instead, without
+year-earlier columns. Own-province rows are copied as they are. BI reads `marts` unrestricted.
 """
 
 from __future__ import annotations
@@ -154,17 +155,21 @@ def _national_for_analysts(conn: psycopg.Connection, live: str, small_cell_provi
     else:
         conn.execute(sql.SQL("drop table if exists {}").format(national))
         conn.execute(sql.SQL("create table {} (like {})").format(national, _ident(live, SMALL_CELL)))
-    if "is_complete" not in columns or "previous_year_is_complete" not in columns:
-        return  # marts built before completeness was known (a rollback to them): no national figure for analysts
+    # Marts built before the mart said whether a figure is complete (a rollback to them): every one of today's
+    # provinces in it, and no year-earlier column.
+    complete = sql.SQL("is_complete" if "is_complete" in columns else "provinces_reporting >= {}").format(
+        sql.Literal(len(provinces(conn)))
+    )
+    year_before = sql.SQL("previous_year_is_complete" if "previous_year_is_complete" in columns else "false")
     shown = sql.SQL(", ").join(
-        sql.SQL("case when previous_year_is_complete then {} end").format(_ident(column))
+        sql.SQL("case when {} then {} end").format(year_before, _ident(column))
         if column in PREVIOUS_YEAR
         else _ident(column)
         for column in columns
     )
     conn.execute(
-        sql.SQL("insert into {} select {} from {} where is_complete and provinces_reporting >= {}").format(
-            national, shown, _ident(live, SMALL_CELL), sql.Literal(small_cell_provinces)
+        sql.SQL("insert into {} select {} from {} where {} and provinces_reporting >= {}").format(
+            national, shown, _ident(live, SMALL_CELL), complete, sql.Literal(small_cell_provinces)
         )
     )
     conn.execute(sql.SQL("analyze {}").format(national))
