@@ -39,8 +39,6 @@ class Settings:
     # An alert the mail server keeps refusing is retried (backoff up to an hour) for this long, then given up,
     # its error kept in meta.alert_outbox and shown by `make status`.
     alert_give_up_hours: float = 72
-    # The portal is served over TLS (behind a proxy that terminates it): every cookie it sets is Secure.
-    portal_secure_cookies: bool = False
     # Every reader login's limits (warehouse/security.py), in Postgres's units: connections each, how long a
     # statement may run (BI's exports read whole marts: longer), temporary files per process (only a superuser
     # may raise it), how long a transaction may sit idle. Readers then cannot take the connections or the disk
@@ -86,7 +84,6 @@ class Settings:
             small_cell_provinces=int(env.get("ANTQ_SMALL_CELL_PROVINCES", "3")),
             superuser_url=env.get("ANTQ_SUPERUSER_URL") or None,
             alert_give_up_hours=float(env.get("ANTQ_ALERT_GIVE_UP_HOURS", "72")),
-            portal_secure_cookies=env.get("ANTQ_PORTAL_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
             reader_connection_limit=int(env.get("ANTQ_READER_CONNECTION_LIMIT", "10")),
             reader_statement_timeout=env.get("ANTQ_READER_STATEMENT_TIMEOUT", "5min"),
             bi_reader_statement_timeout=env.get("ANTQ_BI_READER_STATEMENT_TIMEOUT", "30min"),
