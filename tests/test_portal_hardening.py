@@ -79,7 +79,8 @@ def test_forty_wrong_passwords_at_once_get_at_most_five_checks(settings):
         results = list(pool.map(wrong, range(40)))
     checked = [r for r in results if r is None]  # a wrong password was checked and said so
     assert 1 <= len(checked) <= MAX_FAILURES, f"{len(checked)} passwords checked"
-    assert all(r is None or isinstance(r, TooManyAttempts) for r in results)
+    # The others were refused unchecked: by the lockout, or (on a loaded machine) for want of a free check.
+    assert all(r is None or isinstance(r, (TooManyAttempts, auth.Busy)) for r in results)
     assert _attempts_recorded(url, "nghean") == len(checked), "every check is recorded, no refusal is"
 
 
