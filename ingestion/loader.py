@@ -254,10 +254,13 @@ def _check_and_copy(
     and the models loaded. Raises FileRejected with every problem found."""
     file_name = path.name
     table = open_table(path, file_name)
-    fields = map_headers(table.headers, file_name, table.sheet)
-    validator = RowValidator(file_name, province_code, period, None, table.sheet)
-    units = cache(lambda: _units_for(conn, period))
-    rows_loaded, problems = load_indicators(conn, path, table, fields, submission_id, validator, units)
+    try:  # closed however it ends: a workbook refused at its header kept its file open until collected
+        fields = map_headers(table.headers, file_name, table.sheet)
+        validator = RowValidator(file_name, province_code, period, None, table.sheet)
+        units = cache(lambda: _units_for(conn, period))
+        rows_loaded, problems = load_indicators(conn, path, table, fields, submission_id, validator, units)
+    finally:
+        table.close()
     if problems:
         raise FileRejected(problems)
     problems = check_levels(conn, submission_id, province_code, period, file_name, table.sheet)

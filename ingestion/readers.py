@@ -167,10 +167,15 @@ def read_xlsx(path: Path, file_name: str, contract_sheet: str = INDICATOR_SHEET)
             sheet=title,
         )
     rows = sheet.iter_rows()
+
+    def close() -> None:
+        rows.close()  # its part of the zip first: the workbook's file closes with the last part open in it
+        workbook.close()
+
     try:
         headers = [_cell_text(cell.value) for cell in next(rows)]
     except StopIteration:
-        workbook.close()
+        close()
         raise _file_problem(
             file_name, "empty_file", "the sheet is empty", "trang tính không có dữ liệu", sheet=title
         ) from None
@@ -201,9 +206,9 @@ def read_xlsx(path: Path, file_name: str, contract_sheet: str = INDICATOR_SHEET)
                 if any(texts):
                     yield number, texts
         finally:
-            workbook.close()
+            close()
 
-    return Table(title, headers, records(), workbook.close)
+    return Table(title, headers, records(), close)
 
 
 def read_json(path: Path, file_name: str, contract_sheet: str = INDICATOR_SHEET) -> Table | None:

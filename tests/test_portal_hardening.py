@@ -337,11 +337,6 @@ def _open_files_under(folder: str) -> list[str]:
     return found
 
 
-@pytest.mark.xfail(
-    reason="ingestion/loader.py _check_and_copy: when map_headers refuses the header, the table open_table "
-    "returned (an openpyxl read-only workbook, its zip file open) is never closed; only the garbage collector "
-    "closes it. Not the portal's to mend (ingestion/ is being rewritten): close the table in a finally there."
-)
 def test_an_xlsx_refused_at_its_header_leaves_no_file_open(portal, tmp_path):
     client = _logged_in(portal, "thanhhoa")
     bad = indicator_workbook(tmp_path / "38_2026-09.xlsx", [])
