@@ -4,8 +4,9 @@ Server-rendered pages (FastAPI, Jinja2), one stylesheet served from here, no scr
 cut off from the internet, and light on a slow one. Every form carries a CSRF token; a session cookie is
 HttpOnly and SameSite=Strict, and Secure when the portal is served over TLS (ANTQ_PORTAL_SECURE_COOKIES).
 Every response forbids scripts, framing and type sniffing (SECURITY_HEADERS). What an officer sees is
-limited twice: by the page code, and by row-level security on the database role the pages read with
-(warehouse/security.py), keyed by the request's session. A request body is read only once the request may
+limited twice: by the page code, and by the database role an officer's pages read with, which reaches only
+functions that return the request's session's rows (warehouse/security.py, antq_portal). The data team's
+pages, which show every province, read as the pipeline does. A request body is read only once the request may
 be answered: an upload only with a session and within the size limit, any other form only when small.
 """
 
@@ -219,7 +220,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if session.is_data_team:
             return RedirectResponse("/team", status_code=303)
         with as_session(session) as conn:
-            submissions = _submissions(conn, session.province_code)
+            submissions = _submissions(conn)
+        with admin() as conn:  # what the province still owes: asked of every province, shown for its own
             due = [d for d in _due(conn) if d.province_code == session.province_code]
         return page(
             request, "province.html", session, submissions=submissions, due=due, today=date.today(), periods=_periods()
@@ -277,11 +279,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if _save(file, path, settings.max_file_bytes) is None:
                 return message(request, session, "too_large", 413, mb=settings.max_file_bytes // (1024 * 1024))
             purpose = "submit" if action == "submit" else "check"
-            with as_session(session) as conn:  # row-level security: only for the session's own province
+            with as_session(session) as conn:  # recorded for the session's own login and province only
                 upload_id = conn.execute(
-                    """insert into portal.upload (login, province_code, period_code, file_name, byte_size, purpose)
-                       values (%s, %s, %s, %s, %s, %s) returning upload_id""",
-                    [session.login, session.province_code, period, name, path.stat().st_size, purpose],
+                    "select portal.record_upload(%s, %s, %s, %s)", [period, name, path.stat().st_size, purpose]
                 ).fetchone()[0]
             if purpose == "check":
                 with admin() as conn:
@@ -296,18 +296,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 with as_session(session) as conn:
                     # What became of these bytes, whoever ingested them (an antq_ingest run may be first).
                     submission_id, status, version, rows = conn.execute(
-                        """select submission_id, status, version, row_count from ingest.submission
-                           where sha256 = %s and province_code = %s and period_code = %s
-                           order by submission_id desc limit 1""",
-                        [digest, session.province_code, period],
+                        "select * from portal.submission_of(%s, %s)", [digest, period]
                     ).fetchone()
                     status = "accepted" if status == "superseded" else status
                     problems = _rejections(conn, submission_id)
             with as_session(session) as conn:
-                conn.execute(
-                    "update portal.upload set status = %s, submission_id = %s where upload_id = %s",
-                    [status, submission_id, upload_id],
-                )
+                conn.execute("select portal.record_upload_result(%s, %s, %s)", [upload_id, status, submission_id])
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         return page(
@@ -330,7 +324,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not 0 < submission_id <= BIGINT_MAX:
             return message(request, session, "not_found", 404)
         with as_session(session) as conn:
-            found = _submissions(conn, session.province_code, submission_id)
+            found = _submissions(conn, submission_id)
             problems = _rejections(conn, submission_id) if found else []
         if not found:  # another province's submission is as absent as one that does not exist
             return message(request, session, "not_found", 404)
@@ -343,7 +337,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         session = signed_in(request)
         if not session.is_data_team:
             return message(request, session, "forbidden", 403)
-        with as_session(session) as conn:
+        with admin() as conn:  # the data team sees every province: its pages read as the pipeline does
             periods, grid = _completeness(conn)
             refused = conn.execute(
                 """select submission_id, file_name, province_code, period_code, received_at, rejected_row_count
@@ -351,7 +345,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    order by submission_id desc"""
             ).fetchall()
             pending = holds(conn, pending_only=True)
-        with admin() as conn:
             undelivered = alerts.undelivered(conn)
             log = conn.execute(
                 """select publish_id, published_at, action, cardinality(submission_ids), checks_passed, note
@@ -454,26 +447,19 @@ def _land(path: Path, folder: Path) -> Path:
     return target
 
 
-# What became of a submission `s`, the columns _shown_status reads.
-STATE = """s.status, portal.is_published(s.submission_id) as published,
+# What became of a submission `s` (the columns _shown_status reads), for the data team's pages; an officer's
+# come from portal.submissions(), which decides them alike.
+STATE = """s.status,
+    s.submission_id = any(coalesce((select submission_ids from meta.publish_log order by publish_id desc limit 1),
+                                   '{}')) as published,
     exists (select from meta.hold h where h.submission_id = s.submission_id and h.status = 'open') as held"""
 
 
-def _submissions(conn: psycopg.Connection, province: str | None, submission_id: int | None = None) -> list[dict]:
-    """Submissions with what became of them. Row-level security already limits them to the session's
-    province; the page asks for its province too."""
+def _submissions(conn: psycopg.Connection, submission_id: int | None = None) -> list[dict]:
+    """The session's submissions (the data team's: every province's) with what became of them, newest first:
+    on a connection as antq_portal, keyed by the session (portal.submissions() decides whose)."""
     found = (
-        conn.cursor(row_factory=dict_row)
-        .execute(
-            f"""select s.submission_id, s.file_name, s.province_code, s.period_code, s.version, s.row_count,
-                   s.rejected_row_count, s.received_at, {STATE}
-            from ingest.submission s
-            where (%(province)s::text is null or s.province_code = %(province)s)
-              and (%(id)s::bigint is null or s.submission_id = %(id)s)
-            order by s.submission_id desc limit 200""",
-            {"province": province, "id": submission_id},
-        )
-        .fetchall()
+        conn.cursor(row_factory=dict_row).execute("select * from portal.submissions(%s)", [submission_id]).fetchall()
     )
     for row in found:
         row["shown_status"] = _shown_status(row)
@@ -487,13 +473,10 @@ def _shown_status(row: dict) -> str:
 
 
 def _rejections(conn: psycopg.Connection, submission_id: int | None) -> list:
+    """Why a submission the session may see was refused (portal.rejections(): nothing for any other)."""
     if submission_id is None:
         return []
-    return conn.execute(
-        """select file_name, sheet, row_number, column_name, value, reason_vi, reason_en from ingest.rejection
-           where submission_id = %s order by row_number nulls first, rejection_id""",
-        [submission_id],
-    ).fetchall()
+    return conn.execute("select * from portal.rejections(%s)", [submission_id]).fetchall()
 
 
 def _due(conn: psycopg.Connection):

@@ -95,9 +95,11 @@ def test_an_upload_over_the_size_limit_is_refused_before_it_is_read(small_files,
         assert conn.execute("select count(*) from portal.upload").fetchone()[0] == 0
 
 
-def test_row_level_security_shows_a_portal_session_only_its_province(settings, portal, tmp_path):
-    """Behind the pages: the portal's database role, given Nghệ An's session, sees none of Thanh Hóa's rows
-    even when it asks for them, and cannot record an upload for Thanh Hóa."""
+def test_the_portal_role_reaches_only_functions_that_return_its_sessions_rows(settings, portal, tmp_path):
+    """Behind the pages: the portal's database role reads no table of submissions, refusals, holds or uploads,
+    not even through EXPLAIN ANALYZE (a row-level security predicate let it count another province's rows:
+    `value = '950'` against `'951'`); its functions give Nghệ An's session none of Thanh Hóa's rows, give a
+    request with no session nothing, and record an upload only for the session's own login and province."""
     thanh_hoa = _logged_in(portal, "thanhhoa")
     rows = [["2026-09", "14797", "security_teams", None, -1, None, None]]
     bad = indicator_workbook(tmp_path / "38_2026-09.xlsx", rows)
@@ -108,21 +110,30 @@ def test_row_level_security_shows_a_portal_session_only_its_province(settings, p
     )
     nghe_an = _logged_in(portal, "nghean")
     with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
+        (refused_id,) = conn.execute(
+            "select submission_id from ingest.submission where province_code = '38'"
+        ).fetchone()
         conn.execute(f"set role {security.PORTAL}")
+        for session in (nghe_an.cookies["antq_session"], "not-a-session", thanh_hoa.cookies["antq_session"]):
+            conn.execute("select set_config('antq.session', %s, false)", [session])
+            for table in ("ingest.submission", "ingest.rejection", "meta.hold", "portal.upload", "portal.session"):
+                for query in (f"select count(*) from {table}", f"explain analyze select 1 from {table}"):
+                    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                        conn.execute(query)
         conn.execute("select set_config('antq.session', %s, false)", [nghe_an.cookies["antq_session"]])
-        for table in ("ingest.submission", "ingest.rejection", "portal.upload"):
-            assert conn.execute(f"select count(*) from {table}").fetchone()[0] == 0, table
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute(
-                "insert into portal.upload (login, province_code, period_code, file_name, byte_size, purpose)"
-                " values ('nghean', '38', '2026-09', 'x.csv', 1, 'submit')"
-            )
-        conn.execute("select set_config('antq.session', %s, false)", [thanh_hoa.cookies["antq_session"]])
-        assert conn.execute("select count(*) from ingest.rejection").fetchone()[0] == 1
+        assert conn.execute("select count(*) from portal.submissions(null)").fetchone()[0] == 0
+        assert conn.execute("select count(*) from portal.rejections(%s)", [refused_id]).fetchone()[0] == 0
+        upload = conn.execute("select portal.record_upload('2026-09', 'x.csv', 1, 'submit')").fetchone()[0]
         conn.execute("select set_config('antq.session', 'not-a-session', false)")
-        assert conn.execute("select count(*) from ingest.submission").fetchone()[0] == 0
+        assert conn.execute("select count(*) from portal.submissions(null)").fetchone()[0] == 0
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute("select count(*) from portal.session")
+            conn.execute("select portal.record_upload('2026-09', 'x.csv', 1, 'submit')")
+        conn.execute("select set_config('antq.session', %s, false)", [thanh_hoa.cookies["antq_session"]])
+        assert conn.execute("select count(*) from portal.rejections(%s)", [refused_id]).fetchone()[0] == 1
+        conn.execute("select portal.record_upload_result(%s, 'accepted', null)", [upload])  # not Thanh Hóa's own
+        conn.execute("reset role")
+        recorded = conn.execute("select login, province_code, status from portal.upload where upload_id = %s", [upload])
+        assert recorded.fetchone() == ("nghean", "40", None), "recorded as the session's, changed by no other"
 
 
 # --- in a real browser -------------------------------------------------------------------------------------

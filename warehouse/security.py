@@ -12,11 +12,13 @@
   comparisons before it, and EXPLAIN ANALYZE then counts the hidden rows they match. An analyst's relations
   hold no other rows, so no plan can touch one.
 - antq_province_analyst: the group of every antq_analyst_<code>; it reads nothing itself.
-- antq_portal: the submission portal's pages. Row-level security on what it reads (PORTAL_ROWS) lets it see
-  only the rows of the province of the session its request carries (portal.session_province()); a data-team
-  session sees every province. The page code filters too, but a page that forgot to would still show
-  nothing of another province. (Officers do not write SQL: the predicate is enough here, unlike above.) It
-  logs in only under its own variable, ANTQ_PORTAL_DB_PASSWORD: ANTQ_PORTAL_PASSWORD was once an officer's.
+- antq_portal: the submission portal's pages for an officer. It reads no table of ingest, meta or portal:
+  only the functions of PORTAL_FUNCTIONS (warehouse/migrations/0014_portal_functions.sql), which return the
+  rows of the session its request carries (antq.session, portal.session_province()) and record that
+  session's uploads; with no session they return nothing. Besides, the reference units (ref.unit,
+  ref.reference_change). A function is opaque to the caller's plans, so EXPLAIN ANALYZE shows nothing of
+  another province's rows (a row-level security predicate did: it counted them). It logs in only under its
+  own variable, ANTQ_PORTAL_DB_PASSWORD: ANTQ_PORTAL_PASSWORD was once an officer's.
 Functions a reader could use to stall the pipeline or fill the disk (advisory locks, large objects) are
 revoked from PUBLIC and granted to the pipeline's roles only.
 Readers cannot starve the pipeline (limits in warehouse/settings.py, set on every reader login: the reader
@@ -52,15 +54,19 @@ BI_READER = "antq_bi_reader"
 ANALYST = "antq_province_analyst"
 PORTAL = "antq_portal"
 ROLES = (LOADER, TRANSFORMER, BI_READER, ANALYST, PORTAL)
-# The rows of each table a portal request may see: its session's province's, or all for the data team.
-SESSION = "(select portal.session_province())"
-OWN_PROVINCE = f"(province_code = {SESSION} or {SESSION} = '*')"
-PORTAL_ROWS = {
-    "ingest.submission": OWN_PROVINCE,
-    "ingest.rejection": "exists (select from ingest.submission s where s.submission_id = rejection.submission_id)",
-    "meta.hold": OWN_PROVINCE,
-    "portal.upload": OWN_PROVINCE,
-}
+# All that antq_portal may run: each returns or records the rows of its request's session only.
+PORTAL_FUNCTIONS = (
+    "portal.session_province()",
+    "portal.is_published(bigint)",
+    "portal.submissions(bigint)",
+    "portal.rejections(bigint)",
+    "portal.submission_of(text, text)",
+    "portal.record_upload(text, text, bigint, text)",
+    "portal.record_upload_result(bigint, text, bigint)",
+)
+# Tables antq_portal once read and wrote itself, under row-level security: taken back from a warehouse set up
+# before (the policies dropped; row-level security stays on, so a role without its own policy sees nothing).
+PORTAL_TABLES_BEFORE = ("ingest.submission", "ingest.rejection", "meta.hold", "portal.upload")
 # Built-in functions no reader needs and any login could otherwise run: advisory locks (the pipeline's
 # publish and ingest locks) and large objects (storage outside every table and quota).
 # The variable a role's login password is read from, when not ANTQ_<ROLE>_PASSWORD: ANTQ_PORTAL_PASSWORD was
@@ -145,7 +151,7 @@ def bootstrap(conn: psycopg.Connection, province_codes: list[str], settings: Set
         conn.execute(sql.SQL("grant select, insert, update on meta.hold to {}").format(ident(TRANSFORMER)))
         for sequence in ("meta.publish_log_publish_id_seq", "meta.hold_hold_id_seq"):
             conn.execute(sql.SQL("grant usage on sequence {} to {}").format(sql.SQL(sequence), ident(TRANSFORMER)))
-        _portal_rows(conn)
+        _portal_functions(conn)
         _limit_readers(conn, province_codes, settings)
 
 
@@ -258,27 +264,22 @@ def _still_public(conn: psycopg.Connection) -> list[str]:
     return still
 
 
-def _portal_rows(conn: psycopg.Connection) -> None:
-    """Grants and row-level security for antq_portal (see the module's docstring)."""
+def _portal_functions(conn: psycopg.Connection) -> None:
+    """Grants for antq_portal: its functions and the reference units, nothing else (the module's docstring)."""
     ident = sql.Identifier
     portal = ident(PORTAL)
-    for schema in ("ingest", "meta", "ref", "portal"):
+    for table in PORTAL_TABLES_BEFORE:
+        name = sql.SQL(table)
+        conn.execute(sql.SQL("revoke all on {} from {}").format(name, portal))
+        conn.execute(sql.SQL("drop policy if exists portal_session on {}").format(name))
+    conn.execute(sql.SQL("revoke all on sequence portal.upload_upload_id_seq from {}").format(portal))
+    for schema in ("ingest", "meta"):
+        conn.execute(sql.SQL("revoke usage on schema {} from {}").format(ident(schema), portal))
+    for schema in ("ref", "portal"):
         conn.execute(sql.SQL("grant usage on schema {} to {}").format(ident(schema), portal))
     conn.execute(sql.SQL("grant select on ref.unit, ref.reference_change to {}").format(portal))
-    for function in ("portal.session_province()", "portal.is_published(bigint)"):
+    for function in PORTAL_FUNCTIONS:
         conn.execute(sql.SQL("grant execute on function {} to {}").format(sql.SQL(function), portal))
-    conn.execute(sql.SQL("grant insert, update on portal.upload to {}").format(portal))
-    conn.execute(sql.SQL("grant usage on sequence portal.upload_upload_id_seq to {}").format(portal))
-    for table, rows in PORTAL_ROWS.items():
-        name = sql.SQL(table)
-        conn.execute(sql.SQL("grant select on {} to {}").format(name, portal))
-        conn.execute(sql.SQL("alter table {} enable row level security").format(name))
-        conn.execute(sql.SQL("drop policy if exists portal_session on {}").format(name))
-        conn.execute(
-            sql.SQL("create policy portal_session on {} to {} using ({}) with check ({})").format(
-                name, portal, sql.SQL(rows), sql.SQL(rows)
-            )
-        )
 
 
 def _restrict_functions(conn: psycopg.Connection) -> None:
