@@ -56,6 +56,10 @@ class Settings:
     # No period may start before this day (nor before the catalogue's first indicator): a slip such as 2012
     # for 2026 is refused rather than stored as history. None: the catalogue's first day only.
     earliest_period: date | None = None
+    # A new version of a province × period replaces its predecessor whole: one that keeps less than this share
+    # of the figures, units or indicators its predecessor reported is held for review (a one-row test file
+    # would otherwise delete a province's period), and the dry run warns of it before the file is sent.
+    version_keep_ratio: float = 0.5
 
     @property
     def airflow_home(self) -> Path:
@@ -92,4 +96,5 @@ class Settings:
             reserved_connection_users=_split(env.get("ANTQ_RESERVED_CONNECTION_USERS", "")),
             portal_secure_cookies=env.get("ANTQ_PORTAL_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
             earliest_period=date.fromisoformat(env["ANTQ_EARLIEST_PERIOD"]) if env.get("ANTQ_EARLIEST_PERIOD") else None,  # noqa: E501
+            version_keep_ratio=float(env.get("ANTQ_VERSION_KEEP_RATIO", "0.5")),
         )
