@@ -19,6 +19,7 @@ from ingestion.catalogue import load_catalogue
 from ingestion.generator import current_province_codes, generate_national, write_submission
 from tests.conftest import free_port, held_by, make_settings
 from tests.conftest import marts_checksums as checksums_of
+from tests.test_hostile_files import _poison
 from warehouse import pipeline, services
 from warehouse.airflow_runner import airflow_env, run_dag
 
@@ -133,8 +134,9 @@ def _processes_of(settings) -> list:
 
 
 def test_the_running_services_ingest_a_burst_of_34_files_as_it_lands_and_publish_it(cycle):
-    """Airflow's services run (make airflow); all 34 provinces' files land at once. The landing watcher starts
-    antq_ingest, which ingests them four at a time; antq_publish publishes them in one run."""
+    """Airflow's services run (make airflow); all 34 provinces' files land at once, with a workbook no reader
+    can read among them. The landing watcher starts antq_ingest, which ingests them four at a time and refuses
+    the poison file with its reason (no task fails); antq_publish publishes the 34 in one run."""
     env = services_env(cycle)
     started = _services(env, "start")
     assert started.returncode == 0, started.stdout + started.stderr
@@ -147,6 +149,7 @@ def test_the_running_services_ingest_a_burst_of_34_files_as_it_lands_and_publish
             time.sleep(1)
         assert dags.get("antq_ingest") is False and dags.get("antq_publish") is False, f"the DAGs run unpaused: {dags}"
         send_all(cycle.landing_dir)
+        _poison(cycle.landing_dir / "01" / PERIOD, "number-abc.xlsx")
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline and not _published_national(cycle):
             assert not [r for r in _runs(api, "antq_publish") if r["state"] == "failed"]
@@ -177,7 +180,15 @@ def test_the_running_services_ingest_a_burst_of_34_files_as_it_lands_and_publish
             "select state from task_instance where run_id = %s", [in_flight["dag_run_id"]]
         ).fetchone()
     assert in_flight_state == ("success",), "the task running when the services were stopped was let finish"
-    assert failed == [], f"no task failed, at the start on a new warehouse or at the stop: {failed}"
+    assert failed == [], f"no task failed, at the start on a new warehouse, on the poison file or at the stop: {failed}"
+    with psycopg.connect(cycle.warehouse_url) as conn:
+        refused = conn.execute(
+            """select s.file_name, r.reason_code, o.status from ingest.submission s
+               join ingest.rejection r using (submission_id)
+               join meta.alert_outbox o on o.alert_key = 'file_rejected:' || s.submission_id
+               where s.status = 'rejected'"""
+        ).fetchall()
+    assert refused == [("number-abc.xlsx", "unreadable_file", "sent")], "refused with its reason, and alerted"
 
 
 def test_one_national_row_per_indicator_equal_to_the_sum_of_provinces_and_of_rows(cycle):
@@ -265,7 +276,7 @@ def test_running_the_pipeline_again_changes_nothing(cycle):
     with psycopg.connect(cycle.warehouse_url) as conn:
         statuses = conn.execute("select status, count(*) from ingest.submission group by 1").fetchall()
         publishes = conn.execute("select count(*) from meta.publish_log where action = 'publish'").fetchone()[0]
-    assert statuses == [("accepted", 34)]
+    assert sorted(statuses) == [("accepted", 34), ("rejected", 1)]
     assert publishes == published + 1
 
 
