@@ -67,18 +67,21 @@ PORTAL_FUNCTIONS = (
 # Tables antq_portal once read and wrote itself, under row-level security: taken back from a warehouse set up
 # before (the policies dropped; row-level security stays on, so a role without its own policy sees nothing).
 PORTAL_TABLES_BEFORE = ("ingest.submission", "ingest.rejection", "meta.hold", "portal.upload")
-# Built-in functions no reader needs and any login could otherwise run: advisory locks (the pipeline's
-# publish and ingest locks) and large objects (storage outside every table and quota).
 # The variable a role's login password is read from, when not ANTQ_<ROLE>_PASSWORD: ANTQ_PORTAL_PASSWORD was
 # the officer's password of `python -m warehouse account`, and gave this role a login along with it.
 PASSWORD_VARIABLES = {PORTAL: "ANTQ_PORTAL_DB_PASSWORD"}
 # What ends a reader's runaway statement or forgotten transaction, and bounds the temporary files of each of
 # its processes (a sort or hash that spills): set per reader login with ALTER ROLE ... SET.
 READER_PARAMETERS = ("statement_timeout", "temp_file_limit", "idle_in_transaction_session_timeout")
+# Built-in functions no reader needs and any login could otherwise run: advisory locks (the pipeline's
+# publish and ingest locks), large objects (storage outside every table and quota), and the statistics
+# collector's counters of a table (pg_stat_user_tables and its kin read them): they told any login, to the
+# row, how many holds, rejections, accounts and login attempts had been written, in tables it cannot read.
 PIPELINE_ONLY_FUNCTIONS = """
     select p.oid::regprocedure::text from pg_proc as p
     where p.pronamespace = 'pg_catalog'::regnamespace
-      and (p.proname like 'pg\\_%advisory\\_%' or p.proname like 'lo\\_%' or p.proname in ('lowrite', 'loread'))
+      and (p.proname like 'pg\\_%advisory\\_%' or p.proname like 'lo\\_%' or p.proname in ('lowrite', 'loread')
+           or (p.proname like 'pg\\_stat\\_get\\_%' and p.proargtypes = '26'::oidvector))
     order by 1"""
 
 
