@@ -13,12 +13,21 @@ WORKDIR /opt/antq
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-install-project --no-cache
 COPY . .
+# The data folder and what the portal mounts of it are the airflow user's only; landing is shared with its group
+# (0), where a provincial system may drop files as another account (docker-compose.yml); setgid keeps their group.
 RUN uv sync --frozen --no-cache \
-    && mkdir -p /opt/antq/data /opt/antq/landing \
-    && chown -R airflow:0 /opt/antq
+    && mkdir -p /opt/antq/data/archive /opt/antq/data/quarantine /opt/antq/data/gx /opt/antq/landing \
+    && chown -R airflow:0 /opt/antq \
+    && chmod 0700 /opt/antq/data /opt/antq/data/archive /opt/antq/data/quarantine /opt/antq/data/gx \
+    && chmod 2770 /opt/antq/landing
 
 USER airflow
 ENV AIRFLOW_HOME=/opt/antq/data/airflow \
     AIRFLOW__CORE__DAGS_FOLDER=/opt/antq/dags \
     ANTQ_DATA_DIR=/opt/antq/data \
     ANTQ_LANDING_DIR=/opt/antq/landing
+
+# Every process, Airflow's services and their tasks included, writes files its owner's only (0600, folders 0700);
+# python -m warehouse and the portal set it again themselves (warehouse/settings.py, keep_files_private).
+ENTRYPOINT ["/bin/sh", "-c", "umask 0077 && exec \"$@\"", "antq"]
+CMD ["python3"]

@@ -11,8 +11,10 @@ import os
 import uvicorn
 
 from portal.app import create_app
+from warehouse.settings import Settings, keep_files_private
 
 if __name__ == "__main__":
     host, port = os.environ.get("ANTQ_PORTAL_HOST", "127.0.0.1"), int(os.environ.get("ANTQ_PORTAL_PORT", "8000"))
     print(f"portal at http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}", flush=True)
+    keep_files_private(Settings.from_env())  # the uploads, and the files its ingest keeps
     uvicorn.run(create_app(), host=host, port=port, log_level="warning")

@@ -64,7 +64,7 @@ def test_named_volumes_are_declared_and_bind_mounts_exist():
     declared = set(COMPOSE["volumes"])
     for name, service in SERVICES.items():
         for volume in service.get("volumes", []):
-            source = volume.split(":", 1)[0]
+            source = volume["source"] if isinstance(volume, dict) else volume.split(":", 1)[0]
             if source.startswith("."):
                 assert (PROJECT_DIR / source).exists(), f"{name} mounts missing {source}"
             else:
@@ -171,3 +171,32 @@ def test_readers_cannot_take_the_connections_of_the_pipeline_the_portal_and_airf
     assert airflow_user in init["ANTQ_RESERVED_CONNECTION_USERS"].split(",")
     for name in ("STATEMENT_TIMEOUT", "TEMP_FILE_LIMIT", "IDLE_IN_TRANSACTION_TIMEOUT"):
         assert env[f"ANTQ_READER_{name}"], name
+
+
+def test_the_portal_mounts_only_what_it_reads_and_writes_of_the_data_volume():
+    """It lands files, ingests them (archive, quarantine) and shows the gate's reports (gx, read only): not
+    Airflow's home and logs (task results with rejected values), dbt's files or backups, which the whole
+    data volume holds."""
+    portal = SERVICES["portal"]["volumes"]
+    assert "antq-data:/opt/antq/data" in SERVICES["airflow-scheduler"]["volumes"]
+    assert not [v for v in portal if isinstance(v, str) and v.startswith("antq-data:")], "the whole data volume"
+    parts = {v["volume"]["subpath"]: v for v in portal if isinstance(v, dict) and v["source"] == "antq-data"}
+    assert set(parts) == {"archive", "quarantine", "gx"}
+    for subpath, volume in parts.items():
+        assert volume["type"] == "volume" and volume["target"] == f"/opt/antq/data/{subpath}", subpath
+        assert volume.get("read_only", False) == (subpath == "gx"), subpath
+    assert "landing:/opt/antq/landing" in portal
+    # a subpath must exist before it is mounted: the one-off init makes them in a data volume made before
+    assert "mkdir -p /opt/antq/data/{archive,quarantine,gx}" in SERVICES["airflow-init"]["command"][-1]
+
+
+def test_every_service_writes_files_its_owner_only_and_shares_landing_with_its_group():
+    """Airflow's services run `airflow ...` directly, not an entry point of ours: the image's entrypoint sets
+    the umask their tasks inherit. The landing folder is the group's drop box (setgid), never others'."""
+    dockerfile = (PROJECT_DIR / "Dockerfile").read_text(encoding="utf-8")
+    (entrypoint,) = re.findall(r"^ENTRYPOINT (.+)$", dockerfile, re.MULTILINE)
+    assert "umask 0077 && exec" in entrypoint
+    for name, service in SERVICES.items():
+        if service.get("image", "").startswith("antq-warehouse"):
+            assert "entrypoint" not in service, f"{name} would bypass the umask"
+    assert "chmod 0700 /opt/antq/data " in dockerfile and "chmod 2770 /opt/antq/landing" in dockerfile

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from warehouse.db import connect, warehouse_url
-from warehouse.settings import Settings
+from warehouse.settings import Settings, keep_files_private
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     from warehouse import pipeline
 
     settings = Settings.from_env()
+    keep_files_private(settings)
     if options.command == "prepare":
         print(json.dumps(pipeline.prepare_warehouse(settings)))
     elif options.command == "refresh-reference":

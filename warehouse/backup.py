@@ -88,11 +88,19 @@ def _roles(conn: psycopg.Connection) -> dict:
     return {"roles": names, "members": [list(pair) for pair in members]}
 
 
+def _private(member: tarfile.TarInfo) -> tarfile.TarInfo:
+    """Folders 0700 and files 0600 in the backup, as a restore then unpacks them: a file received before its
+    folders were private keeps no mode of its own (warehouse/settings.py, keep_files_private)."""
+    member.mode = 0o700 if member.isdir() else 0o600
+    return member
+
+
 def backup(settings: Settings, folder: Path) -> dict:
     """Write a backup into `folder` (new, or empty); return its manifest."""
     folder.mkdir(parents=True, exist_ok=True)
     if any(folder.iterdir()):
         raise RestoreError(f"{folder} is not empty: a backup goes into a new folder")
+    folder.chmod(0o700)  # the whole warehouse and every received file: its owner's only, wherever it is
     url = warehouse_url(settings)
     with psycopg.connect(url) as conn:
         # The dump and the checksums read one snapshot: the transaction that exports it stays open until
@@ -116,7 +124,7 @@ def backup(settings: Settings, folder: Path) -> dict:
     with tarfile.open(folder / FILES, "w") as tar:
         for name, path in (("archive", settings.data_dir / "archive"), ("quarantine", settings.quarantine_dir)):
             if path.exists():
-                tar.add(path, arcname=name)
+                tar.add(path, arcname=name, filter=_private)
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return manifest
 

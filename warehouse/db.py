@@ -46,6 +46,11 @@ def start_embedded(settings: Settings) -> str:
         pgserver.PostgresServer._instances.pop(pgdata, None)  # the instance that gave up
         _wait_until_ready(pgdata)
         server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    if os.geteuid() == 0:
+        # pgserver opened every folder above pgdata to everyone, for Postgres run as its user but in this
+        # process's group (subprocess's user=): the data folder to that group only, entered, not listed
+        # (warehouse/settings.py, keep_files_private).
+        settings.embedded_pgdata.parent.chmod(0o710)
     _reserve_connections(server)
     admin_url = server.get_uri()
     with psycopg.connect(admin_url, autocommit=True) as conn:

@@ -10,7 +10,7 @@ from pathlib import Path
 from warehouse.airflow_runner import run_dag
 from warehouse.db import connect, warehouse_url
 from warehouse.holds import holds
-from warehouse.settings import Settings
+from warehouse.settings import Settings, keep_files_private
 
 DEMO_PERIOD = os.environ.get("ANTQ_DEMO_PERIOD", "2026-Q3")
 LEGACY_PERIOD = "2024"  # a year reported by the 63 provinces of the old map, shown re-mapped to today's
@@ -181,6 +181,7 @@ def main() -> int:
     from ingestion.generator import current_province_codes, generate_national
 
     settings = Settings.from_env()
+    keep_files_private(settings)
     started = time.monotonic()
     url = warehouse_url(settings)
     where = "embedded Postgres under " + str(settings.embedded_pgdata) if not settings.warehouse_url else url

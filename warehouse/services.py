@@ -25,7 +25,7 @@ import psycopg
 
 from warehouse.airflow_runner import AIRFLOW, airflow_env
 from warehouse.db import libpq_params, warehouse_url
-from warehouse.settings import Settings
+from warehouse.settings import Settings, keep_files_private
 
 SERVICES = {
     "api-server": ["api-server", "--port", "{port}"],
@@ -259,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["start", "stop", "status", "supervise"])
     command = parser.parse_args(argv).command
     settings = Settings.from_env()
+    keep_files_private(settings)  # inherited by Airflow's processes: their logs and tasks' files
     if command == "supervise":
         return supervise(settings)
     if command == "start":

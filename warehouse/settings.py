@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -98,3 +99,41 @@ class Settings:
             earliest_period=date.fromisoformat(env["ANTQ_EARLIEST_PERIOD"]) if env.get("ANTQ_EARLIEST_PERIOD") else None,  # noqa: E501
             version_keep_ratio=float(env.get("ANTQ_VERSION_KEEP_RATIO", "0.5")),
         )
+
+
+def keep_files_private(settings: Settings) -> None:
+    """Make what this process and its children write readable by its owner only (folders 0700, files 0600):
+    submission files, rejected values, logs, backups and Airflow's database, whoever started it and whatever
+    umask their shell had. Every entry point calls it first (the CLI, the demo, the portal, Airflow's services;
+    the image's entrypoint for compose's), so Airflow, dbt, pg_dump and the tasks inherit it.
+
+    The folders that exist already lose what group and others could do, and, the first time, so does all they
+    hold: an installation made before is closed once. The landing folder keeps its group's part (never others'):
+    a provincial system may drop files there as another account of the warehouse user's group. As root, the
+    embedded Postgres runs as its own user in this process's group, which must enter the data folder to reach
+    its pgdata (warehouse/db.py), without listing it. What another user owns is left as it is: not ours."""
+    os.umask(0o077)
+    data = settings.data_dir
+    children = [path for path in data.iterdir() if path.is_dir() and not path.is_symlink()] if data.is_dir() else []
+    keep = {folder: 0o700 for folder in [*children, settings.quarantine_dir]}
+    embedded_as_root = os.geteuid() == 0 and settings.embedded_pgdata.is_dir()
+    keep |= {data: 0o710 if embedded_as_root else 0o700, settings.landing_dir: 0o2770}
+    for folder, bits in keep.items():
+        if _tighten(folder, bits) and folder != data:  # made before: all it holds was written under a wider umask
+            for parent, folders, files in os.walk(folder):
+                for name in folders:
+                    _tighten(Path(parent, name), bits)
+                for name in files:
+                    _tighten(Path(parent, name), bits & 0o777)
+
+
+def _tighten(path: Path, bits: int) -> bool:
+    """Keep only `bits` of path's mode if it is ours and not a link; whether it had more."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return False
+    if stat.S_ISLNK(info.st_mode) or info.st_uid != os.geteuid() or not info.st_mode & 0o7777 & ~bits:
+        return False
+    path.chmod(info.st_mode & bits)
+    return True
