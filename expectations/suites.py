@@ -2,8 +2,9 @@
 
 - submission checks judge one province's figures (its ratios, its figures against its own history) on
   intermediate.int_province_indicator_periods before the marts are built, and only the figures the published
-  marts do not count yet. What they find holds back the submissions behind it (severity `hold`): the other
-  provinces publish, the held one keeps its previously published version. Each row names the submission.
+  marts do not count yet; and a new version against the one it replaces (int_counted_submissions). What they
+  find holds back the submissions behind it (severity `hold`): the other provinces publish, the held one keeps
+  its previously published version. Each row names the submission.
 - build checks judge the build as a whole (schema, keys, the reconciliations, that nothing held is counted)
   and block the whole publish.
 
@@ -23,8 +24,10 @@ import great_expectations.expectations as gxe
 import yaml
 from great_expectations.constants import MAX_RESULT_RECORDS
 
+from expectations import versions
 from expectations.single_query import ExpectNoUnexpectedRows
 from warehouse import schemas
+from warehouse.settings import Settings
 
 SEVERITY_FILE = Path(__file__).parent / "severity.yaml"
 
@@ -269,9 +272,50 @@ def submission_suite() -> gx.ExpectationSuite:
     return suite
 
 
-def submission_suites() -> dict[str, gx.ExpectationSuite]:
+def versions_suite(keep_ratio: float) -> gx.ExpectationSuite:
+    """A new version replaces its predecessor whole (expectations/versions.py): one that drops most of what the
+    province reported before is held, so the province × period keeps its published figures until the data team
+    confirms it. Judged: the counted submissions the published marts do not count yet (as the figures above),
+    against the version the marts count for the province × period, else the version it superseded; a first
+    version has none and is never held by it."""
+    suite = gx.ExpectationSuite(name="int_counted_submissions")
+    pairs = """select cur.submission_id, cur.province_code, provinces.name as province_name,
+                   previous.submission_id as previous_id
+            from {batch} as cur
+            cross join lateral (
+                select earlier.submission_id from ingest.submission as earlier
+                where earlier.province_code = cur.province_code and earlier.period_code = cur.period_code
+                  and earlier.status = 'superseded' and earlier.version < cur.version
+                order by exists (
+                    select from meta.publish_log as latest
+                    where latest.publish_id = (select max(log.publish_id) from meta.publish_log as log)
+                      and earlier.submission_id = any(latest.submission_ids)
+                ) desc, earlier.version desc
+                limit 1
+            ) as previous
+            left join ref.unit as provinces
+                on provinces.map = 'current' and provinces.unit_level = 'province'
+                and provinces.unit_code = cur.province_code
+            where cur.submission_id is not null and not cur.is_published and cur.version > 1"""
+    suite.add_expectation(
+        _rows(
+            versions.CHECK,
+            f"A new version keeps at least {keep_ratio:.0%} of the (unit, indicator) figures, of the units and of the"
+            " indicators of the version it replaces (the one published, else the one it superseded): it replaces it"
+            " whole, so what it leaves out would no longer be published",
+            versions.keeps_too_little(versions.COMPARE.format(pairs=pairs), keep_ratio),
+        )
+    )
+    return suite
+
+
+def submission_suites(settings: Settings | None = None) -> dict[str, gx.ExpectationSuite]:
     """Table name (in SUBMISSION_SCHEMA) -> the submission checks on it."""
-    return {"int_province_indicator_periods": submission_suite()}
+    settings = settings or Settings.from_env()
+    return {
+        "int_province_indicator_periods": submission_suite(),
+        "int_counted_submissions": versions_suite(settings.version_keep_ratio),
+    }
 
 
 def suites(schema: str, freshness_days: int) -> dict[str, gx.ExpectationSuite]:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import psycopg
 
+from expectations.versions import VersionDrop, dropped
 from ingestion import rules
 from ingestion.bulk import load_indicators
 from ingestion.catalogue import load_catalogue
@@ -46,6 +47,9 @@ class IngestResult:
     version: int | None = None
     row_count: int = 0
     problems: list[Problem] = field(default_factory=list)
+    # What the officer should know of an accepted file before sending it (dry_run): it does not change the
+    # status, the file keeps the contract. For now: it replaces a version and drops most of it.
+    warnings: list[VersionDrop] = field(default_factory=list)
 
 
 OnRejected = Callable[[psycopg.Connection, IngestResult], None]
@@ -276,7 +280,9 @@ def _check_and_copy(
 
 def dry_run(conn: psycopg.Connection, path: Path, province_code: str, period_code: str, settings: Settings):
     """What ingest_file would say of the file sent for a province and period, with nothing kept: the file is
-    ingested from a scratch folder in a transaction that is rolled back. The file itself is left as it is."""
+    ingested from a scratch folder in a transaction that is rolled back. The file itself is left as it is.
+    An accepted file that would replace a version and keep too little of it is warned of (it would be held
+    for review, and a mistaken one would delete the province's figures): a new version replaces the old whole."""
     with tempfile.TemporaryDirectory(prefix="antq-check-") as scratch:
         root = Path(scratch)
         trial = replace(settings, data_dir=root, landing_dir=root / "landing", quarantine_dir=root / "quarantine")
@@ -284,7 +290,10 @@ def dry_run(conn: psycopg.Connection, path: Path, province_code: str, period_cod
         copy.parent.mkdir(parents=True)
         shutil.copyfile(path, copy)
         with conn.transaction(force_rollback=True):
-            return ingest_file(conn, copy, trial)
+            result = ingest_file(conn, copy, trial)
+            if result.status == "accepted":
+                result.warnings = dropped(conn, result.submission_id, settings.version_keep_ratio)
+            return result
 
 
 def target_of(path: Path) -> tuple[str, str] | None:

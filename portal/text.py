@@ -55,6 +55,14 @@ TEXT = {
         "The file is valid: it would be accepted as version {version} ({rows} rows). Nothing was stored;"
         " press Send to submit it.",
     ),
+    "replaces_most": (
+        "Lưu ý: tệp này sẽ thay thế toàn bộ báo cáo kỳ {period} đã gửi: {rows} dòng so với {previous_rows} dòng"
+        " của bản {version}. Mỗi lần gửi thay thế cả bản trước, nên các số liệu không có trong tệp sẽ bị xoá; tệp"
+        " sẽ được tạm giữ để Cục xem xét. Để sửa vài dòng, hãy gửi lại toàn bộ tệp đã sửa.",
+        "Note: this replaces your whole {period} report: {rows} row(s) against {previous_rows} in version"
+        " {version}. Each file replaces the earlier one whole, so the figures it leaves out would be deleted; it"
+        " will be held for the ministry's review. To correct a few rows, send the whole corrected file.",
+    ),
     "dry_bad": (
         "Tệp có {count} lỗi, chưa lưu gì. Sửa các lỗi dưới đây rồi kiểm tra lại.",
         "The file has {count} problem(s); nothing was stored. Fix them and check again.",
@@ -102,6 +110,11 @@ TEXT = {
     "no_file": ("Chưa chọn tệp.", "No file was chosen."),
     "back": ("Quay lại", "Back"),
 }
+
+
+def number(language: str, value: int) -> str:
+    """A count as each language writes it: 6.102 in Vietnamese (where a comma marks decimals), 6,102 in English."""
+    return f"{value:,}".replace(",", "." if language == "vi" else ",")
 
 
 def translate(language: str, key: str, **values) -> str:

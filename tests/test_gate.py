@@ -101,12 +101,17 @@ def test_a_submission_check_that_cannot_run_fails_closed_instead_of_holding_noth
     from expectations.gate import run_gate
     from expectations.suites import submission_suites
 
-    tamper(warehouse, "create schema broken; create table broken.int_province_indicator_periods (province_code text)")
+    tamper(
+        warehouse,
+        "create schema broken; create table broken.int_province_indicator_periods (province_code text);"
+        " create table broken.int_counted_submissions (province_code text)",
+    )
     report = run_gate("broken", submission_suites, warehouse.warehouse_url)
     assert not report.passed
     assert {(f.check, f.severity) for f in report.findings} == {
         ("outlier", "critical"),
         ("ratio_within_100", "critical"),
+        ("version_keeps_most", "critical"),
     }
     assert all("the check itself failed" in f.description for f in report.findings)
 

@@ -215,10 +215,26 @@ def check_report(result) -> str:
     if result.status == "duplicate":
         return f"{result.file_name}: the same file was already received (submission #{result.submission_id})"
     if result.status == "accepted":
-        return (
+        from portal.text import number, translate
+
+        lines = [
             f"{result.file_name}: would be accepted for province {result.province_code}, period"
             f" {result.period_code}, as version {result.version} ({result.row_count} rows); nothing was stored"
-        )
+        ]
+        for drop in result.warnings:  # the file keeps the contract, but would delete most of the period's figures
+            said = [
+                translate(
+                    language,
+                    "replaces_most",
+                    period=drop.period_code,
+                    version=drop.previous_version,
+                    rows=number(language, drop.rows),
+                    previous_rows=number(language, drop.previous_rows),
+                )
+                for language in ("en", "vi")
+            ]
+            lines += [f"  warning: {said[0]}", f"    {said[1]}", f"    ({drop.describe()})"]
+        return "\n".join(lines)
     lines = [f"{result.file_name}: would be refused, {len(result.problems)} reason(s); nothing was stored"]
     lines += [f"  {problem.describe()}" for problem in result.problems]
     return "\n".join(lines)

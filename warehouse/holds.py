@@ -15,6 +15,7 @@ from datetime import datetime
 import psycopg
 from psycopg.rows import class_row
 
+from expectations import versions
 from expectations.findings import Finding
 
 OPEN, CONFIRMED, REJECTED = "open", "confirmed", "rejected"
@@ -48,6 +49,8 @@ class Hold:
     def figure(self) -> str:
         """What was found, in a line: 'security_teams 2026-09 = 43510, median of its last periods 4351 (x3)'."""
         d = self.detail
+        if self.check_name == versions.CHECK:
+            return versions.VersionDrop.from_row(d).describe()
         if self.check_name == "outlier":
             return (
                 f"{self.indicator_code} {self.figure_period} = {d.get('value')}, median of its last periods "

@@ -241,7 +241,7 @@ def check_submissions(settings: Settings | None = None) -> dict:
         "cautious",
         settings=settings,
     )
-    report = _run_checks(SUBMISSION_SCHEMA, submission_suites, settings)
+    report = _run_checks(SUBMISSION_SCHEMA, lambda: submission_suites(settings), settings)
     with connect(url) as conn, conn.transaction():
         conn.execute(f"set local role {security.TRANSFORMER}")
         new = holds.record(conn, report.holds)
