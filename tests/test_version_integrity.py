@@ -191,11 +191,6 @@ def test_the_share_a_version_must_keep_comes_from_settings(warehouse, tmp_path):
     assert rule.meta["check"] == CHECK and "at least 30%" in rule.description and "0.3 *" in rule.unexpected_rows_query
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="portal/app.py does not pass the dry run's warnings to report.html yet (warnings=result.warnings):"
-    " a file another engineer is editing; remove this mark once it does",
-)
 def test_the_portals_check_page_warns_before_a_file_replaces_the_whole_period(small_files, portal, tmp_path):  # noqa: F811
     full = ingest(small_files, write_submission(small_files.landing_dir, "38", "2026-09"))
     client = _logged_in(portal, "thanhhoa")
