@@ -112,7 +112,8 @@ def load_indicators(
     plainly good file never reads the whole unit list.
     """
     params = _params(submission_id, validator)
-    comma_csv = path.suffix.lower() == ".csv" and table.delimiter == ","  # others go row by row, via the reader
+    # Others go row by row, via the reader (which decodes them): COPY takes a comma-separated UTF-8 file as it is.
+    comma_csv = path.suffix.lower() == ".csv" and table.delimiter == "," and table.encoding == "utf-8-sig"
     if comma_csv:
         copied = _copy_plain_csv(conn, path, fields, params)
         if copied is not None:

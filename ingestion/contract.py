@@ -70,35 +70,57 @@ def _header_labels() -> dict[str, str]:
     return {c.name: c.header_vi for sheet in load_contract()["sheets"] for c in sheet_columns(sheet)}
 
 
+# Spaces as thousands separators are dropped from a count: the plain one, and those a number pasted from Word
+# or the web carries (no-break U+00A0, narrow no-break U+202F, thin U+2009).
+_SPACES = str.maketrans("", "", " \u00a0\u202f\u2009")
+
+
 def _fold(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).strip().casefold().split())
 
 
+@cache
+def _names_by_label(contract_sheet: str) -> dict[str, str]:
+    """A contract sheet's column names by their folded code and Vietnamese label."""
+    found = {}
+    for column in sheet_columns(contract_sheet):
+        found[_fold(column.name)] = column.name
+        found[_fold(column.header_vi)] = column.name
+    return found
+
+
+def known_header(text: str, contract_sheet: str = INDICATOR_SHEET) -> bool:
+    """Whether a header cell names a column of the contract sheet (its code or label, any case)."""
+    return _fold(text) in _names_by_label(contract_sheet)
+
+
 def map_headers(
-    headers: list[str], file_name: str, sheet: str = INDICATOR_SHEET, contract_sheet: str = INDICATOR_SHEET
+    headers: list[str],
+    file_name: str,
+    sheet: str = INDICATOR_SHEET,
+    contract_sheet: str = INDICATOR_SHEET,
+    header_row: int = 1,
 ) -> list[str]:
     """Map the file's headers (code or Vietnamese label, any case) to contract names, or say what is wrong.
 
-    `sheet` is the name the file gives the sheet, used in the reasons; the columns are contract_sheet's.
+    `sheet` is the name the file gives the sheet, and `header_row` the row its header stands in, used in the
+    reasons; the columns are contract_sheet's.
     """
     columns = sheet_columns(contract_sheet)
-    by_label = {}
-    for column in columns:
-        by_label[_fold(column.name)] = column.name
-        by_label[_fold(column.header_vi)] = column.name
+    by_label = _names_by_label(contract_sheet)
     mapped: list[str] = []
     problems: list[Problem] = []
     for header in headers:
         name = by_label.get(_fold(header or ""))
         if name is None or name in mapped:
             reason = rules.UNKNOWN_COLUMN if name is None else rules.DUPLICATE_COLUMN
-            problems.append(reason.problem(file_name, sheet=sheet, row=1, column=header, value=header))
+            problems.append(reason.problem(file_name, sheet=sheet, row=header_row, column=header, value=header))
         mapped.append(name or "")
     for column in columns:
         if column.name not in mapped:
             problems.append(
                 rules.MISSING_COLUMN.problem(
-                    file_name, sheet=sheet, row=1, column=column.name, name=column.name, label=column.header_vi
+                    file_name, sheet=sheet, row=header_row, column=column.name, name=column.name, label=column.header_vi
                 )
             )
     if problems:
@@ -239,7 +261,7 @@ class RowValidator:
 
     def _count(self, row: int, column: str, raw: str | None, problems: list[Problem]) -> int | None:
         """rules.COUNTS, one cell: empty, or a whole number that is not negative."""
-        text = (raw or "").strip().replace(" ", "")
+        text = (raw or "").strip().translate(_SPACES)
         if not text:
             return None
         try:

@@ -50,6 +50,9 @@ class IngestResult:
     # What the officer should know of an accepted file before sending it (dry_run): it does not change the
     # status, the file keeps the contract. For now: it replaces a version and drops most of it.
     warnings: list[VersionDrop] = field(default_factory=list)
+    # How the file was read, for the officer to see in the dry run: rows skipped above a workbook's header,
+    # cells read as the value saved with their formula. (Vietnamese, English) each.
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
 
 OnRejected = Callable[[psycopg.Connection, IngestResult], None]
@@ -181,7 +184,7 @@ def ingest_file(
     if problems:
         return _reject(conn, path, settings, digest, province_code, period_code, problems, on_rejected)
     try:
-        submission_id, version, rows_loaded = _load(
+        submission_id, version, rows_loaded, notes = _load(
             conn, path, digest, province_code, parse_period(period_code), settings
         )
     except _AlreadyLoaded as loaded:
@@ -195,7 +198,9 @@ def ingest_file(
         problem = rules.NOT_CHECKED.problem(path.name, detail=f"{type(error).__name__}: {error}"[:300])
         return _reject(conn, path, settings, digest, province_code, period_code, [problem], on_rejected)
     path.unlink(missing_ok=True)  # another worker given the same file may have tidied it away meanwhile
-    return IngestResult(path.name, "accepted", submission_id, province_code, period_code, version, rows_loaded)
+    return IngestResult(
+        path.name, "accepted", submission_id, province_code, period_code, version, rows_loaded, notes=notes
+    )
 
 
 def _duplicate(
@@ -210,9 +215,10 @@ def _duplicate(
 
 def _load(
     conn: psycopg.Connection, path: Path, digest: str, province_code: str, period: Period, settings: Settings
-) -> tuple[int, int, int]:
+) -> tuple[int, int, int, list[tuple[str, str]]]:
     """Load the file as the next version of its province and period, in one transaction; return its
-    submission id, version and rows. Raises FileRejected (nothing kept) when a row breaks the contract."""
+    submission id, version, rows and notes on how it was read. Raises FileRejected (nothing kept) when a row
+    breaks the contract."""
     file_name = path.name
     with conn.transaction():
         # Two versions of one province-period load one after the other, never interleaved.
@@ -238,7 +244,7 @@ def _load(
                 period.end,
             ],
         ).fetchone()[0]
-        sheet, rows_loaded, models_loaded = _check_and_copy(conn, path, submission_id, province_code, period)
+        sheet, rows_loaded, models_loaded, notes = _check_and_copy(conn, path, submission_id, province_code, period)
         conn.execute(
             "update ingest.submission set superseded_by = %s where submission_id = %s", [submission_id, previous_id]
         )
@@ -248,18 +254,18 @@ def _load(
             " sheet = %s where submission_id = %s",
             [str(stored), version, rows_loaded, models_loaded, sheet, submission_id],
         )
-    return submission_id, version, rows_loaded
+    return submission_id, version, rows_loaded, notes
 
 
 def _check_and_copy(
     conn: psycopg.Connection, path: Path, submission_id: int, province_code: str, period: Period
-) -> tuple[str, int, int]:
+) -> tuple[str, int, int, list[tuple[str, str]]]:
     """Check the file's rows against the contract and copy them into raw; return the sheet, the indicator rows
-    and the models loaded. Raises FileRejected with every problem found."""
+    and the models loaded, and notes on how it was read. Raises FileRejected with every problem found."""
     file_name = path.name
     table = open_table(path, file_name)
     try:  # closed however it ends: a workbook refused at its header kept its file open until collected
-        fields = map_headers(table.headers, file_name, table.sheet)
+        fields = map_headers(table.headers, file_name, table.sheet, header_row=table.header_row)
         validator = RowValidator(file_name, province_code, period, None, table.sheet)
         units = cache(lambda: _units_for(conn, period))
         rows_loaded, problems = load_indicators(conn, path, table, fields, submission_id, validator, units)
@@ -275,7 +281,43 @@ def _check_and_copy(
         raise FileRejected(problems)
     if rows_loaded == 0:
         raise FileRejected([rules.NO_ROWS.problem(file_name, sheet=table.sheet)])
-    return table.sheet, rows_loaded, models_loaded
+    _keep_formulas(conn, submission_id, table.formulas, dict(zip(table.headers, fields, strict=False)))
+    return table.sheet, rows_loaded, models_loaded, _notes(table)
+
+
+def _keep_formulas(
+    conn: psycopg.Connection, submission_id: int, formulas: dict[tuple[int, str], str], names: dict[str, str]
+) -> None:
+    """Record which cells were read as the value saved with their formula (raw.formula_cell, for `explain`),
+    each by its column's contract name (`names`: header as written -> name)."""
+    if not formulas:
+        return
+    with conn.cursor().copy(
+        "copy raw.formula_cell (submission_id, source_row, column_name, formula) from stdin"
+    ) as copy:
+        for (row, column), formula in formulas.items():
+            copy.write_row((submission_id, row, names.get(column, column), _storable(formula)))
+
+
+def _notes(table) -> list[tuple[str, str]]:
+    """What the officer should see of how their file was read: rows skipped above the header, formula cells."""
+    notes = []
+    for row, text in table.above_header:
+        shown = text if len(text) <= 80 else text[:80] + "…"
+        notes.append(
+            (f"dòng {row} (trên dòng tiêu đề) được bỏ qua: {shown}", f"row {row} (above the header) skipped: {shown}")
+        )
+    if table.formulas:
+        rows = sorted({row for row, _ in table.formulas})
+        listed = ", ".join(map(str, rows[:10])) + (" …" if len(rows) > 10 else "")
+        count = len(table.formulas)
+        notes.append(
+            (
+                f"{count} ô có công thức được đọc theo giá trị Excel đã lưu (dòng {listed})",
+                f"{count} formula cells read as the value Excel saved with them (rows {listed})",
+            )
+        )
+    return notes
 
 
 def dry_run(conn: psycopg.Connection, path: Path, province_code: str, period_code: str, settings: Settings):

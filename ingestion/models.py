@@ -140,7 +140,7 @@ def load_models(
     if table is None:
         return 0, []
     try:
-        fields = map_headers(table.headers, rows.file_name, table.sheet, MODEL_SHEET)
+        fields = map_headers(table.headers, rows.file_name, table.sheet, MODEL_SHEET, table.header_row)
     except FileRejected as rejected:
         table.close()
         return 0, rejected.problems

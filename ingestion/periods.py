@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -74,12 +75,47 @@ class ExcelDate(ValueError):
         self.day = day
 
 
+# A period as Vietnamese offices write it in a cell, each naming exactly one period (matched on the text
+# folded: NFC, lower case, single spaces). The year is always given: "Quý 3" alone is refused.
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+_VIETNAMESE = {
+    "month": re.compile(r"^(?:tháng|t)\s*(0?[1-9]|1[0-2])\s*(?:/|-|\.|năm)\s*(\d{4})$|^(0?[1-9]|1[0-2])/(\d{4})$"),
+    "quarter": re.compile(r"^quý\s*([1-4]|iv|i{1,3})\s*(?:/|-|năm)\s*(\d{4})$"),
+    "half_year": re.compile(r"^6 tháng (đầu|cuối) năm\s*(\d{4})$"),
+    "year": re.compile(r"^năm\s*(\d{4})$"),
+}
+VIETNAMESE_FORMS = "Tháng 9/2026, T9/2026, 09/2026, Quý 3/2026, Quý III/2026, 6 tháng đầu năm 2026, Năm 2026"
+
+
+def _vietnamese_period(text: str) -> Period | None:
+    """The period a Vietnamese way of writing it names (Quý IV/2025, T9/2026, 6 tháng đầu năm 2026), or None."""
+    folded = " ".join(unicodedata.normalize("NFC", text).casefold().split())
+    for period_type, pattern in _VIETNAMESE.items():
+        match = pattern.match(folded)
+        if not match:
+            continue
+        found = [group for group in match.groups() if group is not None]
+        if period_type == "month":
+            return parse_period(f"{found[1]}-{int(found[0]):02d}")
+        if period_type == "quarter":
+            index = _ROMAN.get(found[0]) or int(found[0])
+            return parse_period(f"{found[1]}-Q{index}")
+        if period_type == "half_year":
+            return parse_period(f"{found[1]}-H{1 if found[0] == 'đầu' else 2}")
+        return parse_period(found[0])
+    return None
+
+
 def period_of_cell(text: str) -> Period:
-    """A period as a cell holds it: a period code, or the date Excel makes of a typed month (typed 2026-09,
-    stored 2026-09-01), read as that month. Any other date raises ExcelDate, any other text ValueError."""
+    """A period as a cell holds it: a period code, the Vietnamese ways of writing one (VIETNAMESE_FORMS), or
+    the date Excel makes of a typed month (typed 2026-09, stored 2026-09-01), read as that month. Any other
+    date raises ExcelDate, any other text ValueError."""
     try:
         return parse_period(text)
     except ValueError:
+        vietnamese = _vietnamese_period(text)
+        if vietnamese is not None:
+            return vietnamese
         try:
             day = parse_day(text)
         except ValueError:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
+import re
 import sys
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
 import openpyxl
+from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
 
 from ingestion import rules
-from ingestion.contract import INDICATOR_SHEET, FileRejected, Problem, sheet_title
+from ingestion.contract import INDICATOR_SHEET, FileRejected, Problem, known_header, sheet_title
 from ingestion.unit_names import fold
 
 try:  # openpyxl parses with defusedxml when it is installed (a dependency): entities and external DTDs refused
@@ -30,6 +34,11 @@ class Table:
     rows: Iterator[tuple[int, list[str]]]  # (row number as the officer sees it, cells)
     close: Callable[[], None] = lambda: None  # for a caller that reads the file another way after the header
     delimiter: str = ","  # of a CSV file: Excel in a Vietnamese locale writes ';' (the comma is its decimal mark)
+    encoding: str = "utf-8-sig"  # of a CSV file: only UTF-8 goes to COPY as it is (ingestion/bulk.py)
+    header_row: int = 1  # a workbook's header may stand below a title
+    above_header: list[tuple[int, str]] = field(default_factory=list)  # (row, its text): skipped rows above it
+    # (row, column) -> the formula whose saved value a workbook's cell gave, filled in as its rows are read
+    formulas: dict[tuple[int, str], str] = field(default_factory=dict)
 
 
 def _file_problem(file_name: str, code: str, en: str, vi: str, sheet: str | None = None) -> FileRejected:
@@ -45,9 +54,13 @@ def _delimiter(header_line: str) -> str:
 
 
 def read_csv(path: Path, file_name: str) -> Table:
-    handle = path.open(encoding="utf-8-sig", newline="")
+    """A CSV file as offices save it: UTF-8 (with or without a byte-order mark), Windows-1258 (Excel's "CSV"
+    on Vietnamese Windows) when its header so read is the contract's, or UTF-16 with a byte-order mark
+    (Excel's "Unicode Text", tab separated); separated by commas, semicolons or tabs."""
+    encoding = _csv_encoding(path, file_name)
+    handle = path.open(encoding=encoding, newline="")
     try:
-        with path.open(encoding="utf-8-sig", newline="") as first_line:
+        with path.open(encoding=encoding, newline="") as first_line:
             delimiter = _delimiter(first_line.readline())
         reader = csv.reader(handle, delimiter=delimiter)
         headers = next(reader)
@@ -57,6 +70,8 @@ def read_csv(path: Path, file_name: str) -> Table:
     except UnicodeDecodeError as error:
         handle.close()
         raise _encoding_problem(file_name, 1) from error
+    if encoding == WINDOWS_1258:
+        headers = [_nfc(cell) for cell in headers]
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         number = 1
@@ -64,11 +79,48 @@ def read_csv(path: Path, file_name: str) -> Table:
             try:
                 for number, cells in enumerate(reader, start=2):
                     if any(cell.strip() for cell in cells):
-                        yield number, cells
+                        yield number, [_nfc(cell) for cell in cells] if encoding == WINDOWS_1258 else cells
             except UnicodeDecodeError as error:
                 raise _encoding_problem(file_name, number + 1) from error
 
-    return Table(INDICATOR_SHEET, headers, rows(), handle.close, delimiter)
+    return Table(INDICATOR_SHEET, headers, rows(), handle.close, delimiter, encoding)
+
+
+UTF8, WINDOWS_1258, UTF16 = "utf-8-sig", "cp1258", "utf-16"
+
+
+def _nfc(text: str) -> str:
+    """Windows-1258 writes a Vietnamese letter as its base letter and a combining tone mark: composed here,
+    as every other file writes it (and as unit names are compared)."""
+    return unicodedata.normalize("NFC", text)
+
+
+def _csv_encoding(path: Path, file_name: str) -> str:
+    """The encoding a CSV file was saved in, never guessed: UTF-16 by its byte-order mark; UTF-8 if all of it
+    decodes so; else Windows-1258 if its header, so read, names the contract's columns. Anything else is
+    refused, saying what was tried."""
+    with path.open("rb") as handle:
+        if handle.read(2) in (b"\xff\xfe", b"\xfe\xff"):
+            return UTF16
+        handle.seek(0)
+        decoder, line, offset = codecs.getincrementaldecoder("utf-8")(), 1, 0
+        try:
+            while block := handle.read(1 << 20):
+                decoder.decode(block)
+                line += block.count(b"\n")
+                offset += len(block)
+            decoder.decode(b"", final=True)
+            return UTF8
+        except UnicodeDecodeError as error:
+            handle.seek(0)
+            before = handle.read(offset + error.start)
+            line = before.count(b"\n") + 1
+        handle.seek(0)
+        header = handle.readline().decode(WINDOWS_1258, errors="replace")
+    cells = [_nfc(cell) for cell in next(csv.reader([header], delimiter=_delimiter(header)), [])]
+    if cells and all(known_header(cell) for cell in cells if cell.strip()):
+        return WINDOWS_1258
+    raise _encoding_problem(file_name, line)
 
 
 def _encoding_problem(file_name: str, row: int) -> FileRejected:
@@ -81,8 +133,10 @@ def _encoding_problem(file_name: str, row: int) -> FileRejected:
                 None,
                 None,
                 "bad_encoding",
-                "the file is not UTF-8 text; save it as 'CSV UTF-8' or send the XLSX template",
-                "tệp không phải mã UTF-8; hãy lưu dạng 'CSV UTF-8' hoặc gửi tệp mẫu XLSX",
+                "the file is not UTF-8 text from this row on, nor Windows-1258 with the contract's header, nor"
+                " UTF-16 with a byte-order mark; save it as 'CSV UTF-8' or send the XLSX template",
+                "tệp không phải mã UTF-8 (từ dòng này), cũng không phải Windows-1258 có dòng tiêu đề đúng mẫu hay"
+                " UTF-16; hãy lưu dạng 'CSV UTF-8' hoặc gửi tệp mẫu XLSX",
             )
         ]
     )
@@ -100,20 +154,63 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
-def _has_merged_cells(path: Path, sheet_part: str) -> bool:
-    """Merged ranges are listed after the rows of the sheet's XML; scan it as a stream, never load it."""
+# The header is looked for in this many rows from the top: offices put a title, the agency or a blank line
+# above the table. It is the first row naming at least HEADER_MIN_COLUMNS columns of the contract.
+HEADER_SEARCH_ROWS = 10
+HEADER_MIN_COLUMNS = 2
+_MERGE_REF = re.compile(rb'<mergeCell ref="[A-Z]+(\d+)(?::[A-Z]+(\d+))?"')
+
+
+def _merged_rows(path: Path, sheet_part: str) -> list[tuple[int, int]]:
+    """The first and last row of each merged range of a sheet. They are listed after its rows in the XML:
+    scanned as a stream, never loaded."""
+    found: list[tuple[int, int]] = []
     with zipfile.ZipFile(path) as archive, archive.open(sheet_part.lstrip("/")) as part:
         tail = b""
         while block := part.read(1 << 20):
-            if b"<mergeCell " in tail + block:
-                return True
-            tail = block[-16:]
-    return False
+            text = tail + block
+            cut = text.rfind(b"<")  # a tag cut by the block's end is read whole with the next block
+            found += [(int(a), int(b or a)) for a, b in _MERGE_REF.findall(text[:cut])]
+            tail = text[cut:]
+        found += [(int(a), int(b or a)) for a, b in _MERGE_REF.findall(tail)]
+    return found
+
+
+class _SavedValues(WorkSheetParser):
+    """openpyxl's sheet parser reading each formula cell as the value the program that wrote the file saved
+    beside it (never evaluated), and keeping the formula, so that the cell can say where its value came from."""
+
+    def parse_cell(self, element):
+        cell = super().parse_cell(element)
+        formula = element.find(FORMULA_TAG)
+        if formula is not None:
+            cell["formula"] = "=" + (formula.text or "")
+        return cell
+
+
+def _sheet_rows(workbook, sheet) -> Iterator[tuple[int, dict[int, dict]]]:
+    """(row number, {column number: openpyxl's cell dict}) for each row the sheet's XML holds."""
+    with workbook._archive.open(sheet._worksheet_path) as source:
+        parser = _SavedValues(
+            source,
+            sheet._shared_strings,
+            data_only=True,
+            epoch=workbook.epoch,
+            date_formats=workbook._date_formats,
+            timedelta_formats=workbook._timedelta_formats,
+        )
+        for number, cells in parser.parse():
+            yield number, {cell["column"]: cell for cell in cells}
+
+
+def _texts(cells: dict[int, dict], width: int) -> list[str]:
+    return [_cell_text(cells[column]["value"]) if column in cells else "" for column in range(1, width + 1)]
 
 
 def read_xlsx(path: Path, file_name: str, contract_sheet: str = INDICATOR_SHEET) -> Table | None:
-    """Stream one sheet of a workbook (None if an optional sheet is absent). Formulas are never evaluated:
-    a formula cell is refused."""
+    """Stream one sheet of a workbook (None if an optional sheet is absent), as offices make them: the header
+    found below a title; a formula cell read as the value saved with it (never evaluated; one with no saved
+    value is refused), and noted in Table.formulas."""
     try:
         with zipfile.ZipFile(path) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
@@ -134,7 +231,7 @@ def read_xlsx(path: Path, file_name: str, contract_sheet: str = INDICATOR_SHEET)
             "tệp Excel khi giải nén vượt quá giới hạn cho phép",
         )
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=False, keep_links=False)
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     except Exception as error:  # openpyxl raises many kinds for a damaged workbook
         if _unsafe_xml(error):
             raise unreadable(file_name, error) from None
@@ -157,58 +254,88 @@ def read_xlsx(path: Path, file_name: str, contract_sheet: str = INDICATOR_SHEET)
             f"tệp Excel không có trang tính '{sheet_title(INDICATOR_SHEET)}'",
         )
     title = sheet.title
-    if _has_merged_cells(path, sheet._worksheet_path):
-        workbook.close()
-        raise _file_problem(
-            file_name,
-            "merged_cells",
-            "the sheet has merged cells; unmerge them and fill every cell of every row",
-            "trang tính có ô gộp; hãy bỏ gộp ô và điền đủ từng ô của mỗi dòng",
-            sheet=title,
-        )
-    rows = sheet.iter_rows()
+    merged = _merged_rows(path, sheet._worksheet_path)
+    rows = _sheet_rows(workbook, sheet)
 
     def close() -> None:
         rows.close()  # its part of the zip first: the workbook's file closes with the last part open in it
         workbook.close()
 
-    try:
-        headers = [_cell_text(cell.value) for cell in next(rows)]
-    except StopIteration:
+    header_row, headers, above = _find_header(rows, contract_sheet)
+    if header_row is None:
+        close()
+        raise _file_problem(file_name, "empty_file", "the sheet is empty", "trang tính không có dữ liệu", sheet=title)
+    if any(last >= header_row for _, last in merged):
         close()
         raise _file_problem(
-            file_name, "empty_file", "the sheet is empty", "trang tính không có dữ liệu", sheet=title
-        ) from None
-    while headers and not headers[-1]:
-        headers.pop()
+            file_name,
+            "merged_cells",
+            "the table has merged cells; unmerge them and fill every cell of every row (a merged title above"
+            " the table's header is fine)",
+            "bảng có ô gộp; hãy bỏ gộp ô và điền đủ từng ô của mỗi dòng (ô gộp ở tiêu đề phía trên bảng thì được)",
+            sheet=title,
+        )
+    formulas: dict[tuple[int, str], str] = {}
 
     def records() -> Iterator[tuple[int, list[str]]]:
         try:
-            for number, cells in enumerate(rows, start=2):
-                formulas = [c for c in cells if getattr(c, "data_type", None) == "f"]
-                if formulas:
-                    cell = formulas[0]
-                    raise FileRejected(
-                        [
-                            Problem(
-                                file_name,
-                                title,
-                                number,
-                                headers[cell.column - 1] if cell.column <= len(headers) else None,
-                                str(cell.value),
-                                "formula",
-                                "holds a formula; type the value itself (copy, then paste as values)",
-                                "ô chứa công thức; hãy nhập giá trị (sao chép rồi dán dạng giá trị)",
-                            )
-                        ]
-                    )
-                texts = [_cell_text(c.value) for c in cells][: len(headers)]
+            for number, cells in rows:
+                for column, cell in cells.items():
+                    if "formula" not in cell or column > len(headers):
+                        continue
+                    if cell["value"] is None:
+                        raise FileRejected(
+                            [
+                                Problem(
+                                    file_name,
+                                    title,
+                                    number,
+                                    headers[column - 1],
+                                    cell["formula"],
+                                    "formula",
+                                    "holds a formula with no value saved beside it (the program that wrote the"
+                                    " file did not compute it): type the value itself, or open and save the file"
+                                    " in Excel",
+                                    "ô chứa công thức chưa có giá trị được lưu kèm: hãy nhập giá trị, hoặc mở"
+                                    " và lưu lại tệp bằng Excel",
+                                )
+                            ]
+                        )
+                    formulas[(number, headers[column - 1])] = cell["formula"]
+                texts = _texts(cells, len(headers))
                 if any(texts):
                     yield number, texts
         finally:
             close()
 
-    return Table(title, headers, records(), close)
+    table = Table(title, headers, records(), close)
+    table.header_row, table.above_header, table.formulas = header_row, above, formulas
+    return table
+
+
+def _find_header(
+    rows: Iterator[tuple[int, dict[int, dict]]], contract_sheet: str
+) -> tuple[int | None, list[str], list[tuple[int, str]]]:
+    """The header row's number and cells, and the rows above it with their text (a title, the agency's name;
+    blank rows are not in the XML). The header is the first of the first HEADER_SEARCH_ROWS rows that names
+    at least HEADER_MIN_COLUMNS of the contract's columns; if none does, the first row with anything in it,
+    whose unknown columns are then refused as ever."""
+    seen: list[tuple[int, list[str]]] = []
+    for number, cells in rows:
+        texts = _texts(cells, max(cells, default=0))
+        while texts and not texts[-1]:
+            texts.pop()
+        if not texts:
+            continue
+        if sum(known_header(text, contract_sheet) for text in texts) >= HEADER_MIN_COLUMNS:
+            return number, texts, [(row, " ".join(t for t in cells_ if t)) for row, cells_ in seen]
+        seen.append((number, texts))
+        if number >= HEADER_SEARCH_ROWS:
+            break
+    if not seen:
+        return None, [], []
+    (number, texts), *_ = seen
+    return number, texts, []
 
 
 def read_json(path: Path, file_name: str, contract_sheet: str = INDICATOR_SHEET) -> Table | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ingestion.catalogue import TOTAL
+from ingestion.periods import VIETNAMESE_FORMS
 
 
 @dataclass(frozen=True)
@@ -182,10 +183,10 @@ EXCEL_DATE_PERIOD = Reason(
 )
 BAD_PERIOD = Reason(
     "bad_period",
-    "is not a period (2026-09, 2026-Q3, 2026-H2, 2026); if Excel changed what was typed,"
-    " format the column as Text and type it again",
-    "kỳ báo cáo không hợp lệ (2026-09, 2026-Q3, 2026-H2, 2026); nếu Excel tự đổi nội dung nhập,"
-    " hãy định dạng cột là Văn bản (Text) rồi nhập lại",
+    "is not a period (2026-09, 2026-Q3, 2026-H2, 2026, or " + VIETNAMESE_FORMS + "); if Excel changed what was"
+    " typed, format the column as Text and type it again",
+    "kỳ báo cáo không hợp lệ (2026-09, 2026-Q3, 2026-H2, 2026, hoặc " + VIETNAMESE_FORMS + "); nếu Excel tự"
+    " đổi nội dung nhập, hãy định dạng cột là Văn bản (Text) rồi nhập lại",
 )
 PERIOD = Rule(
     "period",

@@ -288,8 +288,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     conn.execute(f"set role {security.LOADER}")
                     result = dry_run(conn, path, session.province_code, period, settings)
                 status, submission_id, problems = result.status, None, result.problems
-                version, rows = result.version, result.row_count
+                version, rows, warnings, notes = result.version, result.row_count, result.warnings, result.notes
             else:
+                warnings, notes = [], []
                 digest = sha256_of(path)
                 landed = _land(path, settings.landing_dir / session.province_code / period)
                 pipeline.ingest(str(landed), settings)
@@ -316,6 +317,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             version=version,
             rows=rows,
             submission_id=submission_id,
+            warnings=warnings,
+            notes=notes,
         )
 
     @app.get("/submission/{submission_id}", response_class=HTMLResponse)

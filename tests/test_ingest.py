@@ -155,14 +155,8 @@ def test_structural_faults_reject_the_file_with_a_file_level_reason(settings, co
     empty = settings.landing_dir / "01" / "2026-09" / "empty.csv"
     empty.parent.mkdir(parents=True)
     empty.write_bytes(b"")
-    utf16 = write_csv(
-        settings,
-        "01",
-        "2026-09",
-        [["2026-09", "00070", "security_teams", "", "1", "", ""]],
-        name="utf16.csv",
-        encoding="utf-16",
-    )
+    photo = settings.landing_dir / "01" / "2026-09" / "photo.csv"  # a photo renamed: no encoding of text
+    photo.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xdb\n\x80\x81\n")
     renamed = write_csv(
         settings,
         "01",
@@ -175,13 +169,13 @@ def test_structural_faults_reject_the_file_with_a_file_level_reason(settings, co
     pdf = settings.landing_dir / "01" / "2026-09" / "report.pdf"
     pdf.write_bytes(b"%PDF-1.4")
     codes = {}
-    for path in (empty, utf16, renamed, header_only, pdf):
+    for path in (empty, photo, renamed, header_only, pdf):
         result = ingest_file(conn, path, settings)
         assert result.status == "rejected", path.name
         codes[path.name] = {p.code for p in result.problems}
     assert codes == {
         "empty.csv": {"empty_file"},
-        "utf16.csv": {"bad_encoding"},
+        "photo.csv": {"bad_encoding"},
         "renamed.csv": {"unknown_column", "missing_column"},
         "header_only.csv": {"no_rows"},
         "report.pdf": {"unsupported_format"},
@@ -428,7 +422,7 @@ def test_a_backfill_ingests_every_waiting_file_in_one_process(settings, conn):
     conn.execute("select pg_stat_clear_snapshot()")
     tidied = conn.execute(
         """select relname, last_vacuum >= %(started)s, last_analyze >= %(started)s from pg_stat_user_tables
-           where schemaname = 'raw' order by relname""",
+           where schemaname = 'raw' and relname in ('indicator_value', 'model') order by relname""",
         {"started": started},
     ).fetchall()
     assert tidied == [("indicator_value", True, True), ("model", True, True)], "vacuumed and analyzed for the build"

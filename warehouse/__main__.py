@@ -234,6 +234,7 @@ def check_report(result) -> str:
                 for language in ("en", "vi")
             ]
             lines += [f"  warning: {said[0]}", f"    {said[1]}", f"    ({drop.describe()})"]
+        lines += [f"  note: {en} / {vi}" for vi, en in result.notes]  # how it was read: a title, formulas
         return "\n".join(lines)
     lines = [f"{result.file_name}: would be refused, {len(result.problems)} reason(s); nothing was stored"]
     lines += [f"  {problem.describe()}" for problem in result.problems]

@@ -18,6 +18,10 @@ where province_code = %(province)s and period_code = %(period)s and indicator_co
   and (%(category)s::text is null or category = %(category)s)
 order by row_period_code, submission_id, source_row
 """
+# Cells of the rows that a workbook's formula gave (the value saved with it: ingestion/readers.py).
+FORMULAS = """
+select submission_id, source_row, column_name, formula from raw.formula_cell where submission_id = any(%s)
+"""
 DETAIL = """
 select count(*) from marts.fct_indicator_value
 where submission_id = any(%(submissions)s) and indicator_code = %(indicator)s and is_counted = false
@@ -39,6 +43,9 @@ def explain(conn: psycopg.Connection, province: str, period: str, indicator: str
     lines = [f"{province} {name} {period} {indicator}: {_amount(value, numerator, denominator)} ({how})"]
     with conn.cursor(row_factory=namedtuple_row) as cursor:
         rows = cursor.execute(SOURCES, params).fetchall()
+    formulas: dict[tuple[int, int], list[str]] = {}
+    for submission_id, row, column, formula in conn.execute(FORMULAS, [sorted({r.submission_id for r in rows})]):
+        formulas.setdefault((submission_id, row), []).append(f"{column} {formula}")
     totals = [0, 0, 0]
     for row in rows:
         unit = f"{row.unit_key} {row.unit_name or ''}".strip()
@@ -48,6 +55,11 @@ def explain(conn: psycopg.Connection, province: str, period: str, indicator: str
             f"  {row.row_period_code}  {row.file_name} v{row.submission_version}"
             f" received {row.received_at:%Y-%m-%d %H:%M}, sheet {row.sheet or '-'} row {row.source_row}:"
             f" {row.unit_level} {unit}, {row.category}: {_amount(row.value, row.numerator, row.denominator)}"
+            + (
+                f" (from the formula {', '.join(formulas[key])})"
+                if (key := (row.submission_id, row.source_row)) in formulas
+                else ""
+            )
         )
         for i, part in enumerate((row.value, row.numerator, row.denominator)):
             totals[i] += part or 0

@@ -96,7 +96,9 @@ class Settings:
             reader_idle_in_transaction_timeout=env.get("ANTQ_READER_IDLE_IN_TRANSACTION_TIMEOUT", "60s"),
             reserved_connection_users=_split(env.get("ANTQ_RESERVED_CONNECTION_USERS", "")),
             portal_secure_cookies=env.get("ANTQ_PORTAL_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
-            earliest_period=date.fromisoformat(env["ANTQ_EARLIEST_PERIOD"]) if env.get("ANTQ_EARLIEST_PERIOD") else None,  # noqa: E501
+            earliest_period=date.fromisoformat(env["ANTQ_EARLIEST_PERIOD"])
+            if env.get("ANTQ_EARLIEST_PERIOD")
+            else None,
             version_keep_ratio=float(env.get("ANTQ_VERSION_KEEP_RATIO", "0.5")),
         )
 
