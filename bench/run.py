@@ -308,6 +308,98 @@ def explain_figures(settings: Settings, period: str) -> float:
     return round(slowest, 3)
 
 
+def _with_formula_column(plain: Path, target: Path) -> None:
+    """The workbook with every value of its indicator sheet written as Excel writes a formula's cell: the
+    formula, and beside it the value it computed (never evaluated by the warehouse)."""
+    import re
+    import zipfile
+
+    import openpyxl
+
+    from ingestion.contract import sheet_title
+
+    workbook = openpyxl.load_workbook(plain, read_only=True)
+    part = workbook[sheet_title()]._worksheet_path.lstrip("/")
+    workbook.close()
+    with zipfile.ZipFile(plain) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    cell = re.compile(rb'<c r="(E\d+)"([^>]*)><v>([^<]*)</v></c>')
+    parts[part] = cell.sub(rb'<c r="\1"\2><f>\3+0</f><v>\3</v></c>', parts[part])
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, data in parts.items():
+            out.writestr(name, data)
+
+
+def read_workbooks(settings: Settings, period: str, runs: int = 5) -> dict:
+    """A province's month as the XLSX template filled in, read whole by the reader, against the same workbook
+    whose value column is formulas with their saved values (an office's =SUM column): medians of `runs`."""
+    from ingestion.readers import open_table
+
+    plain = write_submission(settings.data_dir / "bench-xlsx", "38", period, file_format="xlsx")
+    formulas = plain.with_name("formulas.xlsx")
+    _with_formula_column(plain, formulas)
+    seconds: dict[str, list[float]] = {"plain": [], "formulas": []}
+    rows = 0
+    for _ in range(runs):
+        for name, path in (("plain", plain), ("formulas", formulas)):
+            started = time.perf_counter()
+            table = open_table(path, path.name)
+            rows = sum(1 for _ in table.rows)
+            seconds[name].append(time.perf_counter() - started)
+    plain_s, formulas_s = statistics.median(seconds["plain"]), statistics.median(seconds["formulas"])
+    return {"rows": rows, "plain_s": round(plain_s, 3), "formulas_s": round(formulas_s, 3)}
+
+
+def portal_dry_runs(settings: Settings, period: str, runs: int = 8) -> dict:
+    """An officer's check of a province's month through the portal served for real (uvicorn, HTTP), as CSV
+    and as the XLSX template filled in: p50 and p95 seconds from the upload to the reasons page."""
+    import re
+    import socket
+
+    import httpx
+    import uvicorn
+
+    from portal.app import create_app
+    from portal.auth import create_account
+
+    folder = settings.data_dir / "bench-portal"
+    files = [write_submission(folder, "38", period), write_submission(folder, "38", period, file_format="xlsx")]
+    with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
+        create_account(conn, "bench-38", "bench-password-38", "38", "Bench")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    token = re.compile(r'name="csrf" value="([^"]+)"')
+    outcome = {}
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+            csrf = token.search(client.get("/login").text).group(1)
+            client.post("/login", data={"login": "bench-38", "password": "bench-password-38", "csrf": csrf})
+            csrf = token.search(client.get("/").text).group(1)
+            for path in files:
+                data, seconds = path.read_bytes(), []
+                for _ in range(runs):
+                    started = time.perf_counter()
+                    answer = client.post(
+                        "/upload",
+                        data={"period": period, "action": "check", "csrf": csrf},
+                        files={"file": (path.name, data)},
+                    )
+                    seconds.append(time.perf_counter() - started)
+                    if answer.status_code != 200 or 'class="ok" id="verdict"' not in answer.text:
+                        raise RuntimeError(f"the portal's check of {path.name}: {answer.status_code}")
+                kind = path.suffix.lstrip(".")
+                outcome[f"{kind}_p50_s"] = round(statistics.median(seconds), 2)
+                outcome[f"{kind}_p95_s"] = round(_p95(seconds), 2)
+    finally:
+        server.should_exit = True
+    return outcome
+
+
 def bi_latency(settings: Settings, period: str, runs: int = 40) -> dict:
     results = {}
     with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
@@ -569,6 +661,10 @@ def main() -> int:
     record("explain two figures", seconds, peak, slowest_s=slowest)
     fresh, seconds, peak = measured(land_to_published, settings, periods[-1])
     record("land -> published (Airflow services running)", seconds, peak, **fresh)
+    workbooks, seconds, peak = measured(read_workbooks, settings, periods[-1])
+    record("read a province's workbook, with and without a formula column", seconds, peak, **workbooks)
+    checked, seconds, peak = measured(portal_dry_runs, settings, periods[-1])
+    record("portal: check a province's file (CSV, XLSX)", seconds, peak, **checked)
 
     with psycopg.connect(settings.warehouse_url) as conn:
         facts = conn.execute("select count(*) from marts.fct_indicator_value").fetchone()[0]
@@ -634,6 +730,12 @@ def main() -> int:
         "of them counted in their province only (absorber unknown)": retired[1],
         "warehouse bytes on disk per published fact row": round(on_disk / facts),
         "CSV bytes received per published fact row": round(received / facts),
+        "XLSX with a formula column / without, reading (goal <= 1.2)": round(
+            workbooks["formulas_s"] / workbooks["plain_s"], 3
+        ),
+        "portal check of a province file, p95 seconds, slower of CSV and XLSX (goal <= 2)": max(
+            checked["csv_p95_s"], checked["xlsx_p95_s"]
+        ),
         "gate / same checks in SQL (goal <= 1.5)": round(
             steps["gate (Great Expectations)"]["seconds"] / steps["baseline: gate checks in SQL"]["seconds"], 3
         ),
