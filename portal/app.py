@@ -13,13 +13,14 @@ be answered: an upload only with a session and within the size limit, any other 
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import secrets
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -32,11 +33,12 @@ from fastapi.templating import Jinja2Templates
 from psycopg.rows import dict_row
 from starlette.concurrency import run_in_threadpool
 
+from ingestion.catalogue import TOTAL, Indicator, load_catalogue
 from ingestion.contract import column_label
 from ingestion.loader import dry_run, safe_name, sha256_of
-from ingestion.periods import parse_period
+from ingestion.periods import Period, parse_period
 from portal import auth
-from portal.text import LANGUAGES, translate
+from portal.text import LANGUAGES, TEXT, translate
 from warehouse import alerts, pipeline, security
 from warehouse.db import warehouse_url
 from warehouse.settings import Settings
@@ -278,33 +280,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             path = scratch / safe_name(name)
             if _save(file, path, settings.max_file_bytes) is None:
                 return message(request, session, "too_large", 413, mb=settings.max_file_bytes // (1024 * 1024))
-            purpose = "submit" if action == "submit" else "check"
-            with as_session(session) as conn:  # recorded for the session's own login and province only
-                upload_id = conn.execute(
-                    "select portal.record_upload(%s, %s, %s, %s)", [period, name, path.stat().st_size, purpose]
-                ).fetchone()[0]
-            if purpose == "check":
-                with admin() as conn:
-                    conn.execute(f"set role {security.LOADER}")
-                    result = dry_run(conn, path, session.province_code, period, settings)
-                status, submission_id, problems = result.status, None, result.problems
-                version, rows, warnings, notes = result.version, result.row_count, result.warnings, result.notes
-            else:
-                warnings, notes = [], []
-                digest = sha256_of(path)
-                landed = _land(path, settings.landing_dir / session.province_code / period)
-                pipeline.ingest(str(landed), settings)
-                with as_session(session) as conn:
-                    # What became of these bytes, whoever ingested them (an antq_ingest run may be first).
-                    submission_id, status, version, rows = conn.execute(
-                        "select * from portal.submission_of(%s, %s)", [digest, period]
-                    ).fetchone()
-                    status = "accepted" if status == "superseded" else status
-                    problems = _rejections(conn, submission_id)
-            with as_session(session) as conn:
-                conn.execute("select portal.record_upload_result(%s, %s, %s)", [upload_id, status, submission_id])
+            return deliver(request, session, path, name, period, "submit" if action == "submit" else "check")
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+
+    def deliver(request: Request, session: auth.Session, path: Path, name: str, period: str, purpose: str, **context):
+        """Check or send a file of the session's officer, uploaded or typed into the form: recorded for the
+        session's login, then checked with nothing kept, or landed and ingested as a dropped file is. One path
+        for both, so a form's figures get the same reasons, versions and audit trail as a file's."""
+        with as_session(session) as conn:  # recorded for the session's own login and province only
+            upload_id = conn.execute(
+                "select portal.record_upload(%s, %s, %s, %s)", [period, name, path.stat().st_size, purpose]
+            ).fetchone()[0]
+        if purpose == "check":
+            with admin() as conn:
+                conn.execute(f"set role {security.LOADER}")
+                result = dry_run(conn, path, session.province_code, period, settings)
+            status, submission_id, problems = result.status, None, result.problems
+            version, rows, warnings, notes = result.version, result.row_count, result.warnings, result.notes
+        else:
+            warnings, notes = [], []
+            digest = sha256_of(path)
+            landed = _land(path, settings.landing_dir / session.province_code / period)
+            pipeline.ingest(str(landed), settings)
+            with as_session(session) as conn:
+                # What became of these bytes, whoever ingested them (an antq_ingest run may be first).
+                submission_id, status, version, rows = conn.execute(
+                    "select * from portal.submission_of(%s, %s)", [digest, period]
+                ).fetchone()
+                status = "accepted" if status == "superseded" else status
+                problems = _rejections(conn, submission_id)
+        with as_session(session) as conn:
+            conn.execute("select portal.record_upload_result(%s, %s, %s)", [upload_id, status, submission_id])
         return page(
             request,
             "report.html",
@@ -319,7 +326,72 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             submission_id=submission_id,
             warnings=warnings,
             notes=notes,
+            **context,
         )
+
+    @app.get("/form", response_class=HTMLResponse)
+    def entry_form(request: Request, period: str | None = None):
+        """The data-entry form of a period, for an officer with no file: one field per figure of the province's
+        own totals that the catalogue collects then. It starts from the figures typed on the check page when it
+        comes back from there, else from the last version the province sent for the period."""
+        session = signed_in(request)
+        if session.is_data_team:
+            return message(request, session, "forbidden", 403)
+        with admin() as conn:  # the session's own province only: the officer's role reaches no table
+            try:
+                chosen = parse_period(period or _first_due(conn, session.province_code))
+            except ValueError:
+                return message(request, session, "not_found", 404)
+            last = _last_version(conn, session.province_code, chosen.code)
+        indicators = _collected(chosen)
+        names = {name for indicator in indicators for name, _ in _fields(indicator)}
+        typed = {name: value for name, value in request.query_params.items() if name in names}
+        if last and not typed:
+            typed = last[1]
+        lang = language(request)
+        return page(
+            request,
+            "form.html",
+            session,
+            period=chosen.code,
+            periods=_periods(),
+            indicators=indicators,
+            fields=_fields,
+            typed=typed,
+            version=last[0] if last else None,
+            category=lambda code: translate(lang, f"cat_{code}") if f"cat_{code}" in TEXT else code,
+        )
+
+    @app.post("/form", response_class=HTMLResponse)
+    async def send_form(request: Request):
+        fields = {name: value for name, value in (await request.form()).items() if isinstance(value, str)}
+        return await run_in_threadpool(deliver_form, request, fields)
+
+    def deliver_form(request: Request, fields: dict[str, str]):
+        """The typed figures as a file of the contract (JSON), checked or sent as an uploaded file is. Named for
+        the form, the officer and the time, so the registry and `explain` say where the figures came from;
+        the province is the session's, whatever the form says."""
+        session = signed_in(request)
+        if not form_is_genuine(request, session, fields.get("csrf", "")):
+            return message(request, session, "bad_form", 403)
+        if session.is_data_team:
+            return message(request, session, "forbidden", 403)
+        try:
+            period = parse_period(fields.get("period", ""))
+        except ValueError:
+            return message(request, session, "not_found", 400)
+        rows = _typed_rows(period, session.province_code, fields)
+        name = f"form-{session.login}-{period.code}-{datetime.now():%Y%m%d%H%M%S}.json"
+        scratch = uploads / secrets.token_hex(8)
+        scratch.mkdir(parents=True)
+        try:
+            path = scratch / safe_name(name)
+            path.write_text(json.dumps({"indicators": rows}, ensure_ascii=False, indent=1), encoding="utf-8")
+            purpose = "submit" if fields.get("action") == "submit" else "check"
+            typed = [(field, value) for field, value in fields.items() if field.count(".") == 2]
+            return deliver(request, session, path, name, period.code, purpose, typed=typed)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     @app.get("/submission/{submission_id}", response_class=HTMLResponse)
     def submission(request: Request, submission_id: int):
@@ -523,3 +595,74 @@ def _completeness(conn: psycopg.Connection) -> tuple[list[str], list[tuple[str, 
         "select unit_code, name from ref.unit where map = 'current' and unit_level = 'province' order by 1"
     ).fetchall()
     return periods, [(code, name, [reached.get((code, p), "") for p in periods]) for code, name in provinces]
+
+
+# --- the data-entry form ------------------------------------------------------------------------------------
+
+MEASURES = ("value", "numerator", "denominator")  # the contract's columns of figures
+
+
+def _first_due(conn: psycopg.Connection, province_code: str) -> str:
+    """The period the form opens on: the earliest the province still owes, else the latest quarter."""
+    due = [d.period for d in _due(conn) if d.province_code == province_code]
+    if due:
+        return min(due, key=lambda p: (p.end, p.start)).code
+    return next(code for code in _periods() if "-Q" in code)
+
+
+def _collected(period: Period) -> list[Indicator]:
+    """The catalogue's indicators collected in the period, in the catalogue's order."""
+    return [i for i in load_catalogue().values() if i.collected_in(period.start, period.end)]
+
+
+def _fields(indicator: Indicator) -> list[tuple[str, str]]:
+    """The form's fields of an indicator, (name, category): "value.<code>.<category>" for a count,
+    "numerator.…" and "denominator.…" for a ratio, one of each per category (or the total)."""
+    measures = ("numerator", "denominator") if indicator.is_ratio else ("value",)
+    return [
+        (f"{measure}.{indicator.code}.{category}", category)
+        for category in indicator.allowed_categories()
+        for measure in measures
+    ]
+
+
+def _typed_rows(period: Period, province_code: str, fields: dict[str, str]) -> list[dict[str, str | None]]:
+    """The rows of the contract the typed figures make, the province's own totals: one per indicator and
+    category with anything typed. Every row has every column, an empty field as null (an empty cell: a
+    column left out is one the reader misses). What was typed is kept as text, so the contract gives it the
+    same reason it gives a file's cell."""
+    rows = []
+    for indicator in _collected(period):
+        for category in indicator.allowed_categories():
+            typed = {m: fields.get(f"{m}.{indicator.code}.{category}", "").strip() for m in MEASURES}
+            if any(typed.values()):
+                rows.append(
+                    {"period": period.code, "unit_code": province_code, "indicator_code": indicator.code}
+                    | {"category": category if indicator.categories else None}
+                    | {measure: text or None for measure, text in typed.items()}
+                )
+    return rows
+
+
+def _last_version(conn: psycopg.Connection, province_code: str, period_code: str) -> tuple[int, dict] | None:
+    """The province's accepted submission for the period: its version and its figures at the province level,
+    as form fields, read from raw.indicator_value as the pipeline reads them. On the pipeline's connection,
+    for the session's own province only."""
+    found = conn.execute(
+        """select submission_id, version from ingest.submission
+           where province_code = %s and period_code = %s and status = 'accepted'
+           order by submission_id desc limit 1""",
+        [province_code, period_code],
+    ).fetchone()
+    if found is None:
+        return None
+    typed = {}
+    for code, category, value, numerator, denominator in conn.execute(
+        """select indicator_code, coalesce(category, %s), value, numerator, denominator
+           from raw.indicator_value where submission_id = %s and unit_code = %s""",
+        [TOTAL, found[0], province_code],
+    ):
+        for measure, figure in (("value", value), ("numerator", numerator), ("denominator", denominator)):
+            if figure is not None:
+                typed[f"{measure}.{code}.{category}"] = str(figure)
+    return found[1], typed

@@ -109,6 +109,46 @@ TEXT = {
     ),
     "no_file": ("Chưa chọn tệp.", "No file was chosen."),
     "back": ("Quay lại", "Back"),
+    "form": ("Nhập số liệu trên cổng", "Type the figures in"),
+    "form_link": (
+        "Không có tệp? Nhập số liệu trực tiếp trên cổng, theo danh mục chỉ tiêu của kỳ báo cáo.",
+        "No file? Type the figures into the portal, from the period's list of indicators.",
+    ),
+    "open": ("Mở", "Open"),
+    "province_totals": ("Số liệu toàn tỉnh", "The province's totals"),
+    "form_help": (
+        "Mỗi ô một số nguyên, viết liền (4351, không viết 4.351); bỏ trống ô không có số liệu. Kiểm tra: xem ngay"
+        " mọi lỗi, không lưu gì. Gửi: nộp chính thức như một tệp, thay thế bản đã gửi trước của kỳ này.",
+        "One whole number a field, without separators (4351, not 4.351); leave empty what you have no figure"
+        " for. Check: see every problem at once, nothing is stored. Send: the official submission, as a file"
+        " is, replacing any earlier one for the period.",
+    ),
+    "form_prefilled": (
+        "Đã điền sẵn số liệu của bản {version} đã gửi. Sửa số cần sửa rồi bấm Gửi: bản mới thay thế cả bản trước.",
+        "Filled in with the figures of version {version}, as sent. Change what needs changing and press Send:"
+        " the new version replaces the earlier one whole.",
+    ),
+    "edit_again": ("Sửa tiếp số liệu vừa nhập", "Go on editing these figures"),
+    "numerator": ("Tử số", "Numerator"),
+    "denominator": ("Mẫu số", "Denominator"),
+    "cat_total": ("Tổng số", "Total"),
+    "cat_kdc": ("Khu dân cư", "Residential areas"),
+    "cat_commune": ("Cấp xã", "Commune level"),
+    "cat_agency": ("Cơ quan", "Agencies"),
+    "cat_enterprise": ("Doanh nghiệp", "Enterprises"),
+    "cat_school": ("Nhà trường", "Schools"),
+    "cat_health_station": ("Trạm y tế", "Health stations"),
+    "cat_central": ("Cấp Trung ương", "Central level"),
+    "cat_province": ("Cấp tỉnh", "Province level"),
+    "cat_district": ("Cấp huyện", "District level"),
+    "cat_homemade_gun": ("Súng tự chế", "Home-made guns"),
+    "cat_military_gun": ("Súng quân dụng", "Military guns"),
+    "cat_explosive": ("Vật liệu nổ", "Explosives"),
+    "cat_ammunition": ("Đạn", "Ammunition"),
+    "cat_support_tool": ("Công cụ hỗ trợ", "Support tools"),
+    "cat_stable": ("Ổn định", "Stable"),
+    "cat_contained": ("Đã kiềm chế", "Contained"),
+    "cat_complex": ("Phức tạp", "Complex"),
 }
 
 

@@ -1,0 +1,204 @@
+"""The portal's data-entry form, served for real (uvicorn) on the test's warehouse: an officer with no file
+types the province's totals, and they go the way an uploaded file goes (the same dry run and reasons, the
+same landing, ingest, versions and upload record), named so that the registry says they came from the form."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import httpx
+import psycopg
+import pytest
+
+from ingestion.catalogue import load_catalogue
+from ingestion.periods import parse_period
+from tests.test_portal import _browser, _csrf, _logged_in, portal, small_files  # noqa: F401 (fixtures)
+
+PERIOD = "2026-Q3"
+TYPED = {  # a count, a ratio and a count by category; everything else left empty
+    "value.security_teams.total": "4351",
+    "numerator.households_in_anxh.total": "900",
+    "denominator.households_in_anxh.total": "1000",
+    "value.weapons_surrendered.homemade_gun": "3",
+}
+# The rows of raw.indicator_value the typed figures make: (unit, indicator, category, value, numerator, denominator)
+STORED = {
+    ("38", "security_teams", "total", 4351, None, None),
+    ("38", "households_in_anxh", "total", None, 900, 1000),
+    ("38", "weapons_surrendered", "homemade_gun", 3, None, None),
+}
+
+
+def _inputs(page: str) -> dict[str, str]:
+    """The form's figure fields as the page fills them in: name -> value."""
+    return {
+        html.unescape(name): html.unescape(value)
+        for name, value in re.findall(r'<input id="[^"]+" name="([^"]+)" value="([^"]*)"', page)
+    }
+
+
+def _send(client: httpx.Client, figures: dict[str, str], action: str, **extra: str) -> httpx.Response:
+    form = {"csrf": _csrf(client), "period": PERIOD, "action": action, **figures, **extra}
+    return client.post("/form", data=form, timeout=120)
+
+
+def _stored(conn: psycopg.Connection, submission_id: int) -> set[tuple]:
+    rows = conn.execute(
+        """select unit_code, indicator_code, coalesce(category, 'total'), value, numerator, denominator
+           from raw.indicator_value where submission_id = %s""",
+        [submission_id],
+    )
+    return set(rows)
+
+
+def test_the_form_lists_the_indicators_collected_in_the_period_with_their_labels(portal):  # noqa: F811
+    client = _logged_in(portal, "thanhhoa")
+    response = client.get("/form", params={"period": PERIOD})
+    assert response.status_code == 200
+    period = parse_period(PERIOD)
+    expected = {i.code: i for i in load_catalogue().values() if i.collected_in(period.start, period.end)}
+    shown = dict(re.findall(r'<fieldset id="([^"]+)">\s*<legend>([^<]+)</legend>', response.text))
+    assert shown.keys() == expected.keys()
+    for code, legend in shown.items():
+        assert html.unescape(legend) == expected[code].name_vi, "the catalogue's Vietnamese name is the label"
+        assert f'id="hint-{code}">{code} · {html.escape(expected[code].name_en)}' in response.text
+    labelled = set(re.findall(r'<label for="([^"]+)">', response.text))
+    fields = set(_inputs(response.text))
+    assert fields <= labelled, "every field has its label"
+    assert "value.security_teams.total" in fields and "value.households_in_anxh.total" not in fields
+    assert {"numerator.households_in_anxh.total", "denominator.households_in_anxh.total"} <= fields
+    assert {f"value.key_areas.{c}" for c in ("stable", "contained", "complex")} <= fields
+    assert all(value == "" for value in _inputs(response.text).values()), "nothing sent yet: nothing filled in"
+    assert 'href="/form"' in client.get("/").text, "the province's page leads to the form"
+    assert client.get("/form").status_code == 200, "with no period chosen, the form opens on one"
+    english = client.get("/form", params={"period": PERIOD}, cookies={"antq_lang": "en"}).text
+    assert "<legend>Grassroots security teams</legend>" in english
+
+
+def test_check_gives_a_typed_figure_the_reasons_a_file_gets_and_stores_nothing(settings, portal, tmp_path):  # noqa: F811
+    client = _logged_in(portal, "thanhhoa")
+    figures = {"value.steering_committees.total": "558", "value.security_teams.total": "-3"}
+    checked = _send(client, figures, "check")
+    assert checked.status_code == 200
+    assert "Tệp có 1 lỗi, chưa lưu gì" in checked.text and "không được là số âm" in checked.text
+    empty = {"category": None, "numerator": None, "denominator": None}
+    rows = [
+        {"period": PERIOD, "unit_code": "38", "indicator_code": "steering_committees", **empty, "value": "558"},
+        {"period": PERIOD, "unit_code": "38", "indicator_code": "security_teams", **empty, "value": "-3"},
+    ]
+    as_file = client.post(
+        "/upload",
+        data={"period": PERIOD, "action": "check", "csrf": _csrf(client)},
+        files={"file": ("38.json", json.dumps({"indicators": rows}).encode())},
+    )
+    table = re.compile(r'<table id="problems">.*?</table>', re.S)
+    assert table.search(checked.text).group(0) == table.search(as_file.text).group(0), "the same reasons"
+    with psycopg.connect(settings.warehouse_url) as conn:
+        assert conn.execute("select count(*) from ingest.submission").fetchone()[0] == 0
+        assert conn.execute("select login from portal.upload where file_name like 'form-%'").fetchall() == [
+            ("thanhhoa",)
+        ]
+    assert not list(settings.landing_dir.rglob("*.json")), "nothing landed"
+    again = re.search(r'<form method="get" action="/form" id="edit-again">.*?</form>', checked.text, re.S).group(0)
+    params = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', again))
+    back = client.get("/form", params=params)
+    assert _inputs(back.text)["value.security_teams.total"] == "-3", "the officer goes on from what was typed"
+
+
+def test_send_stores_the_typed_figures_as_a_submission_from_the_form(settings, portal):  # noqa: F811
+    client = _logged_in(portal, "thanhhoa")
+    sent = _send(client, TYPED, "submit")
+    assert "Đã nhận tệp: bản 1, 3 dòng" in sent.text
+    with psycopg.connect(settings.warehouse_url) as conn:
+        submission_id, name, status, version = conn.execute(
+            "select submission_id, file_name, status, version from ingest.submission where province_code = '38'"
+        ).fetchone()
+        upload = conn.execute(
+            "select login, province_code, purpose, status, submission_id, file_name from portal.upload"
+        ).fetchone()
+        stored = _stored(conn, submission_id)
+    assert re.fullmatch(rf"form-thanhhoa-{PERIOD}-\d{{14}}\.json", name), name
+    assert (status, version) == ("accepted", 1)
+    assert upload == ("thanhhoa", "38", "submit", "accepted", submission_id, name)
+    assert stored == STORED
+
+
+def test_a_correction_starts_from_the_last_version_sent(settings, portal):  # noqa: F811
+    client = _logged_in(portal, "thanhhoa")
+    _send(client, TYPED, "submit")
+    form = client.get("/form", params={"period": PERIOD}).text
+    assert "Đã điền sẵn số liệu của bản 1" in form
+    filled = {name: value for name, value in _inputs(form).items() if value}
+    assert filled == TYPED, "pre-filled with version 1's figures"
+    corrected = _send(client, filled | {"value.security_teams.total": "4352"}, "submit")
+    assert "Đã nhận tệp: bản 2, 3 dòng" in corrected.text
+    with psycopg.connect(settings.warehouse_url) as conn:
+        versions = conn.execute(
+            "select submission_id, version, status from ingest.submission where province_code = '38' order by 1"
+        ).fetchall()
+        stored = _stored(conn, versions[-1][0])
+    assert [(v, s) for _, v, s in versions] == [(1, "superseded"), (2, "accepted")]
+    assert stored == STORED - {("38", "security_teams", "total", 4351, None, None)} | {
+        ("38", "security_teams", "total", 4352, None, None)
+    }
+    assert _inputs(client.get("/form", params={"period": PERIOD}).text)["value.security_teams.total"] == "4352"
+
+
+def test_only_an_officer_uses_the_form_and_only_for_the_sessions_province(settings, portal):  # noqa: F811
+    anonymous = httpx.Client(base_url=portal)
+    assert anonymous.get("/form", params={"period": PERIOD}).status_code == 303
+    assert anonymous.post("/form", data={"period": PERIOD, **TYPED}).status_code == 303
+    team = _logged_in(portal, "doidulieu")
+    assert team.get("/form", params={"period": PERIOD}).status_code == 403
+    csrf = re.search(r'name="csrf" value="([^"]+)"', team.get("/team").text).group(1)
+    assert team.post("/form", data={"csrf": csrf, "period": PERIOD, "action": "submit", **TYPED}).status_code == 403
+    officer = _logged_in(portal, "thanhhoa")
+    forged = {"csrf": "forged", "period": PERIOD, "action": "submit", **TYPED}
+    assert officer.post("/form", data=forged).status_code == 403
+    sent = _send(officer, TYPED, "submit", province="40", unit_code="40", province_code="40")
+    assert "Đã nhận tệp: bản 1" in sent.text
+    with psycopg.connect(settings.warehouse_url) as conn:
+        found = conn.execute("select submission_id, province_code from ingest.submission").fetchone()
+        submission_id, province = found
+        assert province == "38"
+        assert {row[0] for row in _stored(conn, submission_id)} == {"38"}
+    assert not (settings.landing_dir / "40").exists()
+    nghe_an = _logged_in(portal, "nghean").get("/form", params={"period": PERIOD}).text
+    assert "Đã điền sẵn" not in nghe_an and not any(_inputs(nghe_an).values()), "no other province's figures"
+
+
+@pytest.mark.e2e
+def test_an_officer_fills_in_and_sends_the_form_with_the_keyboard(settings, portal, tmp_path):  # noqa: F811
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    from tests.test_portal import PASSWORD
+
+    driver = _browser(tmp_path)
+    try:
+        driver.get(f"{portal}/login")
+        driver.find_element(By.ID, "login").send_keys("thanhhoa")
+        driver.find_element(By.ID, "password").send_keys(PASSWORD + Keys.ENTER)
+        WebDriverWait(driver, 30).until(lambda d: "Các lần gửi" in d.page_source)
+        driver.find_element(By.ID, "form-link").click()
+        WebDriverWait(driver, 30).until(lambda d: "Số liệu toàn tỉnh" in d.page_source)
+        driver.get(f"{portal}/form?period={PERIOD}")
+        first = driver.find_element(By.ID, "value.steering_committees.total")
+        first.click()
+        first.send_keys("558" + Keys.TAB)  # the next field in the page's order is the next indicator's
+        driver.switch_to.active_element.send_keys("4351")
+        assert driver.switch_to.active_element.get_attribute("id") == "value.security_teams.total"
+        driver.find_element(By.ID, "send").click()
+        WebDriverWait(driver, 60).until(lambda d: "Đã nhận tệp" in d.page_source)
+        assert "Đã nhận tệp: bản 1, 2 dòng" in driver.find_element(By.ID, "verdict").text
+    finally:
+        driver.quit()
+    with psycopg.connect(settings.warehouse_url) as conn:
+        (submission_id,) = conn.execute("select submission_id from ingest.submission").fetchone()
+        assert _stored(conn, submission_id) == {
+            ("38", "steering_committees", "total", 558, None, None),
+            ("38", "security_teams", "total", 4351, None, None),
+        }
