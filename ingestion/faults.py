@@ -110,8 +110,12 @@ FAULTS: dict[str, Fault] = {
     "renamed column": Fault(
         "renamed.csv", "unknown_column", lambda: _csv(good_rows(), [*HEADER_CODES[:4], "so_luong", *HEADER_CODES[5:]])
     ),
-    "Windows-1258 CSV": Fault("cp1258.csv", "bad_encoding", lambda: _csv(good_rows(), HEADER_VI, "cp1258")),
-    "UTF-16 CSV": Fault("utf16.csv", "bad_encoding", lambda: _csv(good_rows(), HEADER_VI, "utf-16")),
+    # Letters Windows-1258 has no byte for replaced by '?', the header too: not the contract's once so read, so
+    # nothing tells its encoding (a Windows-1258 file as Excel writes it is read: tests/test_office_files.py).
+    "Windows-1258 CSV, letters lost": Fault(
+        "cp1258.csv", "bad_encoding", lambda: _csv(good_rows(), HEADER_VI, "cp1258")
+    ),
+    "UTF-16 CSV (Excel's Unicode Text)": Fault("utf16.csv", "", lambda: _csv(good_rows(), HEADER_VI, "utf-16")),
     "BOM and Vietnamese headers": Fault("bom.csv", "", lambda: _csv(good_rows(), HEADER_VI, "utf-8-sig")),
     "text in a numeric cell": Fault("text.csv", "not_a_number", _replace(0, "value", "hai mươi sáu")),
     "negative count": Fault("negative.csv", "negative", _replace(0, "value", "-26")),
