@@ -445,10 +445,20 @@ def _keep(path: Path, folder: Path, submission_id: int) -> Path:
         except OSError:  # a full disk: no half copy stays behind (the transaction is rolled back too)
             target.unlink(missing_ok=True)
             raise
+    _private(target)
     return target
 
 
 def _move(path: Path, folder: Path, submission_id: int) -> Path:
     target = _kept_path(folder, submission_id, path.name)
     shutil.move(path, target)
+    _private(target)
     return target
+
+
+def _private(kept: Path) -> None:
+    """A kept file is its owner's only (0600), whatever mode its sender gave it: a file another account
+    dropped in landing keeps that account's mode through the link (warehouse/settings.py, keep_files_private).
+    One owned by that account stays as it is: only its owner may change it, and the folders are closed."""
+    with contextlib.suppress(PermissionError):
+        kept.chmod(0o600)

@@ -73,12 +73,13 @@ def new_warehouse(server_url, smtp_port: int, data_dir: Path) -> tuple[Settings,
 
 
 def land_good_and_refused_files(landing: Path) -> None:
-    """A good file of Thanh Hóa and a refused one of Hà Nội (negative counts), written 0600 as the portal and
-    the demo land them. (A file another account drops keeps the mode it gave it: see the loader.)"""
+    """A good file of Thanh Hóa and a refused one of Hà Nội (negative counts), as a provincial system of the
+    group drops them: readable by all (0644). Kept, each is its owner's only (the loader's _private)."""
     with umask(0o077):
-        write_submission(landing, "38", PERIOD)
+        write_submission(landing, "38", PERIOD).chmod(0o644)
         sent = write_submission(landing, "01", PERIOD)
-        rewrite_submission(sent, sent.with_name("01_negative.csv"), "security_teams", lambda value: -value - 1)
+        refused = rewrite_submission(sent, sent.with_name("01_negative.csv"), "security_teams", lambda v: -v - 1)
+        refused.chmod(0o644)
         sent.unlink()
 
 
