@@ -1,4 +1,5 @@
-"""The submission portal: provincial officers check and send their files; the data team watches and reviews.
+"""The submission portal: provincial officers check and send their files (or type their figures into a form that
+becomes one); the data team watches and reviews.
 
 Server-rendered pages (FastAPI, Jinja2), one stylesheet served from here, no script: complete on a network
 cut off from the internet, and light on a slow one. Every form carries a CSRF token; a session cookie is

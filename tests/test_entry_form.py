@@ -170,35 +170,62 @@ def test_only_an_officer_uses_the_form_and_only_for_the_sessions_province(settin
 
 
 @pytest.mark.e2e
-def test_an_officer_fills_in_and_sends_the_form_with_the_keyboard(settings, portal, tmp_path):  # noqa: F811
+def test_an_officer_sends_and_corrects_the_form_with_the_keyboard_in_a_browser(settings, portal, tmp_path):  # noqa: F811
+    """The issue's journey: figures typed with the keyboard (Tab from field to field, Enter on a button) are
+    accepted, then published; one is corrected from the pre-filled form (version 2), and `explain` names the
+    form's file, with the officer's login, its version and its row."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.wait import WebDriverWait
 
-    from tests.test_portal import PASSWORD
+    from tests.test_portal import PASSWORD, SCREENSHOTS
+    from warehouse import pipeline
+    from warehouse.lineage import explain
 
     driver = _browser(tmp_path)
+    wait = WebDriverWait(driver, 60)
     try:
         driver.get(f"{portal}/login")
         driver.find_element(By.ID, "login").send_keys("thanhhoa")
         driver.find_element(By.ID, "password").send_keys(PASSWORD + Keys.ENTER)
-        WebDriverWait(driver, 30).until(lambda d: "Các lần gửi" in d.page_source)
+        wait.until(lambda d: "Các lần gửi" in d.page_source)
         driver.find_element(By.ID, "form-link").click()
-        WebDriverWait(driver, 30).until(lambda d: "Số liệu toàn tỉnh" in d.page_source)
+        wait.until(lambda d: "Số liệu toàn tỉnh" in d.page_source)
         driver.get(f"{portal}/form?period={PERIOD}")
         first = driver.find_element(By.ID, "value.steering_committees.total")
         first.click()
         first.send_keys("558" + Keys.TAB)  # the next field in the page's order is the next indicator's
-        driver.switch_to.active_element.send_keys("4351")
         assert driver.switch_to.active_element.get_attribute("id") == "value.security_teams.total"
-        driver.find_element(By.ID, "send").click()
-        WebDriverWait(driver, 60).until(lambda d: "Đã nhận tệp" in d.page_source)
+        driver.switch_to.active_element.send_keys("4351")
+        driver.save_screenshot(str(SCREENSHOTS / "portal-form.png"))
+        driver.find_element(By.ID, "send").send_keys(Keys.ENTER)
+        wait.until(lambda d: "Đã nhận tệp" in d.page_source)
         assert "Đã nhận tệp: bản 1, 2 dòng" in driver.find_element(By.ID, "verdict").text
+
+        pipeline.publish_new_figures(settings)  # what the antq_publish DAG does next
+        driver.get(portal)
+        assert "đã công bố" in driver.find_element(By.ID, "submissions").text
+
+        driver.get(f"{portal}/form?period={PERIOD}")
+        assert "Đã điền sẵn số liệu của bản 1" in driver.find_element(By.ID, "prefilled").text
+        field = driver.find_element(By.ID, "value.security_teams.total")
+        assert field.get_attribute("value") == "4351"
+        field.send_keys(Keys.CONTROL, "a")
+        field.send_keys("4352")
+        driver.find_element(By.ID, "send").send_keys(Keys.ENTER)
+        wait.until(lambda d: "Đã nhận tệp" in d.page_source)
+        assert "Đã nhận tệp: bản 2, 2 dòng" in driver.find_element(By.ID, "verdict").text
     finally:
         driver.quit()
+    pipeline.publish_new_figures(settings)
     with psycopg.connect(settings.warehouse_url) as conn:
-        (submission_id,) = conn.execute("select submission_id from ingest.submission").fetchone()
+        submission_id, name = conn.execute(
+            "select submission_id, file_name from ingest.submission where version = 2"
+        ).fetchone()
         assert _stored(conn, submission_id) == {
             ("38", "steering_committees", "total", 558, None, None),
-            ("38", "security_teams", "total", 4351, None, None),
+            ("38", "security_teams", "total", 4352, None, None),
         }
+        explained = explain(conn, "38", PERIOD, "security_teams")
+    assert explained.startswith(f"38 Thanh Hóa {PERIOD} security_teams: 4,352"), explained
+    assert f"{name} v2" in explained and name.startswith("form-thanhhoa-") and "row 3" in explained, explained
