@@ -1,4 +1,5 @@
 # One image for every Airflow service: the project's own lock file, so production runs the versions tests ran.
+# --no-dev: the runtime dependencies only; the dev group (tests, lint, the bench's chart) stays out of the image.
 FROM python:3.11.10-slim-bookworm
 
 # UV_COMPILE_BYTECODE: the venv is root's and the services run as airflow, who cannot write __pycache__
@@ -11,11 +12,11 @@ RUN pip install --no-cache-dir uv==0.13.8 \
 
 WORKDIR /opt/antq
 COPY pyproject.toml uv.lock README.md ./
-RUN uv sync --frozen --no-install-project --no-cache
+RUN uv sync --frozen --no-dev --no-install-project --no-cache
 COPY . .
 # The data folder and what the portal mounts of it are the airflow user's only; landing is shared with its group
 # (0), where a provincial system may drop files as another account (docker-compose.yml); setgid keeps their group.
-RUN uv sync --frozen --no-cache \
+RUN uv sync --frozen --no-dev --no-cache \
     && mkdir -p /opt/antq/data/archive /opt/antq/data/quarantine /opt/antq/data/gx /opt/antq/landing \
     && chown -R airflow:0 /opt/antq \
     && chmod 0700 /opt/antq/data /opt/antq/data/archive /opt/antq/data/quarantine /opt/antq/data/gx \

@@ -1,20 +1,23 @@
-"""The project's shape: dbt layers that flow one way, SQL in the house style, schemas named in one place, and
-an environment installed as bytecode."""
+"""The project's shape: dbt layers that flow one way, SQL in the house style, schemas named in one place, an
+environment installed as bytecode, and dependencies by use (the runtime set; tests and lint in the dev group)."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from warehouse import schemas
-from warehouse.settings import DBT_PROJECT_DIR, Settings
+from warehouse.settings import DBT_PROJECT_DIR, PROJECT_DIR, Settings
 from warehouse.transform import dbt_env
 
 BIN = Path(sys.executable).parent
@@ -146,3 +149,48 @@ def test_servers_started_at_once_as_root_make_one_system_user():
         for worker in workers:
             worker.join(timeout=60)
         subprocess.run(["userdel", name], capture_output=True)
+
+
+TEST_AND_LINT_TOOLS = {"pytest", "pytest-xdist", "ruff", "sqlfluff", "selenium"}
+RUNTIME_PACKAGES = ("ingestion", "warehouse", "expectations", "portal", "dags")
+
+
+def _pyproject() -> dict:
+    return tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0].lower()
+
+
+def test_the_runtime_dependencies_carry_no_test_or_lint_tool():
+    """What the image installs is `[project].dependencies`; the tests' and lint's tools are the `dev` group's,
+    in pyproject.toml and in the lock the image installs from."""
+    project = _pyproject()
+    assert {_name(dep) for dep in project["project"]["dependencies"]} & TEST_AND_LINT_TOOLS == set()
+    assert {_name(dep) for dep in project["dependency-groups"]["dev"]} >= TEST_AND_LINT_TOOLS
+    locked = tomllib.loads((PROJECT_DIR / "uv.lock").read_text(encoding="utf-8"))
+    (ours,) = [package for package in locked["package"] if package["name"] == project["project"]["name"]]
+    assert {dep["name"] for dep in ours["dependencies"]} & TEST_AND_LINT_TOOLS == set()
+
+
+def test_no_runtime_module_imports_a_package_of_the_dev_group():
+    """The image lacks the dev group: a module the services run that imported one would fail there only."""
+    dev = {_name(dep).replace("-", "_") for dep in _pyproject()["dependency-groups"]["dev"]} | {"xdist"}
+    imported = {}
+    for package in RUNTIME_PACKAGES:
+        for path in (PROJECT_DIR / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                for name in names:
+                    if name.split(".")[0] in dev:
+                        imported[f"{path.relative_to(PROJECT_DIR)}:{node.lineno}"] = name
+    assert imported == {}
+
+
+def test_the_image_installs_without_the_dev_group():
+    dockerfile = (PROJECT_DIR / "Dockerfile").read_text(encoding="utf-8")
+    syncs = re.findall(r"\buv sync\b[^\n\\&]*", dockerfile)
+    assert syncs and all("--no-dev" in sync for sync in syncs), syncs
