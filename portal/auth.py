@@ -71,9 +71,15 @@ def _digest(token: str) -> bytes:
 
 
 def create_account(
-    conn: psycopg.Connection, login: str, password: str, province_code: str | None, full_name: str = ""
+    conn: psycopg.Connection,
+    login: str,
+    password: str,
+    province_code: str | None,
+    full_name: str = "",
+    email: str | None = None,
 ) -> None:
-    """Create an account, or set a new password (and province) for an existing one."""
+    """Create an account, or set a new password (and province, name, email) for an existing one. An officer's
+    email makes them one of the province's contacts: its refusals, hold notices and reminders reach them."""
     if len(password) < 10:
         raise ValueError("a password needs at least 10 characters")
     if province_code is not None:
@@ -84,10 +90,12 @@ def create_account(
         if not known:
             raise ValueError(f"{province_code} is not the code of a province on the current map")
     conn.execute(
-        """insert into portal.account (login, password_hash, province_code, full_name) values (%s, %s, %s, %s)
+        """insert into portal.account (login, password_hash, province_code, full_name, email)
+           values (%s, %s, %s, %s, %s)
            on conflict (login) do update set password_hash = excluded.password_hash,
-               province_code = excluded.province_code, full_name = excluded.full_name, disabled = false""",
-        [login, _hasher.hash(password), province_code, full_name],
+               province_code = excluded.province_code, full_name = excluded.full_name, email = excluded.email,
+               disabled = false""",
+        [login, _hasher.hash(password), province_code, full_name, email],
     )
     conn.execute("delete from portal.session where login = %s", [login])
 

@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     account.add_argument("--province", help="the officer's province code; none: a data team account")
     account.add_argument("--name", default="", help="the person's full name, shown on the pages")
     account.add_argument(
+        "--email", help="an officer's email: the province's refusals, hold notices and reminders go to it"
+    )
+    account.add_argument(
         "--password-stdin", action="store_true", help="read the password from the first line of stdin (scripts)"
     )
     psql = commands.add_parser("psql", help="open psql on the warehouse")
@@ -169,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         pipeline.prepare_warehouse(settings)
         try:
             with connect(warehouse_url(settings)) as conn:
-                create_account(conn, options.login, password, options.province, options.name)
+                create_account(conn, options.login, password, options.province, options.name, options.email)
         except ValueError as error:
             print(error, file=sys.stderr)
             return 1

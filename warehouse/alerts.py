@@ -58,6 +58,27 @@ class Alert:
         return message
 
 
+def province_contacts(conn: psycopg.Connection, province_code: str | None) -> tuple[str, ...]:
+    """Who hears of a province's refusals, holds and reminders: its officers' portal accounts with an email,
+    and the addresses of ref.province_contact. Empty when the province has neither: the data team is told
+    instead (to_province), and the desk lists such provinces."""
+    rows = conn.execute(
+        """select email from portal.account where province_code = %(province)s and email is not null and not disabled
+           union select email from ref.province_contact where province_code = %(province)s
+           order by 1""",
+        {"province": province_code},
+    )
+    return tuple(email for (email,) in rows)
+
+
+def to_province(province_code: str | None, contacts: tuple[str, ...], settings: Settings) -> tuple[tuple, tuple]:
+    """The recipients of an alert meant for a province, and the line that opens it when it goes to the data
+    team because the province has no contact."""
+    if contacts:
+        return contacts, ()
+    return settings.data_team, (f"No contact is set for province {province_code}: forward this to the province.",)
+
+
 def queue(conn: psycopg.Connection, alert: Alert, settings: Settings) -> bool:
     """Put the alert in the outbox, in the caller's transaction: it exists if and only if the event that
     causes it was committed. Returns whether it is new (an alert key is queued once, ever)."""
@@ -211,9 +232,9 @@ def gate_alert(report: GateReport, settings: Settings, published: bool) -> Alert
     return Alert(kind, content_key(kind, report.summary()), settings.data_team, subject, tuple(lines), tuple(table))
 
 
-def rejection_alert(result: IngestResult, contact: str | None, settings: Settings) -> Alert:
-    """The rejection report for the province: every problem, in Vietnamese and English."""
-    recipients = (contact,) if contact else settings.data_team
+def rejection_alert(result: IngestResult, contacts: tuple[str, ...], settings: Settings) -> Alert:
+    """The rejection report for the province (province_contacts): every problem, in Vietnamese and English."""
+    recipients, forward = to_province(result.province_code, contacts, settings)
     subject = (
         f"[ANTQ] Tệp bị từ chối / File rejected: {result.file_name} "
         f"({result.province_code or '?'} {result.period_code or '?'})"
@@ -225,8 +246,7 @@ def rejection_alert(result: IngestResult, contact: str | None, settings: Setting
         f"Please fix the problems below and send the whole file again.",
         f"Mã hồ sơ / submission id: {result.submission_id}",
     ]
-    if not contact:
-        lines.insert(0, f"No contact is set for province {result.province_code}: forward this to the province.")
+    lines[:0] = forward
     table = [("sheet", "dòng / row", "cột / column", "giá trị / value", "lý do", "reason")]
     for p in result.problems[:200]:
         table.append(
@@ -277,31 +297,32 @@ def holds_alert(new: list[Hold], settings: Settings) -> Alert:
     return Alert("held", key, settings.data_team, subject, tuple(lines), tuple(table))
 
 
-def hold_province_alert(held: list[Hold], contact: str | None, settings: Settings) -> Alert:
-    """To the province, in Vietnamese first: one submission was held; please confirm or correct it."""
+def hold_province_alert(held: list[Hold], contacts: tuple[str, ...], settings: Settings) -> Alert:
+    """To the province, in Vietnamese first: one submission was held, for the findings listed; please confirm
+    or correct it."""
     first = held[0]
-    recipients = (contact,) if contact else settings.data_team
+    recipients, forward = to_province(first.province_code, contacts, settings)
     subject = f"[ANTQ] Số liệu cần xác nhận / Figures to confirm: {first.file_name} ({first.period_code})"
     lines = [
-        f"Số liệu kỳ {first.period_code} trong tệp {first.file_name} (lần gửi {first.version}) khác xa số liệu các kỳ"
-        " trước của tỉnh nên chưa được công bố; số liệu đã công bố trước đó vẫn được giữ nguyên. Vui lòng kiểm tra:"
-        " nếu số liệu đúng, hãy báo cho Cục để xác nhận; nếu sai, hãy gửi lại toàn bộ tệp đã sửa.",
-        f"The figures for {first.period_code} in {first.file_name} (version {first.version}) are far from the"
-        " province's earlier periods and were not published yet; the figures published before stay. Please"
-        " check them: if they are right, tell the ministry so it can confirm them; if not, send the corrected file.",
+        f"Số liệu kỳ {first.period_code} trong tệp {first.file_name} (lần gửi {first.version}) chưa được công bố vì"
+        " kiểm tra phát hiện điểm cần xác nhận (nêu dưới đây); số liệu đã công bố trước đó vẫn được giữ nguyên."
+        " Vui lòng kiểm tra: nếu số liệu đúng, hãy báo cho Cục để xác nhận; nếu sai, hãy gửi lại toàn bộ tệp đã sửa.",
+        f"The figures for {first.period_code} in {first.file_name} (version {first.version}) were not published"
+        " yet: the checks found what is listed below; the figures published before stay. Please check them: if"
+        " they are right, tell the ministry so it can confirm them; if not, send the corrected file.",
         *(f"- {h.figure()}" for h in held),
     ]
-    if not contact:
-        lines.insert(0, f"No contact is set for province {first.province_code}: forward this to the province.")
+    lines[:0] = forward
     key = "hold_province:" + ",".join(str(h.hold_id) for h in held)
     return Alert("hold_province", key, recipients, subject, tuple(lines))
 
 
-def hold_rejected_alert(hold: Hold, contact: str | None, settings: Settings) -> Alert:
+def hold_rejected_alert(hold: Hold, contacts: tuple[str, ...], settings: Settings) -> Alert:
     """To the province: the data team rejected a held figure; it stays out until a corrected file comes."""
-    recipients = (contact,) if contact else settings.data_team
+    recipients, forward = to_province(hold.province_code, contacts, settings)
     subject = f"[ANTQ] Số liệu không được công bố / Figures rejected: {hold.file_name} ({hold.period_code})"
     lines = (
+        *forward,
         f"Cục không công bố số liệu sau trong tệp {hold.file_name}: {hold.figure()}. Lý do: {hold.review_reason}."
         " Vui lòng gửi lại toàn bộ tệp đã sửa.",
         f"The ministry did not publish this figure of {hold.file_name}: {hold.figure()}. Reason: {hold.review_reason}."

@@ -193,7 +193,8 @@ def ingest(path: str, settings: Settings | None = None, conn: psycopg.Connection
         return {"file_name": file_path.name, "status": "gone", "problems": []}
 
     def tell_the_province(conn, result) -> None:
-        alerts.queue(conn, alerts.rejection_alert(result, _contact(conn, result.province_code), settings), settings)
+        contacts = alerts.province_contacts(conn, result.province_code)
+        alerts.queue(conn, alerts.rejection_alert(result, contacts, settings), settings)
 
     if conn is None:
         with connect(warehouse_url(settings), autocommit=True) as conn:
@@ -250,8 +251,8 @@ def check_submissions(settings: Settings | None = None) -> dict:
             alerts.queue(conn, alerts.holds_alert(new, settings), settings)
             for submission_id in sorted({h.submission_id for h in new}):
                 held = [h for h in new if h.submission_id == submission_id]
-                contact = _contact(conn, held[0].province_code)
-                alerts.queue(conn, alerts.hold_province_alert(held, contact, settings), settings)
+                contacts = alerts.province_contacts(conn, held[0].province_code)
+                alerts.queue(conn, alerts.hold_province_alert(held, contacts, settings), settings)
     if new:
         alerts.deliver(settings)
     submissions = sorted({(h.province_code, h.province_name or "", h.period_code) for h in pending})
@@ -317,12 +318,6 @@ def _run_checks(schema: str, table_suites: Callable[[], dict], settings: Setting
     return report
 
 
-def _contact(conn, province_code: str | None) -> str | None:
-    """Who receives a province's reports (ref.province_contact); None sends them to the data team."""
-    row = conn.execute("select email from ref.province_contact where province_code = %s", [province_code]).fetchone()
-    return row[0] if row else None
-
-
 def publish_marts(gate: dict, settings: Settings | None = None) -> int:
     """Swap the checked build in as `marts`; then send the digest of the gate's warnings, if any."""
     from expectations.findings import GateReport
@@ -367,24 +362,27 @@ def review_hold(hold_id: int, decision: str, reason: str, by: str, settings: Set
         conn.execute(f"set local role {security.TRANSFORMER}")
         hold = holds.review(conn, hold_id, decision, reason, by)
         if decision == holds.REJECTED:
-            alert = alerts.hold_rejected_alert(hold, _contact(conn, hold.province_code), settings)
+            alert = alerts.hold_rejected_alert(hold, alerts.province_contacts(conn, hold.province_code), settings)
             alerts.queue(conn, alert, settings)
     alerts.deliver(settings)
     return hold
 
 
 def remind_late_provinces(today: date, settings: Settings | None = None) -> dict:
-    """Email each province whose submission is due soon or late; at most once a day per province and period."""
-    from warehouse.reminders import due_submissions, reminder_alert
+    """Email each province whose reports are due soon or late one digest of them, at most once a day, to its
+    contacts (alerts.province_contacts). `due` counts province × period pairs, `queued` the digests."""
+    from warehouse.reminders import due_submissions, reminder_digest
 
     settings = settings or Settings.from_env()
     prepare_warehouse(settings)  # the DAG's first run on a new warehouse may come before any ingest's
     queued = 0
     with connect(warehouse_url(settings)) as conn, conn.transaction():
-        contacts = dict(conn.execute("select province_code, email from ref.province_contact").fetchall())
-        due = due_submissions(conn, today)
+        due = due_submissions(conn, today, settings.reminders_from)
+        by_province: dict[str, list] = {}
         for item in due:
-            alert = reminder_alert(item, contacts.get(item.province_code), today, settings)
+            by_province.setdefault(item.province_code, []).append(item)
+        for code, items in by_province.items():
+            alert = reminder_digest(items, alerts.province_contacts(conn, code), today, settings)
             queued += alerts.queue(conn, alert, settings)
     delivery = alerts.deliver(settings)
     return {"due": len(due), "queued": queued, "sent": delivery.sent, "undelivered": delivery.pending}

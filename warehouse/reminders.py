@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import psycopg
 
 from ingestion.periods import Period, parse_period
-from warehouse.alerts import Alert
+from warehouse.alerts import Alert, to_province
 from warehouse.settings import DBT_PROJECT_DIR, Settings
 
 DEADLINES_FILE = DBT_PROJECT_DIR / "seeds" / "expected_submissions.csv"
@@ -52,8 +52,12 @@ def periods_between(first: Period, today: date) -> list[Period]:
     return periods
 
 
-def due_submissions(conn: psycopg.Connection, today: date) -> list[Due]:
-    """Province × period pairs inside their reminder window with no accepted submission yet."""
+def due_submissions(conn: psycopg.Connection, today: date, since: date | None = None) -> list[Due]:
+    """Province × period pairs inside their reminder window with no accepted submission yet, for the periods
+    provinces are expected to report: from the first period of each kind the warehouse has received a file
+    for (or, if given, the first starting on or after `since`, ANTQ_REMINDERS_FROM), never for history before
+    it existed. Of a kind nothing has been received for and with no `since`, nothing is due: a new warehouse
+    reminds no one of reports nobody asked it for."""
     with DEADLINES_FILE.open(encoding="utf-8", newline="") as handle:
         rules = {row["period_type"]: row for row in csv.DictReader(handle)}
     provinces = conn.execute(
@@ -63,12 +67,23 @@ def due_submissions(conn: psycopg.Connection, today: date) -> list[Due]:
         tuple(r)
         for r in conn.execute("select province_code, period_code from ingest.submission where status = 'accepted'")
     }
+    first_received = dict(
+        conn.execute(
+            """select period_type, min(period_start) from ingest.submission
+               where status in ('accepted', 'superseded') group by period_type"""
+        ).fetchall()
+    )
     due = []
     for period_type, rule in rules.items():
         first = parse_period(rule["since_period"])
         if first.period_type != period_type:
             raise ValueError(f"{DEADLINES_FILE}: since_period of {period_type} is a {first.period_type}")
+        start = since or first_received.get(period_type)
+        if start is None:
+            continue
         for period in periods_between(first, today):
+            if period.start < start:
+                continue
             deadline = period.end + timedelta(days=int(rule["due_days"]))
             if today < deadline - timedelta(days=int(rule["remind_days_before"])):
                 continue
@@ -78,22 +93,28 @@ def due_submissions(conn: psycopg.Connection, today: date) -> list[Due]:
     return due
 
 
-def reminder_alert(item: Due, contact: str | None, today: date, settings: Settings) -> Alert:
-    late = item.overdue(today)
+def reminder_digest(items: list[Due], contacts: tuple[str, ...], today: date, settings: Settings) -> Alert:
+    """One province's reports due soon or late, in one email a day (never one per period), to its contacts
+    (warehouse/alerts.py, province_contacts), else to the data team to forward."""
+    first = items[0]
+    late = [item for item in items if item.overdue(today)]
     state_vi = "đã quá hạn" if late else "sắp đến hạn"
-    state_en = "is overdue" if late else "is due soon"
-    subject = (
-        f"[ANTQ] Báo cáo {item.period.code} {state_vi} / Report {item.period.code} {state_en}: {item.province_name}"
-    )
+    state_en = "overdue" if late else "due soon"
+    periods = ", ".join(item.period.code for item in items)
+    subject = f"[ANTQ] Báo cáo {state_vi} / Reports {state_en}: {first.province_name} ({periods})"
+    recipients, forward = to_province(first.province_code, contacts, settings)
     lines = [
-        f"Báo cáo phong trào Toàn dân bảo vệ ANTQ kỳ {item.period.code} của {item.province_name} {state_vi} "
-        f"(hạn nộp {item.deadline:%d/%m/%Y}); hệ thống chưa nhận được tệp hợp lệ.",
-        f"The ANTQ report of {item.province_name} for {item.period.code} {state_en} "
-        f"(deadline {item.deadline:%Y-%m-%d}); no accepted file has arrived yet.",
-        f"Gửi tệp vào / send the file to: landing/{item.province_code}/{item.period.code}/",
+        *forward,
+        f"Hệ thống chưa nhận được tệp hợp lệ của {first.province_name} cho các kỳ báo cáo phong trào Toàn dân bảo vệ"
+        " ANTQ dưới đây. Vui lòng nộp qua cổng nộp báo cáo (tải tệp lên hoặc nhập số liệu trên biểu mẫu).",
+        f"No accepted file of {first.province_name} has arrived for the ANTQ reports below. Please send them"
+        " through the submission portal (upload a file or type the figures in the form).",
     ]
-    if not contact:
-        lines.insert(0, f"No contact is set for province {item.province_code}: forward this to the province.")
-    recipients = (contact,) if contact else settings.data_team
-    key = f"late_submission:{item.province_code}:{item.period.code}:{today.isoformat()}"
+    for item in items:
+        if item.overdue(today):
+            state = f"đã quá hạn từ {item.deadline:%d/%m/%Y} / overdue since {item.deadline:%Y-%m-%d}"
+        else:
+            state = f"hạn nộp {item.deadline:%d/%m/%Y} / due {item.deadline:%Y-%m-%d}"
+        lines.append(f"- {item.period.code}: {state}")
+    key = f"late_submission:{first.province_code}:{today.isoformat()}"
     return Alert("late_submission", key, recipients, subject, tuple(lines))

@@ -150,6 +150,14 @@ def bootstrap(conn: psycopg.Connection, province_codes: list[str], settings: Set
         outbox = sql.SQL("grant select, insert, update on meta.alert_outbox to {}, {}")
         conn.execute(outbox.format(ident(LOADER), ident(TRANSFORMER)))
         conn.execute(sql.SQL("grant select, insert on meta.publish_log to {}").format(ident(TRANSFORMER)))
+        # Who a province's alerts go to (warehouse/alerts.py, province_contacts): its officers' emails, not
+        # their password hashes.
+        conn.execute(sql.SQL("grant usage on schema portal to {}, {}").format(ident(LOADER), ident(TRANSFORMER)))
+        conn.execute(
+            sql.SQL("grant select (province_code, email, disabled) on portal.account to {}, {}").format(
+                ident(LOADER), ident(TRANSFORMER)
+            )
+        )
         # The transformer records holds; dbt reads them to decide which version of a submission counts.
         conn.execute(sql.SQL("grant select, insert, update on meta.hold to {}").format(ident(TRANSFORMER)))
         for sequence in ("meta.publish_log_publish_id_seq", "meta.hold_hold_id_seq"):

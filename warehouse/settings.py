@@ -57,6 +57,9 @@ class Settings:
     # No period may start before this day (nor before the catalogue's first indicator): a slip such as 2012
     # for 2026 is refused rather than stored as history. None: the catalogue's first day only.
     earliest_period: date | None = None
+    # Provinces are reminded of periods starting on or after this day; unset: from the first period of each
+    # kind the warehouse has received a file for (never of history before it existed).
+    reminders_from: date | None = None
     # A new version of a province × period replaces its predecessor whole: one that keeps less than this share
     # of the figures, units or indicators its predecessor reported is held for review (a one-row test file
     # would otherwise delete a province's period), and the dry run warns of it before the file is sent.
@@ -100,6 +103,7 @@ class Settings:
             if env.get("ANTQ_EARLIEST_PERIOD")
             else None,
             version_keep_ratio=float(env.get("ANTQ_VERSION_KEEP_RATIO", "0.5")),
+            reminders_from=date.fromisoformat(env["ANTQ_REMINDERS_FROM"]) if env.get("ANTQ_REMINDERS_FROM") else None,
         )
 
 
