@@ -28,6 +28,7 @@ from ingestion import rules
 from ingestion.bulk import load_indicators
 from ingestion.catalogue import load_catalogue
 from ingestion.contract import FileRejected, Problem, RowValidator, map_headers
+from ingestion.figures import ProvinceFigure, province_figures
 from ingestion.levels import check_levels
 from ingestion.models import load_models
 from ingestion.periods import Period, parse_period
@@ -53,6 +54,8 @@ class IngestResult:
     # How the file was read, for the officer to see in the dry run: rows skipped above a workbook's header,
     # cells read as the value saved with their formula. (Vietnamese, English) each.
     notes: list[tuple[str, str]] = field(default_factory=list)
+    # What an accepted file would give its province per indicator (dry_run): what would be published.
+    figures: list[ProvinceFigure] = field(default_factory=list)
 
 
 OnRejected = Callable[[psycopg.Connection, IngestResult], None]
@@ -324,7 +327,9 @@ def dry_run(conn: psycopg.Connection, path: Path, province_code: str, period_cod
     """What ingest_file would say of the file sent for a province and period, with nothing kept: the file is
     ingested from a scratch folder in a transaction that is rolled back. The file itself is left as it is.
     An accepted file that would replace a version and keep too little of it is warned of (it would be held
-    for review, and a mistaken one would delete the province's figures): a new version replaces the old whole."""
+    for review, and a mistaken one would delete the province's figures): a new version replaces the old whole.
+    An accepted file's figures per indicator for the province are read before the rollback (result.figures):
+    what it would publish, counted as the warehouse counts it."""
     with tempfile.TemporaryDirectory(prefix="antq-check-") as scratch:
         root = Path(scratch)
         trial = replace(settings, data_dir=root, landing_dir=root / "landing", quarantine_dir=root / "quarantine")
@@ -335,6 +340,7 @@ def dry_run(conn: psycopg.Connection, path: Path, province_code: str, period_cod
             result = ingest_file(conn, copy, trial)
             if result.status == "accepted":
                 result.warnings = dropped(conn, result.submission_id, settings.version_keep_ratio)
+                result.figures = province_figures(conn, result.submission_id)
             return result
 
 

@@ -1,4 +1,5 @@
-"""The XLSX template a province fills in: instructions, Vietnamese headers, drop-down lists, its units."""
+"""The XLSX template a province fills in: instructions first, Vietnamese headers, drop-down lists, its units.
+Vietnamese throughout: the catalogue's kinds and measures and the units' levels are shown in words."""
 
 from __future__ import annotations
 
@@ -20,6 +21,17 @@ CATALOGUE = "Danh mục chỉ tiêu"
 UNITS = "Đơn vị"
 MODEL_TYPES = "Loại mô hình"
 ROWS_WITH_LISTS = 20_000
+# The catalogue's and the reference's English codes, in the words an officer reads (the workbook is Vietnamese
+# throughout). The contract's own values (a model's status) are typed as codes: the guide gives their words.
+KINDS = {"stock": "Số liệu tại thời điểm cuối kỳ", "flow": "Số phát sinh trong kỳ"}
+MEASURES = {"count": "Số lượng (ghi Giá trị)", "ratio": "Tỷ lệ (ghi Tử số và Mẫu số)"}
+LEVELS = {
+    "province": "Tỉnh/thành phố",
+    "district": "Quận/huyện cũ, trước 01/7/2025",
+    "commune": "Xã/phường/đặc khu",
+    "village": "Thôn/tổ dân phố",
+}
+STATUSES = {"active": "đang hoạt động", "closed": "đã dừng hoạt động"}
 
 
 def build_workbook(
@@ -27,8 +39,10 @@ def build_workbook(
 ) -> openpyxl.Workbook:
     contract = load_contract()
     workbook = openpyxl.Workbook()
-    guide = workbook.active
+    guide = workbook.active  # first, and the sheet the workbook opens on
     guide.title = GUIDE
+    statuses = ", ".join(f"{code} ({words})" for code, words in STATUSES.items())
+    levels = ", ".join(f"{code} ({words.lower()})" for code, words in LEVELS.items())
     lines = [
         f"Mẫu báo cáo phong trào Toàn dân bảo vệ ANTQ — hợp đồng dữ liệu phiên bản {contract['version']}",
         "",
@@ -38,11 +52,14 @@ def build_workbook(
         "4. Chỉ tiêu đếm: ghi 'Giá trị'. Chỉ tiêu tỷ lệ: ghi 'Tử số' (số đạt) và 'Mẫu số' (tổng số).",
         "5. Số nguyên, không dùng dấu phân cách hàng nghìn (4351, không ghi 4.351). Không dùng công thức.",
         "6. Chỉ tiêu có phân loại (trang 'Danh mục chỉ tiêu'): mỗi phân loại một dòng; không có thì bỏ trống.",
-        "7. Gửi tệp vào thư mục landing/<mã tỉnh>/<kỳ báo cáo>/. Gửi lại tệp mới sẽ thay thế bản trước.",
+        "7. Gửi tệp qua cổng nộp báo cáo: đăng nhập, chọn kỳ báo cáo và tệp, bấm 'Kiểm tra' để xem ngay mọi lỗi"
+        " và số liệu toàn tỉnh sẽ được công bố (chưa lưu gì), rồi bấm 'Gửi'. Gửi lại tệp mới sẽ thay thế cả bản"
+        " trước của kỳ đó.",
         f"8. Trang '{sheet_title(MODEL_SHEET)}' (không bắt buộc): danh sách đầy đủ mô hình tự quản của tỉnh"
-        " tại cuối kỳ; mô hình nhân rộng từ mô hình khác ghi mã mô hình gốc (của tỉnh khác: <mã tỉnh>/<mã mô hình>).",
+        " tại cuối kỳ; mô hình nhân rộng từ mô hình khác ghi mã mô hình gốc (của tỉnh khác: <mã tỉnh>/<mã mô hình>)."
+        f" Cột 'Cấp' ghi mã: {levels}; cột 'Trạng thái': {statuses}.",
         "",
-        "Nếu tệp bị từ chối, thư báo sẽ nêu rõ trang, dòng, cột và lý do để sửa.",
+        "Nếu tệp bị từ chối, cổng và thư báo nêu rõ trang, dòng, cột và lý do để sửa.",
     ]
     for line in lines:
         guide.append([line])
@@ -54,14 +71,20 @@ def build_workbook(
     indicators = list(load_catalogue().values())
     for indicator in indicators:
         catalogue.append(
-            [indicator.code, indicator.name_vi, indicator.kind, indicator.measure, ", ".join(indicator.categories)]
+            [
+                indicator.code,
+                indicator.name_vi,
+                KINDS.get(indicator.kind, indicator.kind),
+                MEASURES.get(indicator.measure, indicator.measure),
+                ", ".join(indicator.categories),
+            ]
         )
     categories = sorted({c for i in indicators for c in i.categories})
     for row, category in enumerate(categories, start=2):
         catalogue.cell(row=row, column=7, value=category)
     catalogue.cell(row=1, column=7, value="Các phân loại")
 
-    data = workbook.create_sheet(sheet_title(), 0)
+    data = workbook.create_sheet(sheet_title(), 1)
     columns = sheet_columns()
     data.append([column.header_vi for column in columns])
     for cell in data[1]:
@@ -79,7 +102,7 @@ def build_workbook(
         sheet = workbook.create_sheet(UNITS)
         sheet.append(["Mã đơn vị", "Tên đơn vị", "Cấp"])
         for unit in own:
-            sheet.append([unit.unit_code, unit.name, unit.unit_level])
+            sheet.append([unit.unit_code, unit.name, LEVELS.get(unit.unit_level, unit.unit_level)])
         lists["unit_code"] = f"'{UNITS}'!$A$2:$A${len(own) + 1}"
     _add_lists(data, columns, lists, optional={"category"})
     _as_text(data, columns, {"period", "unit_code", "indicator_code", "category"})
@@ -88,7 +111,7 @@ def build_workbook(
     types.append(["Mã loại", "Tên loại mô hình"])
     for code, name in model_types().items():
         types.append([code, name])
-    models = workbook.create_sheet(sheet_title(MODEL_SHEET), 1)
+    models = workbook.create_sheet(sheet_title(MODEL_SHEET), 2)
     model_columns = sheet_columns(MODEL_SHEET)
     models.append([column.header_vi for column in model_columns])
     for cell in models[1]:

@@ -36,10 +36,12 @@ from starlette.concurrency import run_in_threadpool
 
 from ingestion.catalogue import TOTAL, Indicator, load_catalogue
 from ingestion.contract import column_label
+from ingestion.figures import compare_with_published, submission_figures
 from ingestion.loader import dry_run, safe_name, sha256_of
+from ingestion.named_period import period_named
 from ingestion.periods import Period, parse_period
 from portal import auth
-from portal.text import LANGUAGES, TEXT, translate
+from portal.text import LANGUAGES, TEXT, number, percent, translate
 from warehouse import alerts, pipeline, security
 from warehouse.db import warehouse_url
 from warehouse.settings import Settings
@@ -109,14 +111,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         chosen = request.cookies.get(LANGUAGE_COOKIE, "vi")
         return chosen if chosen in LANGUAGES else "vi"
 
+    province_names: dict[str, str] = {}
+
+    def province_name(code: str) -> str:
+        """The province's name on today's map, for the header (read once: today's provinces keep theirs)."""
+        if code not in province_names:
+            with admin() as conn:
+                found = conn.execute(
+                    "select name from ref.unit where map = 'current' and unit_level = 'province' and unit_code = %s",
+                    [code],
+                ).fetchone()
+            province_names[code] = found[0] if found else code
+        return province_names[code]
+
     def page(request: Request, name: str, session: auth.Session | None, status_code: int = 200, **context):
         lang = language(request)
         csrf = session.csrf_token if session else request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+        province = province_name(session.province_code) if session and session.province_code else None
         response = templates.TemplateResponse(
             request,
             name,
             {"t": lambda key, **values: translate(lang, key, **values), "lang": lang, "session": session}
-            | {"label": column_label}
+            | {"label": column_label, "province_name": province}
+            | {"number": lambda value: number(lang, value), "percent": lambda value: percent(lang, value)}
+            | {"indicator_name": lambda code: _indicator_name(lang, code)}
             | {"csrf": csrf, **context},
             status_code=status_code,
         )
@@ -226,8 +244,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             submissions = _submissions(conn)
         with admin() as conn:  # what the province still owes: asked of every province, shown for its own
             due = [d for d in _due(conn) if d.province_code == session.province_code]
+        chosen = _earliest_due(due)
         return page(
-            request, "province.html", session, submissions=submissions, due=due, today=date.today(), periods=_periods()
+            request,
+            "province.html",
+            session,
+            submissions=submissions,
+            due=due,
+            today=date.today(),
+            periods=_periods(chosen),
+            chosen=chosen,
         )
 
     @app.get("/template")
@@ -281,7 +307,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             path = scratch / safe_name(name)
             if _save(file, path, settings.max_file_bytes) is None:
                 return message(request, session, "too_large", 413, mb=settings.max_file_bytes // (1024 * 1024))
-            return deliver(request, session, path, name, period, "submit" if action == "submit" else "check")
+            # A file that names its period is for that period: the officer is told once if another was picked.
+            named = period_named(path, name)
+            picked = period if named is not None and named.code != period else None
+            period = named.code if named is not None else period
+            purpose = "submit" if action == "submit" else "check"
+            return deliver(request, session, path, name, period, purpose, picked=picked)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
@@ -299,6 +330,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 result = dry_run(conn, path, session.province_code, period, settings)
             status, submission_id, problems = result.status, None, result.problems
             version, rows, warnings, notes = result.version, result.row_count, result.warnings, result.notes
+            figures = result.figures
+            with admin() as conn:  # the published figures BI reads, of the session's own province only
+                compare_with_published(conn, session.province_code, period, figures)
         else:
             warnings, notes = [], []
             digest = sha256_of(path)
@@ -311,6 +345,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ).fetchone()
                 status = "accepted" if status == "superseded" else status
                 problems = _rejections(conn, submission_id)
+                figures = submission_figures(conn, submission_id) if status == "accepted" else []
         with as_session(session) as conn:
             conn.execute("select portal.record_upload_result(%s, %s, %s)", [upload_id, status, submission_id])
         return page(
@@ -327,6 +362,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             submission_id=submission_id,
             warnings=warnings,
             notes=notes,
+            figures=figures,
             **context,
         )
 
@@ -340,7 +376,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return message(request, session, "forbidden", 403)
         with admin() as conn:  # the session's own province only: the officer's role reaches no table
             try:
-                chosen = parse_period(period or _first_due(conn, session.province_code))
+                due = [d for d in _due(conn) if d.province_code == session.province_code]
+                chosen = parse_period(period or _earliest_due(due))
             except ValueError:
                 return message(request, session, "not_found", 404)
             last = _last_version(conn, session.province_code, chosen.code)
@@ -355,7 +392,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "form.html",
             session,
             period=chosen.code,
-            periods=_periods(),
+            periods=_periods(chosen.code),
             indicators=indicators,
             fields=_fields,
             typed=typed,
@@ -402,9 +439,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with as_session(session) as conn:
             found = _submissions(conn, submission_id)
             problems = _rejections(conn, submission_id) if found else []
+            figures = submission_figures(conn, submission_id) if found else []
         if not found:  # another province's submission is as absent as one that does not exist
             return message(request, session, "not_found", 404)
-        return page(request, "submission.html", session, submission=found[0], problems=problems)
+        return page(request, "submission.html", session, submission=found[0], problems=problems, figures=figures)
 
     @app.get("/team", response_class=HTMLResponse)
     def team(request: Request):
@@ -561,14 +599,16 @@ def _due(conn: psycopg.Connection):
     return due_submissions(conn, date.today())
 
 
-def _periods() -> list[str]:
-    """Periods an officer may send for, newest first: every month, quarter, half and year since two years ago."""
+def _periods(chosen: str | None = None) -> list[str]:
+    """Periods an officer may send for, newest first: every month, quarter, half and year since two years ago,
+    and the chosen one if it is older (a period still owed)."""
     from warehouse.reminders import periods_between
 
     today, year = date.today(), date.today().year - 2
     firsts = (f"{year}-01", f"{year}-Q1", f"{year}-H1", f"{year}")
     found = [period for first in firsts for period in periods_between(parse_period(first), today)]
-    return [period.code for period in sorted(found, key=lambda p: (p.start, p.code), reverse=True)]
+    codes = [period.code for period in sorted(found, key=lambda p: (p.start, p.code), reverse=True)]
+    return codes if chosen is None or chosen in codes else [*codes, chosen]
 
 
 def _completeness(conn: psycopg.Connection) -> tuple[list[str], list[tuple[str, str, list[str]]]]:
@@ -603,12 +643,20 @@ def _completeness(conn: psycopg.Connection) -> tuple[list[str], list[tuple[str, 
 MEASURES = ("value", "numerator", "denominator")  # the contract's columns of figures
 
 
-def _first_due(conn: psycopg.Connection, province_code: str) -> str:
-    """The period the form opens on: the earliest the province still owes, else the latest quarter."""
-    due = [d.period for d in _due(conn) if d.province_code == province_code]
+def _earliest_due(due: list) -> str:
+    """The period the lists open on (upload, template, form): the earliest of the province's reminders (`_due`),
+    else the latest quarter."""
     if due:
-        return min(due, key=lambda p: (p.end, p.start)).code
+        return min((d.period for d in due), key=lambda p: (p.end, p.start)).code
     return next(code for code in _periods() if "-Q" in code)
+
+
+def _indicator_name(language: str, code: str) -> str:
+    """An indicator's name in the catalogue, in the page's language; its code if the catalogue has none."""
+    indicator = load_catalogue().get(code)
+    if indicator is None:
+        return code
+    return indicator.name_vi if language == "vi" else indicator.name_en
 
 
 def _collected(period: Period) -> list[Indicator]:

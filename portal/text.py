@@ -131,6 +131,41 @@ TEXT = {
     "edit_again": ("Sửa tiếp số liệu vừa nhập", "Go on editing these figures"),
     "numerator": ("Tử số", "Numerator"),
     "denominator": ("Mẫu số", "Denominator"),
+    "sent": ("Đã gửi", "Sent"),
+    "period_from_file": (
+        "Tệp ghi kỳ báo cáo {file}, bạn đã chọn kỳ {picked}: tệp được xử lý cho kỳ {file}, kỳ ghi trong tệp.",
+        "The file is for {file}, you chose {picked}: it was taken for {file}, the period the file states.",
+    ),
+    "publish_next": (
+        "Số liệu sẽ được công bố ở lần công bố tiếp theo, sau khi kiểm tra toàn quốc (thường trong vài phút)."
+        " Nếu số liệu bất thường, bản này được tạm giữ để Cục xem xét và tỉnh nhận thư báo; trong khi đó số liệu"
+        " đã công bố trước vẫn giữ nguyên.",
+        "The figures are published by the next publish run, after the national checks (usually within minutes)."
+        " If they look unusual, this version is held for the ministry's review and the province is emailed;"
+        " meanwhile what was published before stays.",
+    ),
+    "publish_held": (
+        "Bản này đang được tạm giữ để Cục xem xét; số liệu đã công bố trước vẫn giữ nguyên cho đến khi có kết luận.",
+        "This version is held for the ministry's review; what was published before stays until it is decided.",
+    ),
+    "publish_done": ("Số liệu của bản này đã được công bố.", "This version's figures are published."),
+    "publish_replaced": ("Bản này đã được thay thế bằng bản gửi sau.", "A later version replaced this one."),
+    "figures_sent": ("Số liệu toàn tỉnh đã nhận", "The province's figures received"),
+    "figures_would": (
+        "Số liệu toàn tỉnh sẽ được công bố nếu gửi tệp này",
+        "The province's figures this file would publish",
+    ),
+    "figures_help": (
+        "Tổng của các dòng trong tệp theo từng chỉ tiêu; đơn vị đã có số liệu riêng thì không cộng thêm các đơn vị"
+        " cấp dưới. So sánh với kỳ cùng loại đã công bố gần nhất.",
+        "The file's rows summed per indicator; a unit with its own figure is not added to again by the units"
+        " below it. Compared with the latest published period of the same kind.",
+    ),
+    "indicator": ("Chỉ tiêu", "Indicator"),
+    "figure": ("Số liệu", "Figure"),
+    "published_figure": ("Đã công bố", "Published"),
+    "change": ("Thay đổi", "Change"),
+    "points": ("điểm %", "points"),
     "cat_total": ("Tổng số", "Total"),
     "cat_kdc": ("Khu dân cư", "Residential areas"),
     "cat_commune": ("Cấp xã", "Commune level"),
@@ -153,8 +188,15 @@ TEXT = {
 
 
 def number(language: str, value: int) -> str:
-    """A count as each language writes it: 6.102 in Vietnamese (where a comma marks decimals), 6,102 in English."""
+    """A count as each language writes it: 6.102 in Vietnamese (where a comma marks decimals), 6,102 in English.
+    The portal's pages and the demo's print-out (warehouse/demo.py) write every count with it."""
     return f"{value:,}".replace(",", "." if language == "vi" else ",")
+
+
+def percent(language: str, value: float) -> str:
+    """A share as each language writes it, to one decimal: 97,5% in Vietnamese, 97.5% in English."""
+    shown = f"{value:.1f}%"
+    return shown.replace(".", ",") if language == "vi" else shown
 
 
 def translate(language: str, key: str, **values) -> str:

@@ -14,7 +14,7 @@ from tests.conftest import indicator_workbook
 def test_the_template_has_instructions_vietnamese_headers_lists_and_the_provinces_units(tmp_path):
     path = write_template(tmp_path / "t.xlsx", "38", "2026-Q3")
     workbook = openpyxl.load_workbook(path)
-    assert workbook.sheetnames == [sheet_title(), sheet_title(MODEL_SHEET), GUIDE, CATALOGUE, UNITS, MODEL_TYPES]
+    assert workbook.sheetnames == [GUIDE, sheet_title(), sheet_title(MODEL_SHEET), CATALOGUE, UNITS, MODEL_TYPES]
     data = workbook[sheet_title()]
     assert [c.value for c in data[1]] == [c.header_vi for c in sheet_columns()]
     lists = {str(v.sqref).split(":")[0]: v.formula1 for v in data.data_validations.dataValidation}

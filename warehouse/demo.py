@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from portal.text import number, percent
 from warehouse.airflow_runner import run_dag
 from warehouse.db import connect, warehouse_url
 from warehouse.holds import holds
@@ -30,14 +31,16 @@ order by cur.indicator_code
 
 
 def _number(value) -> str:
-    return "" if value is None else f"{value:,}".replace(",", ".")
+    """A count as the portal writes it for officers, the Vietnamese way: 24.037."""
+    return "" if value is None else number("vi", value)
 
 
 def _figure(measure: str, value, pct) -> str:
+    """A national figure: a count (24.037) or a share (97,5%), as the portal writes them."""
     return (
         ""
         if (value if measure == "count" else pct) is None
-        else (_number(value) if measure == "count" else f"{pct:.1f}%")
+        else (_number(value) if measure == "count" else percent("vi", pct))
     )
 
 

@@ -63,6 +63,7 @@ PORTAL_FUNCTIONS = (
     "portal.submission_of(text, text)",
     "portal.record_upload(text, text, bigint, text)",
     "portal.record_upload_result(bigint, text, bigint)",
+    "portal.submission_figures(bigint)",  # 0016_province_figures.sql
 )
 # Tables antq_portal once read and wrote itself, under row-level security: taken back from a warehouse set up
 # before (the policies dropped; row-level security stays on, so a role without its own policy sees nothing).
