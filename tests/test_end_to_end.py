@@ -176,6 +176,9 @@ def test_the_running_services_ingest_a_burst_of_34_files_as_it_lands_and_publish
     assert services.running(cycle) is None and not _processes_of(cycle), "no process of theirs is left"
     with psycopg.connect(cycle.warehouse_url, dbname=services.metadata_database(cycle.warehouse_url)) as conn:
         failed = conn.execute("select dag_id, run_id, task_id from task_instance where state = 'failed'").fetchall()
+        reminded = conn.execute(
+            "select count(*) from task_instance where dag_id = 'antq_late_submissions' and state = 'success'"
+        ).fetchone()[0]
         in_flight_state = conn.execute(
             "select state from task_instance where run_id = %s", [in_flight["dag_run_id"]]
         ).fetchone()
@@ -189,6 +192,12 @@ def test_the_running_services_ingest_a_burst_of_34_files_as_it_lands_and_publish
                where s.status = 'rejected'"""
         ).fetchall()
     assert refused == [("number-abc.xlsx", "unreadable_file", "sent")], "refused with its reason, and alerted"
+    with psycopg.connect(cycle.warehouse_url) as conn:
+        reminders = conn.execute("select subject from meta.alert_outbox where kind = 'late_submission'").fetchall()
+    # The first start once queued 168 overdue reminders for 2025-Q3 to 2026-Q2, periods no one was asked for.
+    # (A province whose file had not landed yet when the DAG ran may be reminded of 2026-Q3 itself.)
+    periods = {period for (subject,) in reminders for period in subject.rsplit("(", 1)[1].rstrip(")").split(", ")}
+    assert reminded and periods <= {PERIOD}, f"the reminder DAG ran and reminded only of {PERIOD}, not {periods}"
 
 
 def test_one_national_row_per_indicator_equal_to_the_sum_of_provinces_and_of_rows(cycle):

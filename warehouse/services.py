@@ -254,9 +254,43 @@ def stop(settings: Settings) -> list[int]:
     return left
 
 
+def portal_pid_file(settings: Settings) -> Path:
+    """Where `make portal` writes its process id, for `make stop`."""
+    return settings.data_dir / "portal.pid"
+
+
+def stop_everything(settings: Settings) -> list[str]:
+    """`make stop`: end what this checkout started, and only that: Airflow's services (the state file under
+    its data folder), the portal (its pid file, if that process is still the portal) and the embedded Postgres
+    under its data folder (never a server ANTQ_WAREHOUSE_URL names). Returns what is still running."""
+    left = [f"Airflow process {pid}" for pid in stop(settings)]
+    pid_file = portal_pid_file(settings)
+    with contextlib.suppress(FileNotFoundError, ValueError):
+        pid = int(pid_file.read_text())
+        if _alive(pid) and b"portal" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and _alive(pid):
+                time.sleep(0.2)
+            left += [f"portal {pid}"] if _alive(pid) else []
+            print("portal stopped" if not _alive(pid) else f"portal {pid} still running")
+        pid_file.unlink(missing_ok=True)
+    if settings.warehouse_url is None and (settings.embedded_pgdata / "postmaster.pid").exists():
+        from pgserver._commands import pg_ctl
+
+        from warehouse.db import SYSTEM_USER
+
+        user = SYSTEM_USER if os.geteuid() == 0 else None
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=settings.embedded_pgdata, user=user)
+        stopped = not (settings.embedded_pgdata / "postmaster.pid").exists()
+        print("embedded Postgres stopped" if stopped else "embedded Postgres still running")
+        left += [] if stopped else ["embedded Postgres"]
+    return left
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m warehouse.services", description=__doc__)
-    parser.add_argument("command", choices=["start", "stop", "status", "supervise"])
+    parser.add_argument("command", choices=["start", "stop", "stop-everything", "status", "supervise"])
     command = parser.parse_args(argv).command
     settings = Settings.from_env()
     keep_files_private(settings)  # inherited by Airflow's processes: their logs and tasks' files
@@ -266,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
         start(settings)
     elif command == "stop":
         return 1 if stop(settings) else 0
+    elif command == "stop-everything":
+        return 1 if stop_everything(settings) else 0
     else:
         state = running(settings)
         print(json.dumps(state) if state else "not running")
