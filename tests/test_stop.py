@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import psutil
@@ -68,3 +69,19 @@ def test_make_stop_ends_the_portal_and_its_embedded_postgres_and_nothing_else(tm
     finally:
         if portal.poll() is None:
             portal.kill()
+
+
+def test_the_command_a_hint_prints_runs_as_printed_from_the_checkout():
+    """`review` and `status` said `python -m warehouse confirm`, which the shell's python cannot run."""
+    import shlex
+
+    printed = subprocess.run(
+        [sys.executable, "-c", "from warehouse.__main__ import this_command; print(this_command())"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    if (PROJECT_DIR / ".venv") in Path(sys.executable).parents:
+        assert printed == ".venv/bin/python -m warehouse"
+    ran = subprocess.run([*shlex.split(printed), "--help"], cwd=PROJECT_DIR, capture_output=True, text=True)
+    assert ran.returncode == 0 and "confirm" in ran.stdout

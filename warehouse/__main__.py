@@ -6,6 +6,7 @@ import argparse
 import getpass
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -254,10 +255,16 @@ def hold_list(conn, pending_only: bool) -> str:
     lines = [hold.describe() for hold in found]
     waiting = sum(h.status == "open" and not h.is_replaced for h in found)
     lines.append(
-        f"{waiting} waiting for review: python -m warehouse confirm ID --reason '...' (publish it on the next run)"
+        f"{waiting} waiting for review: {this_command()} confirm ID --reason '...' (publish it on the next run)"
         " or reject ID --reason '...' (keep it out, tell the province)"
     )
     return "\n".join(lines)
+
+
+def this_command() -> str:
+    """This command as it can be typed again from here: `.venv/bin/python -m warehouse` in the checkout (a
+    bare `python` there is not the one with the warehouse's packages)."""
+    return f"{shlex.quote(os.path.relpath(sys.executable))} -m warehouse"
 
 
 def alert_list(conn) -> str:
@@ -274,7 +281,7 @@ def alert_list(conn) -> str:
             f"- {kind} to {recipients}, queued {queued:%Y-%m-%d %H:%M}, {attempts} attempt(s), {when}: {subject}"
             + (f"\n    last error: {error}" if error else "")
         )
-    lines.append("they are retried by the antq_alerts DAG every 5 minutes, or now: python -m warehouse deliver-alerts")
+    lines.append(f"they are retried by the antq_alerts DAG every 5 minutes, or now: {this_command()} deliver-alerts")
     return "\n".join(lines)
 
 

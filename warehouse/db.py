@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -15,6 +16,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import psycopg
 
 from warehouse.settings import Settings
+
+# pgserver asks platformdirs for a runtime folder when it is imported; with no XDG_RUNTIME_DIR (root, a service,
+# a container) platformdirs warned on every command, then used /tmp/runtime-<uid> all the same.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 EMBEDDED_DATABASE = "antq"
 SYSTEM_USER = "pgserver"  # the user pgserver runs Postgres as when this process is root
