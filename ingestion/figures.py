@@ -89,7 +89,8 @@ def compare_with_published(
         return
     period = parse_period(period_code)
     published = conn.execute(
-        """select distinct on (indicator_code) indicator_code, period_code, value, numerator, denominator
+        """select distinct on (indicator_code)
+                  indicator_code, period_code, value::bigint, numerator::bigint, denominator::bigint
            from marts.mart_province_indicator
            where province_code = %s and indicator_code = any(%s) and period_type = %s and period_start <= %s
            order by indicator_code, period_start desc""",

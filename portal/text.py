@@ -67,10 +67,7 @@ TEXT = {
         "Tệp có {count} lỗi, chưa lưu gì. Sửa các lỗi dưới đây rồi kiểm tra lại.",
         "The file has {count} problem(s); nothing was stored. Fix them and check again.",
     ),
-    "sent_ok": (
-        "Đã nhận tệp: bản {version}, {rows} dòng. Số liệu sẽ được công bố sau khi kiểm tra toàn quốc.",
-        "File accepted: version {version}, {rows} rows. Its figures are published after the national checks.",
-    ),
+    "sent_ok": ("Đã nhận tệp: bản {version}, {rows} dòng.", "File accepted: version {version}, {rows} rows."),
     "sent_bad": (
         "Tệp bị từ chối ({count} lỗi). Sửa các lỗi dưới đây rồi gửi lại.",
         "The file was refused ({count} problem(s)). Fix them and send it again.",
@@ -163,6 +160,7 @@ TEXT = {
     ),
     "indicator": ("Chỉ tiêu", "Indicator"),
     "figure": ("Số liệu", "Figure"),
+    "see_submission": ("Xem lần gửi #{id}", "See submission #{id}"),
     "published_figure": ("Đã công bố", "Published"),
     "change": ("Thay đổi", "Change"),
     "points": ("điểm %", "points"),

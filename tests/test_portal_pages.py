@@ -110,6 +110,7 @@ def test_after_send_the_page_says_sent_with_the_figures_its_version_and_when_it_
     assert figures["households_in_anxh"][1] == "97,5% (975/1.000)"
     with psycopg.connect(settings.warehouse_url) as conn:
         (submission_id,) = conn.execute("select submission_id from ingest.submission").fetchone()
+    assert f'<a href="/submission/{submission_id}" id="see-submission">' in sent.text, "the page leads on"
     page = client.get(f"/submission/{submission_id}").text
     assert "<h1>Đã gửi: #" in page and "Bản 1" in page and "lần công bố tiếp theo" in html.unescape(page)
     assert _figures(page) == figures, "the submission's page shows what was received"
@@ -132,7 +133,12 @@ def test_the_header_names_the_province(portal):  # noqa: F811
 
 def test_the_dry_run_shows_what_the_file_would_publish_against_the_last_published_period(settings, portal, tmp_path):  # noqa: F811
     client = _logged_in(portal, "thanhhoa")
-    earlier = {"value.security_teams.total": "24000", "value.steering_committees.total": "500"}
+    earlier = {
+        "value.security_teams.total": "24000",
+        "value.steering_committees.total": "500",
+        "numerator.households_in_anxh.total": "900",
+        "denominator.households_in_anxh.total": "1000",
+    }
     client.post("/form", data={"csrf": _csrf(client), "period": "2026-Q2", "action": "submit", **earlier})
     pipeline.publish_new_figures(settings)
     rows = [
@@ -141,6 +147,7 @@ def test_the_dry_run_shows_what_the_file_would_publish_against_the_last_publishe
         ["2026-Q3", "14758", "steering_committees", None, 12, None, None],  # no province row: communes add up
         ["2026-Q3", "14797", "steering_committees", None, 5, None, None],
         ["2026-Q3", "14797", "households_in_anxh", None, None, 975, 1000],
+        ["2026-Q3", "14797", "weapons_surrendered", "homemade_gun", 3, None, None],
     ]
     checked = _upload(client, indicator_workbook(tmp_path / "38_2026-Q3.xlsx", rows), "2026-Q3")
     assert "Tệp hợp lệ" in checked.text
@@ -148,7 +155,8 @@ def test_the_dry_run_shows_what_the_file_would_publish_against_the_last_publishe
     figures = _figures(checked.text)
     assert figures["security_teams"][1:] == ["24.037", "2026-Q2: 24.000", "+37"]
     assert figures["steering_committees"][1:] == ["17", "2026-Q2: 500", "-483"]
-    assert figures["households_in_anxh"][1:] == ["97,5% (975/1.000)", "", ""], "never published: nothing to compare"
+    assert figures["households_in_anxh"][1:] == ["97,5% (975/1.000)", "2026-Q2: 90,0%", "+7,5 điểm %"]
+    assert figures["weapons_surrendered"][1:] == ["3", "", ""], "never published: nothing to compare"
     with psycopg.connect(settings.warehouse_url) as conn:
         assert conn.execute("select count(*) from ingest.submission where period_code = '2026-Q3'").fetchone() == (0,)
 
