@@ -89,9 +89,14 @@ def test_a_file_of_another_period_is_taken_for_its_own_and_told_once(portal, tmp
     assert "Tệp ghi kỳ báo cáo 2026-Q3, bạn đã chọn kỳ 2026-12" in html.unescape(
         _upload(client, unnamed, "2026-12").text
     )
-    mixed = indicator_workbook(tmp_path / "hai-ky.xlsx", [rows[0], ["2026-Q2", *rows[1][1:]]])
-    refused = _upload(client, mixed, "2026-Q3").text
+    stale = indicator_workbook(tmp_path / "38_2026-Q2.xlsx", rows)  # last quarter's file, its rows changed
+    assert "Tệp ghi kỳ báo cáo 2026-Q3, bạn đã chọn kỳ 2026-Q2" in html.unescape(_upload(client, stale, "2026-Q2").text)
+    mixed = [rows[0], ["2026-Q2", *rows[1][1:]]]
+    refused = _upload(client, indicator_workbook(tmp_path / "hai-ky.xlsx", mixed), "2026-Q3").text
     assert 'id="period-note"' not in refused and "Tệp có 1 lỗi" in refused, "two periods: the rows' reasons"
+    by_name = html.unescape(_upload(client, indicator_workbook(tmp_path / "38_2026-Q3.xlsx", mixed), "2026-12").text)
+    assert "Tệp ghi kỳ báo cáo 2026-Q3, bạn đã chọn kỳ 2026-12" in by_name, "rows of two periods: the name's"
+    assert "Tệp có 1 lỗi" in by_name and "kỳ báo cáo khác với kỳ của tệp 2026-Q3" in by_name
 
 
 def test_after_send_the_page_says_sent_with_the_figures_its_version_and_when_it_is_published(settings, portal):  # noqa: F811
