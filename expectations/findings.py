@@ -33,12 +33,21 @@ class GateReport:
     findings: list[Finding]
     docs_url: str = ""  # the Great Expectations data docs page of this run
     report_url: str = ""  # our own self-contained HTML report of this run (expectations/report.py)
+    # Every check run, passed or not: {"check", "table", "description", "severity", "passed", "observed"}
+    checks: list[dict] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: dict) -> GateReport:
         """The report as it travels between Airflow tasks (XCom holds its asdict())."""
         findings = [Finding(**f) for f in data["findings"]]
-        return cls(data["schema"], data["checks_run"], findings, data.get("docs_url", ""), data.get("report_url", ""))
+        return cls(
+            data["schema"],
+            data["checks_run"],
+            findings,
+            data.get("docs_url", ""),
+            data.get("report_url", ""),
+            data.get("checks", []),
+        )
 
     @property
     def errors(self) -> list[Finding]:

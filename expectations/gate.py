@@ -76,16 +76,25 @@ def run_gate(
     )
     result = checkpoint.run()
     findings: list[Finding] = []
-    checks_run = 0
+    checks: list[dict] = []
     for validation in result.run_results.values():
         table = validation.suite_name  # each suite is named for the table it protects
         for outcome in validation.results:
-            checks_run += 1
-            if outcome.success:
-                continue
             config = outcome.expectation_config
             details = outcome.result or {}
             unexpected = details.get("unexpected_count", details.get("observed_value"))
+            checks.append(
+                {
+                    "check": (config.meta or {}).get("check", config.type),
+                    "table": table,
+                    "description": config.description or config.type,
+                    "severity": (config.meta or {}).get("severity", "critical"),
+                    "passed": bool(outcome.success),
+                    "observed": unexpected if isinstance(unexpected, int | float | str) else None,
+                }
+            )
+            if outcome.success:
+                continue
             rows = details.get("details", {}).get("unexpected_rows") or details.get("partial_unexpected_list") or []
             description = config.description or config.type
             level = (config.meta or {}).get("severity", "critical")
@@ -110,4 +119,4 @@ def run_gate(
                 )
             )
     docs_url = context.get_docs_sites_urls(site_name=DOCS_SITE)[0]["site_url"] if docs_dir is not None else ""
-    return GateReport(schema, checks_run, findings, docs_url or "")
+    return GateReport(schema, len(checks), findings, docs_url or "", checks=checks)

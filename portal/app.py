@@ -499,7 +499,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         session = current(request)
         if session is None or not session.is_data_team:
             return message(request, session, "forbidden", 403)
-        reports = {p.name: p for p in (settings.data_dir / "gx").glob("report-*.html")}
+        gx = settings.data_dir / "gx"
+        # the last run of each schema, and every run's report kept (linked from its holds and the publish log)
+        reports = {p.name: p for p in [*gx.glob("report-*.html"), *(gx / "reports").glob("*.html")]}
         if name not in reports:
             return message(request, session, "not_found", 404)
         return FileResponse(reports[name], media_type="text/html", headers={"Content-Security-Policy": REPORT_POLICY})

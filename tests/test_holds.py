@@ -6,6 +6,8 @@ The module starts from three months of all 34 provinces, published (conftest.nat
 
 from __future__ import annotations
 
+import re
+
 import psycopg
 import pytest
 
@@ -183,3 +185,34 @@ def test_the_build_checks_catch_a_held_submission_counted_or_a_figure_its_rows_d
     assert held.sample[0]["submission_id"] == rejected
     [rows] = [f for f in report.errors if f.check == "reconciliation" and "unit-level rows" in f.description]
     assert rows.provinces == ["01 Thành phố Hà Nội"] and rows.periods == ["2026-08"]
+
+
+def test_each_runs_report_is_kept_lists_every_check_and_is_named_by_its_holds_and_publish(warehouse, mailbox):
+    """A gate report was one file per schema, overwritten by the next run: the report of the run that held a
+    province was gone when the hold was reviewed, and a passed report listed no check."""
+    send(warehouse, "40", "2026-09", lambda v: v * 10)  # Nghệ An: an outlier, held
+    pipeline.check_submissions(warehouse)
+    with psycopg.connect(warehouse.warehouse_url) as conn:
+        (hold,) = [h for h in holds.holds(conn, pending_only=True) if h.province_code == "40"]
+    reports = warehouse.data_dir / "gx" / "reports"
+    held_by = reports / hold.gate_report
+    page = held_by.read_text(encoding="utf-8")
+    assert "Các kiểm tra đã chạy / Checks run" in page and "outlier" in page and "không đạt / failed" in page
+    run = int(re.search(r"(\d+) kiểm tra / checks", page).group(1))
+    listed = page.count(">đạt / passed<") + page.count(">không đạt / failed<")
+    assert listed == run >= 3 and ">đạt / passed<" in page, "every check, the passed ones too"
+    publish_id = pipeline.publish_new_figures(warehouse)["publish_id"]
+    assert held_by.exists(), "the next runs leave the report of the run that held Nghệ An"
+    with psycopg.connect(warehouse.warehouse_url) as conn:
+        published_with = conn.execute(
+            "select gate_report from meta.publish_log where publish_id = %s", [publish_id]
+        ).fetchone()[0]
+        assert (reports / published_with).exists() and published_with != hold.gate_report
+        pipeline.review_hold(hold.hold_id, holds.CONFIRMED, "the new teams are real", "doidulieu", warehouse)
+    pipeline.publish_new_figures(warehouse)
+    with psycopg.connect(warehouse.warehouse_url) as conn:
+        (done,) = holds.holds(conn, ids=[hold.hold_id])
+    history = done.describe()
+    assert f"report {hold.gate_report}" in history and "confirmed by doidulieu" in history
+    assert f"published in publish #{done.published_in}" in history and done.published_in > publish_id
+    mailbox.take()

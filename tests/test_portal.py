@@ -325,7 +325,7 @@ def test_an_officer_checks_fixes_and_sends_a_file_in_a_browser_offline(settings,
 
         (report,) = [p for p in (settings.data_dir / "gx").glob("report-*.html") if "build" in p.name]
         driver.get(report.as_uri())
-        assert "Passed" in driver.page_source and "checks run" in driver.page_source
+        assert "Passed" in driver.page_source and "Checks run" in driver.page_source
         driver.save_screenshot(str(SCREENSHOTS / "gate-report.png"))
         assert _local_only(_requested(driver), portal) == [], "the gate report needs nothing from the internet"
     finally:

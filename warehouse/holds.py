@@ -45,6 +45,8 @@ class Hold:
     reviewed_at: datetime | None
     review_reason: str | None
     is_replaced: bool  # a newer version of the file arrived: the hold no longer holds anything
+    gate_report: str | None = None  # the report of the run that made it (<data dir>/gx/reports/)
+    published_in: int | None = None  # the first publish that counted the held submission (once confirmed)
 
     def figure(self) -> str:
         """What was found, in a line: 'security_teams 2026-09 = 43510, median of its last periods 4351 (x3)'."""
@@ -66,16 +68,22 @@ class Hold:
             f"hold #{self.hold_id} [{state}] {self.province_code} {self.province_name or ''} {self.period_code}"
             f" (submission #{self.submission_id} {self.file_name} v{self.version}): {self.check_name}: {self.figure()}"
         )
+        line += f"\n    found {self.held_at:%Y-%m-%d %H:%M}"
+        line += f", report {self.gate_report}" if self.gate_report else ""
         if self.reviewed_by:
             when = f"{self.reviewed_at:%Y-%m-%d %H:%M}"
             line += f"\n    {self.status} by {self.reviewed_by} at {when}: {self.review_reason}"
+        if self.published_in:
+            line += f"\n    published in publish #{self.published_in}"
         return line
 
 
 _SELECT = """
     select h.hold_id, h.submission_id, s.file_name, s.version, h.province_code, p.name as province_name,
            h.period_code, h.check_name, h.indicator_code, h.figure_period, h.rule, h.detail, h.status, h.held_at,
-           h.reviewed_by, h.reviewed_at, h.review_reason, s.status <> 'accepted' as is_replaced
+           h.reviewed_by, h.reviewed_at, h.review_reason, s.status <> 'accepted' as is_replaced, h.gate_report,
+           (select min(l.publish_id) from meta.publish_log as l
+            where l.action = 'publish' and h.submission_id = any(l.submission_ids)) as published_in
     from meta.hold as h
     inner join ingest.submission as s using (submission_id)
     left join ref.unit as p on p.map = 'current' and p.unit_level = 'province' and p.unit_code = h.province_code
@@ -86,18 +94,18 @@ def _finding_key(check: str, row: dict) -> str:
     return f"{check}:{row.get('period_code')}:{row.get('indicator_code')}"
 
 
-def record(conn: psycopg.Connection, findings: list[Finding]) -> list[Hold]:
-    """One hold per submission × finding; returns the new ones. A finding already recorded for the same
-    submission version (open, confirmed or rejected) is not recorded again: a confirmed figure stays
-    confirmed."""
+def record(conn: psycopg.Connection, findings: list[Finding], gate_report: str | None = None) -> list[Hold]:
+    """One hold per submission × finding, naming the report of the run that found it; returns the new ones.
+    A finding already recorded for the same submission version (open, confirmed or rejected) is not recorded
+    again: a confirmed figure stays confirmed."""
     new_ids = []
     with conn.transaction():
         for finding in findings:
             for row in finding.rows:
                 created = conn.execute(
                     """insert into meta.hold (submission_id, province_code, period_code, check_name, finding_key,
-                                              indicator_code, figure_period, rule, detail)
-                       select s.submission_id, %s, s.period_code, %s, %s, %s, %s, %s, %s
+                                              indicator_code, figure_period, rule, detail, gate_report)
+                       select s.submission_id, %s, s.period_code, %s, %s, %s, %s, %s, %s, %s
                        from ingest.submission as s where s.submission_id = %s
                        on conflict (submission_id, finding_key) do nothing
                        returning hold_id""",
@@ -109,6 +117,7 @@ def record(conn: psycopg.Connection, findings: list[Finding]) -> list[Hold]:
                         row.get("period_code"),
                         finding.description,
                         json.dumps({k: v for k, v in row.items() if k != "submission_id"}, default=str),
+                        gate_report,
                         row["submission_id"],
                     ],
                 ).fetchone()

@@ -245,7 +245,7 @@ def check_submissions(settings: Settings | None = None) -> dict:
     report = _run_checks(SUBMISSION_SCHEMA, lambda: submission_suites(settings), settings)
     with connect(url) as conn, conn.transaction():
         conn.execute(f"set local role {security.TRANSFORMER}")
-        new = holds.record(conn, report.holds)
+        new = holds.record(conn, report.holds, report_name(report))
         pending = holds.holds(conn, pending_only=True)
         if new:
             alerts.queue(conn, alerts.holds_alert(new, settings), settings)
@@ -304,6 +304,11 @@ def validate_marts(settings: Settings | None = None) -> dict:
     return asdict(_run_checks(BUILD_SCHEMA, lambda: suites(BUILD_SCHEMA, settings.freshness_days), settings))
 
 
+def report_name(report: GateReport) -> str | None:
+    """The file name of a run's kept report (<data dir>/gx/reports/), as holds and the publish log name it."""
+    return report.report_url.rsplit("/", 1)[-1] or None
+
+
 def _run_checks(schema: str, table_suites: Callable[[], dict], settings: Settings) -> GateReport:
     """Run a gate with its data docs; on a critical finding, email the data team and raise GateFailed."""
     from expectations.gate import run_gate
@@ -339,6 +344,7 @@ def publish_marts(gate: dict, settings: Settings | None = None) -> int:
             checks=report.summary(),
             small_cell_provinces=settings.small_cell_provinces,
             on_published=digest,
+            gate_report=report_name(report),
         )
     alerts.deliver(settings)
     return publish_id

@@ -40,6 +40,7 @@ def publish(
     checks: str = "",
     small_cell_provinces: int = 3,
     on_published: Callable[[psycopg.Connection, int], None] | None = None,
+    gate_report: str | None = None,
 ) -> int:
     """Swap the checked build schema in as `marts`; return the publish id. BI never sees a half-state.
     `on_published(conn, publish_id)` runs inside the publishing transaction (the warnings' alert)."""
@@ -62,9 +63,9 @@ def publish(
         conn.execute(f"alter schema {BUILD_SCHEMA} rename to {LIVE_SCHEMA}")
         publish_to_readers(conn, LIVE_SCHEMA, small_cell_provinces)
         publish_id = conn.execute(
-            """insert into meta.publish_log (action, submission_ids, checks_passed, note, checks)
-               values ('publish', %s, %s, %s, %s) returning publish_id""",
-            [_counted_submissions(conn), checks_passed, note, checks],
+            """insert into meta.publish_log (action, submission_ids, checks_passed, note, checks, gate_report)
+               values ('publish', %s, %s, %s, %s, %s) returning publish_id""",
+            [_counted_submissions(conn), checks_passed, note, checks, gate_report],
         ).fetchone()[0]
         if on_published:
             on_published(conn, publish_id)
