@@ -13,15 +13,17 @@ be answered: an upload only with a session and within the size limit, any other 
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
 import re
 import secrets
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -446,37 +448,68 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/team", response_class=HTMLResponse)
     def team(request: Request):
-        from warehouse.holds import holds
+        """The data team's desk, in the order things need action: holds waiting (each with its finding, the gate
+        report of the run that made it and the province's last periods), files refused today, provinces late,
+        then what was done (recent decisions, the publish log, the gate reports) and the alerts not delivered."""
+        from warehouse.holds import OPEN, holds
 
         session = signed_in(request)
         if not session.is_data_team:
             return message(request, session, "forbidden", 403)
+        today = date.today()
         with admin() as conn:  # the data team sees every province: its pages read as the pipeline does
-            periods, grid = _completeness(conn)
-            refused = conn.execute(
-                """select submission_id, file_name, province_code, period_code, received_at, rejected_row_count
-                   from ingest.submission where status = 'rejected' and received_at >= current_date
-                   order by submission_id desc"""
-            ).fetchall()
             pending = holds(conn, pending_only=True)
-            undelivered = alerts.undelivered(conn)
+            charts = {h.hold_id: _chart(conn, h) for h in pending}
+            refused = conn.execute(
+                """select s.submission_id, s.file_name, s.province_code, p.name, s.period_code, s.received_at
+                   from ingest.submission as s
+                   left join ref.unit as p on p.map = 'current' and p.unit_level = 'province'
+                       and p.unit_code = s.province_code
+                   where s.status = 'rejected' and s.received_at >= current_date
+                   order by s.submission_id desc"""
+            ).fetchall()
+            due = sorted(_due(conn), key=lambda d: (not d.overdue(today), d.deadline, d.province_code))
+            periods, grid = _completeness(conn, due, today)
+            owed: dict[tuple[str, date, bool], list[str]] = {}  # one line a period, late ones first
+            for d in due:
+                owed.setdefault((d.period.code, d.deadline, d.overdue(today)), []).append(
+                    f"{d.province_code} {d.province_name}"
+                )
+            decided = sorted((h for h in holds(conn) if h.status != OPEN), key=lambda h: h.reviewed_at, reverse=True)[
+                :10
+            ]
             log = conn.execute(
-                """select publish_id, published_at, action, cardinality(submission_ids), checks_passed, note
+                """select publish_id, published_at, action, cardinality(submission_ids), checks_passed, gate_report
                    from meta.publish_log order by publish_id desc limit 10"""
             ).fetchall()
-        reports = sorted(p.name for p in (settings.data_dir / "gx").glob("report-*.html"))
+            undelivered = Counter(kind for _key, kind, *_rest in alerts.undelivered(conn))
+            no_contact = [(code, name) for code, name, _ in grid if not alerts.province_contacts(conn, code)]
         return page(
             request,
             "team.html",
             session,
+            holds=pending,
+            charts=charts,
+            refused=refused,
+            owed=owed,
             periods=periods,
             grid=grid,
-            refused=refused,
-            holds=pending,
-            undelivered=undelivered,
+            decided=decided,
             log=log,
-            reports=reports,
+            reports=_gate_reports(settings.data_dir / "gx"),
+            undelivered=sorted(undelivered.items()),
+            no_contact=no_contact,
         )
+
+    @app.get("/team/alerts", response_class=HTMLResponse)
+    def team_alerts(request: Request):
+        """Every alert not delivered, oldest first: the details behind the desk's count per kind."""
+        session = signed_in(request)
+        if not session.is_data_team:
+            return message(request, session, "forbidden", 403)
+        with admin() as conn:
+            undelivered = alerts.undelivered(conn)
+        return page(request, "team_alerts.html", session, undelivered=undelivered)
 
     @app.post("/team/hold/{hold_id}", response_class=HTMLResponse)
     def review(request: Request, hold_id: int, decision: str = Form(""), reason: str = Form(""), csrf: str = Form("")):
@@ -613,8 +646,11 @@ def _periods(chosen: str | None = None) -> list[str]:
     return codes if chosen is None or chosen in codes else [*codes, chosen]
 
 
-def _completeness(conn: psycopg.Connection) -> tuple[list[str], list[tuple[str, str, list[str]]]]:
-    """The last six periods anything was sent for × every province: the furthest each has come."""
+def _completeness(
+    conn: psycopg.Connection, due: list, today: date
+) -> tuple[list[str], list[tuple[str, str, list[str]]]]:
+    """The last six periods anything was sent for × every province: the furthest each has come, else where it
+    stands against the period's deadline (_owed)."""
     periods = [
         row[0]
         for row in conn.execute(
@@ -634,10 +670,76 @@ def _completeness(conn: psycopg.Connection) -> tuple[list[str], list[tuple[str, 
             key not in reached or STATUS_ORDER.index(status) < STATUS_ORDER.index(reached[key])
         ):
             reached[key] = status
+    owed = {(d.province_code, d.period.code): "late" if d.overdue(today) else "due" for d in due}
     provinces = conn.execute(
         "select unit_code, name from ref.unit where map = 'current' and unit_level = 'province' order by 1"
     ).fetchall()
-    return periods, [(code, name, [reached.get((code, p), "") for p in periods]) for code, name in provinces]
+    return periods, [
+        (code, name, [reached.get((code, p)) or owed.get((code, p)) or _owed(p, today) for p in periods])
+        for code, name in provinces
+    ]
+
+
+def _owed(period_code: str, today: date) -> str:
+    """Where a report nothing was accepted for and no reminder is due stands, by the calendar of
+    warehouse/reminders.py (DEADLINES_FILE): "not_due" before its deadline, "missing" after it (a period before
+    the first the warehouse expects, never reminded), "" for a period no report is expected for (a month)."""
+    from warehouse.reminders import DEADLINES_FILE
+
+    with DEADLINES_FILE.open(encoding="utf-8", newline="") as handle:
+        rules = {row["period_type"]: row for row in csv.DictReader(handle)}
+    period = parse_period(period_code)
+    rule = rules.get(period.period_type)
+    if rule is None or period.start < parse_period(rule["since_period"]).start:
+        return ""
+    return "not_due" if today <= period.end + timedelta(days=int(rule["due_days"])) else "missing"
+
+
+CHART_PERIODS = 6  # the held period and the five published before it
+
+
+def _chart(conn: psycopg.Connection, hold) -> list[dict]:
+    """The bars of a hold's chart: the province's published figure of the indicator for the periods of the
+    same kind before the held one (marts.mart_province_indicator; a ratio as its percentage), then the held
+    figure, marked. Each bar with its height and place in an inline SVG of CHART_PERIODS × 40 by 80 pixels.
+    Empty for a finding of no single figure (a version that drops most of its predecessor)."""
+    detail = hold.detail
+    if hold.indicator_code is None or hold.figure_period is None:
+        return []
+    if detail.get("value") is not None:
+        held = float(detail["value"])
+    elif detail.get("denominator"):
+        held = round(100 * float(detail["numerator"]) / float(detail["denominator"]), 2)
+    else:
+        return []
+    period = parse_period(hold.figure_period)
+    before = conn.execute(
+        """select period_code, coalesce(value, ratio_pct) from marts.mart_province_indicator
+           where province_code = %s and indicator_code = %s and period_type = %s and period_start < %s
+           order by period_start desc limit %s""",
+        [hold.province_code, hold.indicator_code, period.period_type, period.start, CHART_PERIODS - 1],
+    ).fetchall()
+    figures = [(code, float(value), False) for code, value in reversed(before) if value is not None]
+    figures.append((period.code, held, True))
+    top = max(value for _, value, _ in figures) or 1
+    return [
+        {
+            "period": code,
+            "value": int(value) if value.is_integer() else value,
+            "held": is_held,
+            "x": 40 * i + 4,
+            "height": round(60 * value / top),
+        }
+        for i, (code, value, is_held) in enumerate(figures)
+    ]
+
+
+def _gate_reports(gx: Path, kept: int = 10) -> list[str]:
+    """The gate reports the desk links: the last run of each schema (report-<schema>.html), then the `kept`
+    newest of every run's reports (gx/reports/<schema>-<time>.html), newest first."""
+    latest = sorted(p.name for p in gx.glob("report-*.html"))
+    runs = sorted((gx / "reports").glob("*.html"), key=lambda p: p.stat().st_mtime, reverse=True)
+    return latest + [p.name for p in runs[:kept]]
 
 
 # --- the data-entry form ------------------------------------------------------------------------------------

@@ -316,7 +316,10 @@ def test_an_officer_checks_fixes_and_sends_a_file_in_a_browser_offline(settings,
         driver.delete_all_cookies()
         log_in("doidulieu")
         assert "Tình hình nộp báo cáo" in driver.page_source
-        assert "[ANTQ] Task failed: x" in driver.find_element(By.ID, "undelivered").text
+        assert "task_failed 1" in driver.find_element(By.ID, "undelivered").text, "counted by kind on the desk"
+        click_and_load(driver.find_element(By.LINK_TEXT, "Xem từng thư chưa gửi được"))
+        assert "[ANTQ] Task failed: x" in driver.find_element(By.ID, "undelivered").text, "each behind the link"
+        driver.get(f"{portal}/team")
         assert "đã công bố" in driver.find_element(By.ID, "completeness").text
         driver.save_screenshot(str(SCREENSHOTS / "portal-team.png"))
         seen += _requested(driver)

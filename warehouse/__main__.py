@@ -31,10 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("url", help="print the warehouse URL (starting the embedded Postgres if needed)")
     status = commands.add_parser(
         "status",
-        help="what happened to a file: versions, status and every reason (no file: the pending holds and the"
-        " alerts not delivered)",
+        help="what happened to a file: versions, status and every reason (no file: the desk, what needs action"
+        " first: holds waiting, files refused today, provinces late, then the publish log and the alerts not"
+        " delivered by kind)",
     )
     status.add_argument("file", nargs="?", default="", help="a file name (or part of one), or a submission id")
+    status.add_argument("--all", action="store_true", help="list every alert not delivered, not only their count")
     explain = commands.add_parser("explain", help="every file, sheet and row a published figure is made of")
     explain.add_argument("province", help="current province code, e.g. 38")
     explain.add_argument("period", help="e.g. 2024, 2026-Q3, 2026-09")
@@ -106,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             if options.file:
                 print(file_status(conn, options.file))
             else:
-                print(hold_list(conn, pending_only=True), alert_list(conn), sep="\n\n")
+                print(desk(conn, every_alert=options.all))
     elif options.command in ("backup", "restore"):
         from warehouse import backup
 
@@ -267,15 +269,88 @@ def this_command() -> str:
     return f"{shlex.quote(os.path.relpath(sys.executable))} -m warehouse"
 
 
-def alert_list(conn) -> str:
-    """The alerts not delivered: waiting for the mail server (with the last error), or given up."""
+def desk(conn, every_alert: bool = False) -> str:
+    """The data team's desk in text, in the portal's order (/team): holds waiting, files refused today,
+    provinces late or due, then the last publishes and the alerts not delivered (by kind; each with
+    every_alert)."""
+    return "\n\n".join(
+        [hold_list(conn, pending_only=True), refused_today(conn), late_list(conn), publish_list(conn)]
+        + [alert_list(conn, every_alert)]
+    )
+
+
+def refused_today(conn) -> str:
+    """The files refused today: province, period, file, submission."""
+    rows = conn.execute(
+        """select s.submission_id, s.file_name, s.province_code, p.name, s.period_code, s.received_at
+           from ingest.submission as s
+           left join ref.unit as p on p.map = 'current' and p.unit_level = 'province' and p.unit_code = s.province_code
+           where s.status = 'rejected' and s.received_at >= current_date
+           order by s.submission_id desc"""
+    ).fetchall()
+    if not rows:
+        return "no file was refused today"
+    lines = [f"{len(rows)} file(s) refused today:"]
+    for sid, name, code, province, period, received in rows:
+        lines.append(
+            f"- {code or '?'} {province or ''} · {period or '?'} · {name} (submission #{sid}, {received:%H:%M})"
+        )
+    lines.append(f"why: {this_command()} status FILE")
+    return "\n".join(lines)
+
+
+def late_list(conn) -> str:
+    """Provinces whose report is late or due (warehouse/reminders.py), late ones first, one line a period."""
+    from datetime import date
+
+    from warehouse.reminders import due_submissions
+
+    today = date.today()
+    due = sorted(due_submissions(conn, today), key=lambda d: (not d.overdue(today), d.deadline, d.province_code))
+    if not due:
+        return "no province is late or due for a report"
+    by_period: dict[tuple, list[str]] = {}
+    for d in due:
+        state = "late" if d.overdue(today) else "due"
+        by_period.setdefault((d.period.code, d.deadline, state), []).append(f"{d.province_code} {d.province_name}")
+    lines = [f"{len(due)} report(s) late or due:"]
+    for (period, deadline, state), provinces in by_period.items():
+        lines.append(f"- {period} {state} (deadline {deadline:%Y-%m-%d}), {len(provinces)}: {', '.join(provinces)}")
+    return "\n".join(lines)
+
+
+def publish_list(conn, last: int = 5) -> str:
+    """The last publishes: when, action, submissions counted, checks passed, the run's gate report."""
+    rows = conn.execute(
+        """select publish_id, published_at, action, cardinality(submission_ids), checks_passed, gate_report
+           from meta.publish_log order by publish_id desc limit %s""",
+        [last],
+    ).fetchall()
+    if not rows:
+        return "nothing was published yet"
+    lines = ["last publishes (#, when, action, submissions counted, checks passed, gate report):"]
+    for pid, at, action, count, checks, report in rows:
+        lines.append(
+            f"- #{pid} {at:%Y-%m-%d %H:%M} {action}, {count} submissions, {checks} checks passed, {report or '-'}"
+        )
+    return "\n".join(lines)
+
+
+def alert_list(conn, every_alert: bool = True) -> str:
+    """The alerts not delivered, counted by kind; with every_alert, each: waiting for the mail server (with the
+    last error), or given up."""
+    from collections import Counter
+
     from warehouse.alerts import undelivered
 
     found = undelivered(conn)
     if not found:
         return "every alert was delivered"
-    lines = [f"{len(found)} alert(s) not delivered:"]
-    for _key, kind, recipients, subject, status, attempts, queued, next_at, error in found:
+    kinds = Counter(kind for _key, kind, *_rest in found)
+    lines = [f"{len(found)} alert(s) not delivered: " + ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items()))]
+    if not every_alert:
+        lines.append(f"each of them: {this_command()} status --all")
+    for _key, kind, recipients, subject, status, attempts, queued, next_at, error in found if every_alert else []:
         when = "given up" if status == "given_up" else f"next try {next_at:%Y-%m-%d %H:%M:%S}"
         lines.append(
             f"- {kind} to {recipients}, queued {queued:%Y-%m-%d %H:%M}, {attempts} attempt(s), {when}: {subject}"
