@@ -650,7 +650,9 @@ def _completeness(
     conn: psycopg.Connection, due: list, today: date
 ) -> tuple[list[str], list[tuple[str, str, list[str]]]]:
     """The last six periods anything was sent for × every province: the furthest each has come, else where it
-    stands against the period's deadline (_owed)."""
+    stands against the period's deadline (`due`, the reminders due today: "due" or "late"; else _owed)."""
+    from warehouse.reminders import DEADLINES_FILE
+
     periods = [
         row[0]
         for row in conn.execute(
@@ -671,23 +673,22 @@ def _completeness(
         ):
             reached[key] = status
     owed = {(d.province_code, d.period.code): "late" if d.overdue(today) else "due" for d in due}
+    with DEADLINES_FILE.open(encoding="utf-8", newline="") as handle:
+        rules = {row["period_type"]: row for row in csv.DictReader(handle)}
     provinces = conn.execute(
         "select unit_code, name from ref.unit where map = 'current' and unit_level = 'province' order by 1"
     ).fetchall()
     return periods, [
-        (code, name, [reached.get((code, p)) or owed.get((code, p)) or _owed(p, today) for p in periods])
+        (code, name, [reached.get((code, p)) or owed.get((code, p)) or _owed(p, today, rules) for p in periods])
         for code, name in provinces
     ]
 
 
-def _owed(period_code: str, today: date) -> str:
-    """Where a report nothing was accepted for and no reminder is due stands, by the calendar of
-    warehouse/reminders.py (DEADLINES_FILE): "not_due" before its deadline, "missing" after it (a period before
-    the first the warehouse expects, never reminded), "" for a period no report is expected for (a month)."""
-    from warehouse.reminders import DEADLINES_FILE
-
-    with DEADLINES_FILE.open(encoding="utf-8", newline="") as handle:
-        rules = {row["period_type"]: row for row in csv.DictReader(handle)}
+def _owed(period_code: str, today: date, rules: dict[str, dict]) -> str:
+    """Where a report nothing was accepted for and no reminder is due stands, by the calendar's rules (the rows
+    of warehouse/reminders.py DEADLINES_FILE by period type): "not_due" before its deadline, "missing" after it
+    (a period before the first the warehouse expects, never reminded), "" for a period no report is expected
+    for (a month)."""
     period = parse_period(period_code)
     rule = rules.get(period.period_type)
     if rule is None or period.start < parse_period(rule["since_period"]).start:

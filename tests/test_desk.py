@@ -35,7 +35,8 @@ def quarter_past_its_deadline(today: date) -> str:
 def warehouse(server_url, smtp_server, tmp_path_factory, national_template):
     """A hold on Hồ Chí Minh City's September (ten times its history), Thanh Hóa's report for a quarter past
     its deadline (so every other province is late for it), and Nghệ An's file refused today, as the pipeline
-    made them; and three alerts the mail server never took (two of one kind)."""
+    made them; a contact for Thanh Hóa only; and three alerts the mail server never took (two of one kind,
+    queued as the pipeline queues them: it delivers at once to the test's mail server)."""
     settings = national_copy(server_url, smtp_server, tmp_path_factory, national_template, "antq_desk")
     landing = settings.landing_dir
     original = write_submission(landing, "79", "2026-09")
@@ -48,6 +49,7 @@ def warehouse(server_url, smtp_server, tmp_path_factory, national_template):
         [["2026-09", "Phường Không Có", "security_teams", None, 5, None, None]],
     )
     with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
+        conn.execute("insert into ref.province_contact values ('38', 'pv05@thanhhoa.antq.test')")
         assert ingest_file(conn, outlier, settings).status == "accepted"
         assert ingest_file(conn, quarter, settings).status == "accepted"
         assert ingest_file(conn, refused, settings).status == "rejected"
@@ -94,7 +96,10 @@ def test_the_desk_shows_the_hold_the_refused_file_and_late_provinces_above_the_p
     assert "2026-09: " + f"{hold.detail['value']:,}".replace(",", ".") in chart
     completeness = section(page, "completeness")
     assert "trễ hạn" in completeness and "đã công bố" in completeness and "tạm giữ để xem xét" in completeness
-    assert "Tỉnh chưa có người nhận thư" in section(page, "due") and "79 Thành phố Hồ Chí Minh" in section(page, "due")
+    no_contact = page[page.index('id="no-contact"') :]
+    no_contact = no_contact[: no_contact.index("</p>")]
+    assert "Tỉnh chưa có người nhận thư" in no_contact and "79 Thành phố Hồ Chí Minh" in no_contact
+    assert "38 Thanh Hóa" not in no_contact, "Thanh Hóa has a contact"
 
 
 def test_the_publish_log_has_headers_and_the_alerts_are_counted_by_kind_with_each_behind_a_link(warehouse, portal):  # noqa: F811
@@ -141,6 +146,8 @@ def test_status_prints_the_desk_in_the_same_order_and_every_alert_with_all(wareh
         shown.index("3 alert(s) not delivered: gate_warnings 1, task_failed 2"),
     ]
     assert order == sorted(order), shown
+    assert "no contact for alerts (the data team forwards theirs), 33: 01 Thành phố Hà Nội" in shown
+    assert "38 Thanh Hóa" not in shown[shown.index("no contact for alerts") :]
     assert "[ANTQ] subject" not in shown and "status --all" in shown
     every = status("--all")
     assert all(f"[ANTQ] subject {key}" in every for key in "abc")

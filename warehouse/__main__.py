@@ -300,22 +300,30 @@ def refused_today(conn) -> str:
 
 
 def late_list(conn) -> str:
-    """Provinces whose report is late or due (warehouse/reminders.py), late ones first, one line a period."""
+    """Provinces whose report is late or due (warehouse/reminders.py), late ones first, one line a period; then
+    the provinces with no contact for alerts (warehouse/alerts.py province_contacts)."""
     from datetime import date
 
+    from warehouse.alerts import province_contacts
     from warehouse.reminders import due_submissions
 
     today = date.today()
     due = sorted(due_submissions(conn, today), key=lambda d: (not d.overdue(today), d.deadline, d.province_code))
-    if not due:
-        return "no province is late or due for a report"
+    provinces = conn.execute(
+        "select unit_code, name from ref.unit where map = 'current' and unit_level = 'province' order by 1"
+    ).fetchall()
     by_period: dict[tuple, list[str]] = {}
     for d in due:
         state = "late" if d.overdue(today) else "due"
         by_period.setdefault((d.period.code, d.deadline, state), []).append(f"{d.province_code} {d.province_name}")
-    lines = [f"{len(due)} report(s) late or due:"]
-    for (period, deadline, state), provinces in by_period.items():
-        lines.append(f"- {period} {state} (deadline {deadline:%Y-%m-%d}), {len(provinces)}: {', '.join(provinces)}")
+    lines = [f"{len(due)} report(s) late or due:" if due else "no province is late or due for a report"]
+    for (period, deadline, state), names in by_period.items():
+        lines.append(f"- {period} {state} (deadline {deadline:%Y-%m-%d}), {len(names)}: {', '.join(names)}")
+    no_contact = [f"{code} {name}" for code, name in provinces if not province_contacts(conn, code)]
+    if no_contact:
+        lines.append(
+            f"no contact for alerts (the data team forwards theirs), {len(no_contact)}: {', '.join(no_contact)}"
+        )
     return "\n".join(lines)
 
 
