@@ -212,14 +212,15 @@ def main() -> int:
     print("  select * from marts.mart_province_indicator where indicator_code = 'security_teams';")
     print("  select * from ingest.submission;   every file received, its status and version")
     print("  set role antq_analyst_38; select * from province_38.mart_province_indicator;   what Thanh Hóa's")
-    print("                                     analysts see: their province, and national figures of 3+ provinces")
+    print("                                     analysts see: their province, and national figures once complete")
     print("  make explain PROVINCE=38 PERIOD=2026-Q3 INDICATOR=security_teams   the rows a figure is made of")
     print(f"  {settings.data_dir / 'logs'}      the Airflow DAG run logs")
     print(f"  {settings.data_dir / 'gx' / 'report-build.html'}   the quality gate's report (opens offline)")
     print("  make airflow                       Airflow's UI and scheduler on this machine (new files publish")
-    print("                                     within about two minutes of landing); make airflow-stop")
+    print("                                     within about two minutes of landing); make stop ends them")
     print("  make portal                        the submission portal (accounts: python -m warehouse account)")
     print("  .venv/bin/python -m warehouse check FILE   what the pipeline would say of a file, storing nothing")
+    print("  make stop                          end the portal, Airflow and the embedded Postgres this started")
     return 0
 
 
