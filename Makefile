@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced-compiled-from-lock
 
-.PHONY: demo test browser airflow airflow-stop stop portal lint format bench clean psql rollback docs template status review explain check-history backup restore chaos
+.PHONY: demo test browser airflow airflow-stop stop publish portal lint format bench clean psql rollback docs template status review explain check-history backup restore chaos
 
 # Compiled to bytecode as installed: Python would otherwise compile dbt, Great Expectations and Airflow from
 # source in every process where it may not write __pycache__ (PYTHONDONTWRITEBYTECODE, a read-only venv):
@@ -50,6 +50,10 @@ airflow: $(STAMP)
 
 airflow-stop: $(STAMP)
 	$(BIN)/python -m warehouse.services stop
+
+# publish now what waits (the antq_publish DAG's steps in one process): after a backfill, a confirm or a reject
+publish: $(STAMP)
+	$(BIN)/python -m warehouse publish
 
 # ends what this checkout started: Airflow's services, the portal and the embedded Postgres (never another server)
 stop: $(STAMP)

@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     ):
         command = commands.add_parser(name, help=meaning)
         command.add_argument("folder", type=Path)
+    commands.add_parser(
+        "publish", help="publish now what waits: the submission checks, the build, the gate and the swap (antq_publish)"
+    )
     commands.add_parser("docs", help="generate the dbt documentation site (models, columns, grain, lineage)")
     commands.add_parser("check-history", help="run the dbt tests that read the whole fact store")
     commands.add_parser("ingest", help="ingest every file waiting in landing, by two worker processes (for backfills)")
@@ -154,7 +157,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"open {settings.data_dir / 'dbt' / 'target' / 'index.html'} in a browser")
     elif options.command == "ingest":
         print(json.dumps(pipeline.ingest_waiting(settings)))
-        print("then trigger the antq_publish DAG to build, check and publish")
+        print(f"then publish: make publish ({this_command()} publish), or let the antq_publish DAG run")
+    elif options.command == "publish":
+        try:
+            done = pipeline.publish_new_figures(settings)
+        except pipeline.GateFailed as failed:
+            print(f"not published: the gate failed (marts unchanged)\n{failed}", file=sys.stderr)
+            return 1
+        print(f"publish #{done['publish_id']}; held for review: {', '.join(done['held']) or 'none'}")
     elif options.command == "check":
         return check_file(Path(options.file), options.province, options.period, settings)
     elif options.command == "check-history":
