@@ -52,7 +52,13 @@ HERE = Path(__file__).parent
 SESSION_COOKIE = "antq_session"
 CSRF_COOKIE = "antq_csrf"
 LANGUAGE_COOKIE = "antq_lang"
-STATUS_ORDER = ("published", "held", "accepted", "rejected")  # the best a province × period has reached
+STATUS_ORDER = (
+    "published",
+    "held",
+    "refused_on_review",
+    "accepted",
+    "rejected",
+)  # the best a province × period has reached
 BIGINT_MAX = 2**63 - 1  # an id beyond it is no row's: answered as not found, never sent to the database
 MAX_FORM_BYTES = 64 * 1024  # every form but an upload is a few fields
 MAX_NAME_CHARS = 255  # a file name longer than any file system's is no file's
@@ -601,7 +607,9 @@ def _land(path: Path, folder: Path) -> Path:
 STATE = """s.status,
     s.submission_id = any(coalesce((select submission_ids from meta.publish_log order by publish_id desc limit 1),
                                    '{}')) as published,
-    exists (select from meta.hold h where h.submission_id = s.submission_id and h.status = 'open') as held"""
+    exists (select from meta.hold h where h.submission_id = s.submission_id and h.status = 'open') as held,
+    exists (select from meta.hold h where h.submission_id = s.submission_id and h.status = 'rejected')
+        as refused_on_review"""
 
 
 def _submissions(conn: psycopg.Connection, submission_id: int | None = None) -> list[dict]:
@@ -616,9 +624,15 @@ def _submissions(conn: psycopg.Connection, submission_id: int | None = None) -> 
 
 
 def _shown_status(row: dict) -> str:
+    """What became of a submission, as dbt and the pipeline decide it: a hold, open or rejected on review,
+    keeps an accepted submission out of the marts."""
     if row["status"] != "accepted":
         return row["status"]
-    return "held" if row["held"] else "published" if row["published"] else "accepted"
+    if row["held"]:
+        return "held"
+    if row["refused_on_review"]:
+        return "refused_on_review"
+    return "published" if row["published"] else "accepted"
 
 
 def _rejections(conn: psycopg.Connection, submission_id: int | None) -> list:

@@ -81,6 +81,7 @@ TEXT = {
     "accepted": ("đã nhận, chờ công bố", "accepted, waiting to be published"),
     "published": ("đã công bố", "published"),
     "held": ("tạm giữ để xem xét", "held for review"),
+    "refused_on_review": ("bị bác bỏ khi xem xét, không công bố", "rejected on review, not published"),
     "rejected": ("bị từ chối", "refused"),
     "superseded": ("đã được thay thế", "replaced by a later version"),
     "team": ("Nhóm dữ liệu", "Data team"),

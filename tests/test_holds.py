@@ -216,3 +216,23 @@ def test_each_runs_report_is_kept_lists_every_check_and_is_named_by_its_holds_an
     assert f"report {hold.gate_report}" in history and "confirmed by doidulieu" in history
     assert f"published in publish #{done.published_in}" in history and done.published_in > publish_id
     mailbox.take()
+
+
+def test_a_submission_rejected_on_review_is_shown_so_to_its_officer(warehouse):
+    """It stays out of the marts (dbt counts rejected holds with open ones), but the officer's page said
+    'accepted'."""
+    from portal.app import _submissions
+    from portal.auth import create_account, log_in
+    from warehouse import security
+
+    with psycopg.connect(warehouse.warehouse_url, autocommit=True) as conn:
+        rejected = conn.execute(
+            "select submission_id from meta.hold where status = 'rejected' and province_code = '38'"
+        ).fetchone()[0]
+        create_account(conn, "pv38", "mat-khau-thu-nghiem", "38")
+        session = log_in(conn, "pv38", "mat-khau-thu-nghiem", "127.0.0.1")
+        conn.execute(f"set role {security.PORTAL}")
+        conn.execute("select set_config('antq.session', %s, false)", [session.token])
+        (shown,) = _submissions(conn, rejected)
+    assert shown["status"] == "accepted" and shown["shown_status"] == "refused_on_review"
+    assert not shown["published"], "and it is indeed out of the marts"
