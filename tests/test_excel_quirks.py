@@ -173,6 +173,7 @@ def test_check_reports_every_reason_and_stores_nothing(settings, conn, tmp_path)
     done = _cli(settings, "check", str(good), "--province", "38", "--period", "2026-09")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "would be accepted for province 38, period 2026-09, as version 1 (1 rows)" in done.stdout
+    assert "    security_teams: 3\n" in done.stdout, "the province's figure it would publish"
     assert conn.execute("select count(*) from raw.indicator_value").fetchone()[0] == 0
 
 
@@ -184,3 +185,13 @@ def test_ingest_on_a_new_warehouse_prepares_it_first(server_url, smtp_server, tm
     assert '"accepted": 1' in done.stdout
     with psycopg.connect(settings.warehouse_url) as conn:
         assert conn.execute("select status from ingest.submission").fetchall() == [("accepted",)]
+
+
+def test_check_prints_each_figure_against_the_last_published_period_of_its_kind():
+    from ingestion.figures import ProvinceFigure
+    from warehouse.__main__ import figure_line
+
+    count = ProvinceFigure("security_teams", "count", 24037, None, None, "2026-Q2", 24000, None, None)
+    ratio = ProvinceFigure("households_in_anxh", "ratio", None, 975, 1000, "2026-Q2", None, 900, 1000)
+    assert figure_line(count) == "security_teams: 24037 (published 2026-Q2: 24000, change +37)"
+    assert figure_line(ratio) == "households_in_anxh: 975/1000 = 97.5% (published 2026-Q2: 90.0%, change +7.5)"

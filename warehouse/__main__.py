@@ -220,10 +220,27 @@ def check_file(path: Path, province: str | None, period: str | None, settings: S
         print(f"{path.name}: say which province and period it is for: --province 38 --period 2026-Q3", file=sys.stderr)
         return 2
     prepare_warehouse(settings)
+    from ingestion.figures import compare_with_published
+
     with connect(warehouse_url(settings)) as conn:
         result = dry_run(conn, path, province, period, settings)
+        compare_with_published(conn, province, result.period_code or period, result.figures)
     print(check_report(result))
     return 0 if result.status in ("accepted", "duplicate") else 1
+
+
+def figure_line(figure) -> str:
+    """`security_teams: 24037 (published 2026-Q2: 24000, change +37)`; a ratio as its share, in points."""
+    if figure.measure == "ratio":
+        pct, before = figure.ratio_pct, figure.published_ratio_pct
+        now = f"{figure.numerator}/{figure.denominator}" + ("" if pct is None else f" = {pct:.1f}%")
+        was = "" if before is None else f"{before:.1f}%"
+    else:
+        now, was = f"{figure.value}", f"{figure.published_value}"
+    if figure.published_period is None:
+        return f"{figure.indicator_code}: {now}"
+    change = "" if figure.change is None else f", change {figure.change:+g}"
+    return f"{figure.indicator_code}: {now} (published {figure.published_period}: {was}{change})"
 
 
 def check_report(result) -> str:
@@ -251,6 +268,9 @@ def check_report(result) -> str:
             ]
             lines += [f"  warning: {said[0]}", f"    {said[1]}", f"    ({drop.describe()})"]
         lines += [f"  note: {en} / {vi}" for vi, en in result.notes]  # how it was read: a title, formulas
+        if result.figures:
+            lines.append("  the province's figures it would publish (against the last published period of its kind):")
+        lines += [f"    {figure_line(figure)}" for figure in result.figures]
         return "\n".join(lines)
     lines = [f"{result.file_name}: would be refused, {len(result.problems)} reason(s); nothing was stored"]
     lines += [f"  {problem.describe()}" for problem in result.problems]
