@@ -44,7 +44,7 @@ from ingestion.named_period import period_named
 from ingestion.periods import Period, parse_period
 from portal import auth
 from portal.text import LANGUAGES, TEXT, number, percent, translate
-from warehouse import alerts, pipeline, security
+from warehouse import alerts, desk, pipeline, security
 from warehouse.db import warehouse_url
 from warehouse.settings import Settings
 
@@ -251,7 +251,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with as_session(session) as conn:
             submissions = _submissions(conn)
         with admin() as conn:  # what the province still owes: asked of every province, shown for its own
-            due = [d for d in _due(conn) if d.province_code == session.province_code]
+            due = [d for d in _due(conn, settings) if d.province_code == session.province_code]
         chosen = _earliest_due(due)
         return page(
             request,
@@ -384,7 +384,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return message(request, session, "forbidden", 403)
         with admin() as conn:  # the session's own province only: the officer's role reaches no table
             try:
-                due = [d for d in _due(conn) if d.province_code == session.province_code]
+                due = [d for d in _due(conn, settings) if d.province_code == session.province_code]
                 chosen = parse_period(period or _earliest_due(due))
             except ValueError:
                 return message(request, session, "not_found", 404)
@@ -466,15 +466,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with admin() as conn:  # the data team sees every province: its pages read as the pipeline does
             pending = holds(conn, pending_only=True)
             charts = {h.hold_id: _chart(conn, h) for h in pending}
-            refused = conn.execute(
-                """select s.submission_id, s.file_name, s.province_code, p.name, s.period_code, s.received_at
-                   from ingest.submission as s
-                   left join ref.unit as p on p.map = 'current' and p.unit_level = 'province'
-                       and p.unit_code = s.province_code
-                   where s.status = 'rejected' and s.received_at >= current_date
-                   order by s.submission_id desc"""
-            ).fetchall()
-            due = sorted(_due(conn), key=lambda d: (not d.overdue(today), d.deadline, d.province_code))
+            refused = desk.refused_today(conn)
+            due = desk.due_by_urgency(conn, today, settings)
             periods, grid = _completeness(conn, due, today)
             owed: dict[tuple[str, date, bool], list[str]] = {}  # one line a period, late ones first
             for d in due:
@@ -642,10 +635,10 @@ def _rejections(conn: psycopg.Connection, submission_id: int | None) -> list:
     return conn.execute("select * from portal.rejections(%s)", [submission_id]).fetchall()
 
 
-def _due(conn: psycopg.Connection):
+def _due(conn: psycopg.Connection, settings: Settings):
     from warehouse.reminders import due_submissions
 
-    return due_submissions(conn, date.today())
+    return due_submissions(conn, date.today(), settings)
 
 
 def _periods(chosen: str | None = None) -> list[str]:

@@ -58,7 +58,7 @@ def test_the_period_lists_open_on_the_earliest_period_the_province_owes(settings
     typed = {"csrf": _csrf(nghe_an), "period": "2026-Q2", "action": "submit", "value.security_teams.total": "9"}
     assert "Đã nhận tệp" in nghe_an.post("/form", data=typed).text
     with psycopg.connect(settings.warehouse_url) as conn:
-        owed = [d.period for d in due_submissions(conn, date.today()) if d.province_code == "38"]
+        owed = [d.period for d in due_submissions(conn, date.today(), settings) if d.province_code == "38"]
     earliest = min(owed, key=lambda p: (p.end, p.start)).code
     assert earliest == "2026-Q2", [p.code for p in owed]
     client = _logged_in(portal, "thanhhoa")

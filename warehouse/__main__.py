@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             if options.file:
                 print(file_status(conn, options.file))
             else:
-                print(desk(conn, every_alert=options.all))
+                print(desk(conn, settings, every_alert=options.all))
     elif options.command in ("backup", "restore"):
         from warehouse import backup
 
@@ -299,25 +299,21 @@ def this_command() -> str:
     return f"{shlex.quote(os.path.relpath(sys.executable))} -m warehouse"
 
 
-def desk(conn, every_alert: bool = False) -> str:
+def desk(conn, settings: Settings, every_alert: bool = False) -> str:
     """The data team's desk in text, in the portal's order (/team): holds waiting, files refused today,
     provinces late or due, then the last publishes and the alerts not delivered (by kind; each with
     every_alert)."""
     return "\n\n".join(
-        [hold_list(conn, pending_only=True), refused_today(conn), late_list(conn), publish_list(conn)]
+        [hold_list(conn, pending_only=True), refused_today(conn), late_list(conn, settings), publish_list(conn)]
         + [alert_list(conn, every_alert)]
     )
 
 
 def refused_today(conn) -> str:
     """The files refused today: province, period, file, submission."""
-    rows = conn.execute(
-        """select s.submission_id, s.file_name, s.province_code, p.name, s.period_code, s.received_at
-           from ingest.submission as s
-           left join ref.unit as p on p.map = 'current' and p.unit_level = 'province' and p.unit_code = s.province_code
-           where s.status = 'rejected' and s.received_at >= current_date
-           order by s.submission_id desc"""
-    ).fetchall()
+    from warehouse.desk import refused_today as refused_rows
+
+    rows = refused_rows(conn)
     if not rows:
         return "no file was refused today"
     lines = [f"{len(rows)} file(s) refused today:"]
@@ -329,16 +325,16 @@ def refused_today(conn) -> str:
     return "\n".join(lines)
 
 
-def late_list(conn) -> str:
+def late_list(conn, settings: Settings) -> str:
     """Provinces whose report is late or due (warehouse/reminders.py), late ones first, one line a period; then
     the provinces with no contact for alerts (warehouse/alerts.py province_contacts)."""
     from datetime import date
 
     from warehouse.alerts import province_contacts
-    from warehouse.reminders import due_submissions
+    from warehouse.desk import due_by_urgency
 
     today = date.today()
-    due = sorted(due_submissions(conn, today), key=lambda d: (not d.overdue(today), d.deadline, d.province_code))
+    due = due_by_urgency(conn, today, settings)
     provinces = conn.execute(
         "select unit_code, name from ref.unit where map = 'current' and unit_level = 'province' order by 1"
     ).fetchall()

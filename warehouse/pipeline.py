@@ -383,7 +383,7 @@ def remind_late_provinces(today: date, settings: Settings | None = None) -> dict
     prepare_warehouse(settings)  # the DAG's first run on a new warehouse may come before any ingest's
     queued = 0
     with connect(warehouse_url(settings)) as conn, conn.transaction():
-        due = due_submissions(conn, today, settings.reminders_from)
+        due = due_submissions(conn, today, settings)
         by_province: dict[str, list] = {}
         for item in due:
             by_province.setdefault(item.province_code, []).append(item)

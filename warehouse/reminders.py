@@ -52,11 +52,12 @@ def periods_between(first: Period, today: date) -> list[Period]:
     return periods
 
 
-def due_submissions(conn: psycopg.Connection, today: date, since: date | None = None) -> list[Due]:
+def due_submissions(conn: psycopg.Connection, today: date, settings: Settings) -> list[Due]:
     """Province × period pairs inside their reminder window with no accepted submission yet, for the periods
     provinces are expected to report: from the first period of each kind the warehouse has received a file
-    for (or, if given, the first starting on or after `since`, ANTQ_REMINDERS_FROM), never for history before
-    it existed. Of a kind nothing has been received for and with no `since`, nothing is due: a new warehouse
+    for (or, if set, the first starting on or after settings.reminders_from, ANTQ_REMINDERS_FROM), never for
+    history before it existed. Of a kind nothing has been received for and with no such day, nothing is due: a
+    new warehouse
     reminds no one of reports nobody asked it for."""
     with DEADLINES_FILE.open(encoding="utf-8", newline="") as handle:
         rules = {row["period_type"]: row for row in csv.DictReader(handle)}
@@ -78,7 +79,7 @@ def due_submissions(conn: psycopg.Connection, today: date, since: date | None = 
         first = parse_period(rule["since_period"])
         if first.period_type != period_type:
             raise ValueError(f"{DEADLINES_FILE}: since_period of {period_type} is a {first.period_type}")
-        start = since or first_received.get(period_type)
+        start = settings.reminders_from or first_received.get(period_type)
         if start is None:
             continue
         for period in periods_between(first, today):
