@@ -12,19 +12,14 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.etree.ElementTree import ParseError
 
 import openpyxl
+from defusedxml import DefusedXmlException  # openpyxl parses with defusedxml, a dependency: no entity, no DTD
 from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
 
 from ingestion import rules
 from ingestion.contract import INDICATOR_SHEET, FileRejected, Problem, known_header, sheet_title
 from ingestion.unit_names import fold
-
-try:  # openpyxl parses with defusedxml when it is installed (a dependency): entities and external DTDs refused
-    from defusedxml import DefusedXmlException
-except ImportError:  # pragma: no cover
-    DefusedXmlException = ParseError
 
 
 @dataclass

@@ -16,12 +16,13 @@ as $$
 $$;
 revoke execute on function portal.session_login() from public;
 
--- The session's submissions (the data team's: every province's), newest first, with what became of each.
+-- The session's submissions (the data team's: every province's), newest first, with what became of each: an
+-- open hold keeps it out of the marts, and so does one rejected on review (as int_counted_submissions decides).
 create function portal.submissions(wanted bigint default null)
 returns table (
     submission_id bigint, file_name text, province_code text, period_code text, version integer,
     row_count integer, rejected_row_count integer, received_at timestamptz, status text,
-    published boolean, held boolean
+    published boolean, held boolean, refused_on_review boolean
 )
 language sql stable security definer
 set search_path = pg_catalog, portal
@@ -32,7 +33,8 @@ as $$
     select s.submission_id, s.file_name, s.province_code, s.period_code, s.version, s.row_count,
            s.rejected_row_count, s.received_at, s.status,
            coalesce(s.submission_id = any(live.submission_ids), false),
-           exists (select from meta.hold h where h.submission_id = s.submission_id and h.status = 'open')
+           exists (select from meta.hold h where h.submission_id = s.submission_id and h.status = 'open'),
+           exists (select from meta.hold h where h.submission_id = s.submission_id and h.status = 'rejected')
     from ingest.submission s
     left join live on true
     where (s.province_code = portal.session_province() or portal.session_province() = '*')
