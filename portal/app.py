@@ -8,14 +8,14 @@ Every response forbids scripts, framing and type sniffing (SECURITY_HEADERS). Wh
 limited twice: by the page code, and by the database role an officer's pages read with, which reaches only
 functions that return the request's session's rows (warehouse/security.py, antq_portal). The data team's
 pages, which show every province, read as the pipeline does. A request body is read only once the request may
-be answered: an upload only with a session and within the size limit, any other form only when small.
+be answered: an upload or the entry form only with a session and within its size limit, any other form only
+when small.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import re
 import secrets
@@ -36,13 +36,13 @@ from fastapi.templating import Jinja2Templates
 from psycopg.rows import dict_row
 from starlette.concurrency import run_in_threadpool
 
-from ingestion.catalogue import TOTAL, Indicator, load_catalogue
+from ingestion.catalogue import load_catalogue
 from ingestion.contract import column_label
 from ingestion.figures import compare_with_published, submission_figures
 from ingestion.loader import dry_run, safe_name, sha256_of
 from ingestion.named_period import period_named
-from ingestion.periods import Period, parse_period
-from portal import auth
+from ingestion.periods import parse_period
+from portal import auth, entry_form
 from portal.text import LANGUAGES, TEXT, number, percent, translate
 from warehouse import alerts, desk, pipeline, security
 from warehouse.db import warehouse_url
@@ -60,7 +60,10 @@ STATUS_ORDER = (
     "rejected",
 )  # the best a province × period has reached
 BIGINT_MAX = 2**63 - 1  # an id beyond it is no row's: answered as not found, never sent to the database
-MAX_FORM_BYTES = 64 * 1024  # every form but an upload is a few fields
+MAX_FORM_BYTES = 64 * 1024  # every form but an upload and the entry form is a few fields
+# The entry form's grid: an indicator's figures for each commune of a province (Thanh Hóa: 166 communes and a
+# ratio in 6 categories, about 2,000 fields and 120 KB with every field filled).
+MAX_ENTRY_FORM_BYTES, MAX_FORM_FIELDS = 512 * 1024, 4000
 MAX_NAME_CHARS = 255  # a file name longer than any file system's is no file's
 # The portal has no script, no frame and no resource from elsewhere; a page that says otherwise was injected.
 SECURITY_HEADERS = {
@@ -159,13 +162,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def bounded_uploads(request: Request, call_next):
-        """Answer a POST before its body is read when it may not be: an upload without a session (whatever its
-        size), an upload larger than the file size limit, any other form larger than a form is, and a body of
-        unknown size. A body that is not read costs neither memory nor disk."""
+        """Answer a POST before its body is read when it may not be: an upload or an entry form without a session
+        (whatever its size), an upload larger than the file size limit, an entry form larger than a province's
+        grid, any other form larger than a form is, and a body of unknown size. A body that is not read costs
+        neither memory nor disk."""
         if request.method == "POST":
             is_upload = request.url.path == "/upload"
-            session = await run_in_threadpool(current, request) if is_upload else None
-            if is_upload and session is None:
+            is_entry_form = request.url.path == "/form"
+            needs_session = is_upload or is_entry_form  # larger bodies, read only for someone signed in
+            session = await run_in_threadpool(current, request) if needs_session else None
+            if needs_session and session is None:
                 return RedirectResponse("/login", status_code=303)
             length = request.headers.get("content-length")
             if length is None:
@@ -174,7 +180,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 return Response("Content-Length is not a number", status_code=400)
             if is_upload and int(length) > settings.max_file_bytes + 64 * 1024:
                 return message(request, session, "too_large", 413, mb=settings.max_file_bytes // (1024 * 1024))
-            if not is_upload and int(length) > MAX_FORM_BYTES:
+            limit = MAX_ENTRY_FORM_BYTES if is_entry_form else MAX_FORM_BYTES
+            if not is_upload and int(length) > limit:
                 return Response("Request body too large", status_code=413)
         return await call_next(request)
 
@@ -375,10 +382,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     @app.get("/form", response_class=HTMLResponse)
-    def entry_form(request: Request, period: str | None = None):
-        """The data-entry form of a period, for an officer with no file: one field per figure of the province's
-        own totals that the catalogue collects then. It starts from the figures typed on the check page when it
-        comes back from there, else from the last version the province sent for the period."""
+    def open_form(request: Request, period: str | None = None, grid: str | None = None):
+        """The data-entry form of a period, for an officer with no file: the province's own totals of every
+        indicator collected then, or one indicator's grid over the province's communes (portal/entry_form.py).
+        It starts from the last version the province sent for the period."""
         session = signed_in(request)
         if session.is_data_team:
             return message(request, session, "forbidden", 403)
@@ -386,56 +393,67 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 due = [d for d in _due(conn, settings) if d.province_code == session.province_code]
                 chosen = parse_period(period or _earliest_due(due))
+                form = entry_form.page_of(conn, chosen, session.province_code, grid)
             except ValueError:
                 return message(request, session, "not_found", 404)
-            last = _last_version(conn, session.province_code, chosen.code)
-        indicators = _collected(chosen)
-        names = {name for indicator in indicators for name, _ in _fields(indicator)}
-        typed = {name: value for name, value in request.query_params.items() if name in names}
-        if last and not typed:
-            typed = last[1]
+            sent = entry_form.last_sent(conn, session.province_code, chosen)
+        return form_page(request, session, form, sent.fields(form) if sent else {}, sent)
+
+    def form_page(request: Request, session: auth.Session, form, typed: dict, sent, status_code: int = 200):
         lang = language(request)
         return page(
             request,
             "form.html",
             session,
-            period=chosen.code,
-            periods=_periods(chosen.code),
-            indicators=indicators,
-            fields=_fields,
+            status_code,
+            form=form,
+            period=form.period.code,
+            periods=_periods(form.period.code),
+            grids=entry_form.collected(form.period),
             typed=typed,
-            version=last[0] if last else None,
+            sent=sent,
             category=lambda code: translate(lang, f"cat_{code}") if f"cat_{code}" in TEXT else code,
         )
 
     @app.post("/form", response_class=HTMLResponse)
     async def send_form(request: Request):
-        fields = {name: value for name, value in (await request.form()).items() if isinstance(value, str)}
+        form = await request.form(max_fields=MAX_FORM_FIELDS)
+        fields = {name: value for name, value in form.items() if isinstance(value, str)}
         return await run_in_threadpool(deliver_form, request, fields)
 
     def deliver_form(request: Request, fields: dict[str, str]):
-        """The typed figures as a file of the contract (JSON), checked or sent as an uploaded file is. Named for
-        the form, the officer and the time, so the registry and `explain` say where the figures came from;
-        the province is the session's, whatever the form says."""
+        """The typed figures as a file of the contract (JSON), checked or sent as an uploaded file is, or shown
+        again to go on editing (from the check's page). Named for the form, the officer and the time, so the
+        registry and `explain` say where the figures came from; the province is the session's, whatever the
+        form says. A page that started from a version that is no longer the latest is refused."""
         session = signed_in(request)
         if not form_is_genuine(request, session, fields.get("csrf", "")):
             return message(request, session, "bad_form", 403)
         if session.is_data_team:
             return message(request, session, "forbidden", 403)
-        try:
-            period = parse_period(fields.get("period", ""))
-        except ValueError:
-            return message(request, session, "not_found", 400)
-        rows = _typed_rows(period, session.province_code, fields)
+        with admin() as conn:
+            try:
+                period = parse_period(fields.get("period", ""))
+                form = entry_form.page_of(conn, period, session.province_code, fields.get("grid"))
+            except ValueError:
+                return message(request, session, "not_found", 400)
+            sent = entry_form.last_sent(conn, session.province_code, period)
+        typed = {name: value.strip() for name, value in fields.items() if name in form.names() and value.strip()}
+        started_from = fields.get("base", "")
+        if started_from != (str(sent.submission_id) if sent else ""):
+            return message(request, session, "form_stale", 409)
+        if fields.get("action") == "edit":
+            return form_page(request, session, form, typed, sent)
         name = f"form-{session.login}-{period.code}-{datetime.now():%Y%m%d%H%M%S}.json"
         scratch = uploads / secrets.token_hex(8)
         scratch.mkdir(parents=True)
         try:
             path = scratch / safe_name(name)
-            path.write_text(json.dumps({"indicators": rows}, ensure_ascii=False, indent=1), encoding="utf-8")
+            document = entry_form.document(form, typed, sent)
+            path.write_text(entry_form.as_json(document), encoding="utf-8")
             purpose = "submit" if fields.get("action") == "submit" else "check"
-            typed = [(field, value) for field, value in fields.items() if field.count(".") == 2]
-            return deliver(request, session, path, name, period.code, purpose, typed=typed)
+            back = {"grid": form.indicator.code if form.indicator else "", "base": started_from, **typed}
+            return deliver(request, session, path, name, period.code, purpose, typed=list(back.items()))
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
@@ -595,37 +613,11 @@ def _land(path: Path, folder: Path) -> Path:
     return target
 
 
-# What became of a submission `s` (the columns _shown_status reads), for the data team's pages; an officer's
-# come from portal.submissions(), which decides them alike.
-STATE = """s.status,
-    s.submission_id = any(coalesce((select submission_ids from meta.publish_log order by publish_id desc limit 1),
-                                   '{}')) as published,
-    exists (select from meta.hold h where h.submission_id = s.submission_id and h.status = 'open') as held,
-    exists (select from meta.hold h where h.submission_id = s.submission_id and h.status = 'rejected')
-        as refused_on_review"""
-
-
 def _submissions(conn: psycopg.Connection, submission_id: int | None = None) -> list[dict]:
     """The session's submissions (the data team's: every province's) with what became of them, newest first:
     on a connection as antq_portal, keyed by the session (portal.submissions() decides whose)."""
-    found = (
-        conn.cursor(row_factory=dict_row).execute("select * from portal.submissions(%s)", [submission_id]).fetchall()
-    )
-    for row in found:
-        row["shown_status"] = _shown_status(row)
-    return found
-
-
-def _shown_status(row: dict) -> str:
-    """What became of a submission, as dbt and the pipeline decide it: a hold, open or rejected on review,
-    keeps an accepted submission out of the marts."""
-    if row["status"] != "accepted":
-        return row["status"]
-    if row["held"]:
-        return "held"
-    if row["refused_on_review"]:
-        return "refused_on_review"
-    return "published" if row["published"] else "accepted"
+    cursor = conn.cursor(row_factory=dict_row)
+    return cursor.execute("select * from portal.submissions(%s)", [submission_id]).fetchall()
 
 
 def _rejections(conn: psycopg.Connection, submission_id: int | None) -> list:
@@ -668,13 +660,13 @@ def _completeness(
         )
     ]
     rows = conn.cursor(row_factory=dict_row).execute(
-        f"""select s.province_code, s.period_code, {STATE}
-            from ingest.submission s where s.period_code = any(%s) and s.status <> 'superseded'""",
+        """select province_code, period_code, state from ingest.submission_state
+           where period_code = any(%s) and status <> 'superseded'""",
         [periods],
     )
     reached: dict[tuple[str, str], str] = {}
     for row in rows:
-        key, status = (row["province_code"], row["period_code"]), _shown_status(row)
+        key, status = (row["province_code"], row["period_code"]), row["state"]
         if status in STATUS_ORDER and (
             key not in reached or STATUS_ORDER.index(status) < STATUS_ORDER.index(reached[key])
         ):
@@ -750,11 +742,6 @@ def _gate_reports(gx: Path, kept: int = 10) -> list[str]:
     return latest + [p.name for p in runs[:kept]]
 
 
-# --- the data-entry form ------------------------------------------------------------------------------------
-
-MEASURES = ("value", "numerator", "denominator")  # the contract's columns of figures
-
-
 def _earliest_due(due: list) -> str:
     """The period the lists open on (upload, template, form): the earliest of the province's reminders (`_due`),
     else the latest quarter."""
@@ -769,61 +756,3 @@ def _indicator_name(language: str, code: str) -> str:
     if indicator is None:
         return code
     return indicator.name_vi if language == "vi" else indicator.name_en
-
-
-def _collected(period: Period) -> list[Indicator]:
-    """The catalogue's indicators collected in the period, in the catalogue's order."""
-    return [i for i in load_catalogue().values() if i.collected_in(period.start, period.end)]
-
-
-def _fields(indicator: Indicator) -> list[tuple[str, str]]:
-    """The form's fields of an indicator, (name, category): "value.<code>.<category>" for a count,
-    "numerator.…" and "denominator.…" for a ratio, one of each per category (or the total)."""
-    measures = ("numerator", "denominator") if indicator.is_ratio else ("value",)
-    return [
-        (f"{measure}.{indicator.code}.{category}", category)
-        for category in indicator.allowed_categories()
-        for measure in measures
-    ]
-
-
-def _typed_rows(period: Period, province_code: str, fields: dict[str, str]) -> list[dict[str, str | None]]:
-    """The rows of the contract the typed figures make, the province's own totals: one per indicator and
-    category with anything typed. Every row has every column, an empty field as null (an empty cell: a
-    column left out is one the reader misses). What was typed is kept as text, so the contract gives it the
-    same reason it gives a file's cell."""
-    rows = []
-    for indicator in _collected(period):
-        for category in indicator.allowed_categories():
-            typed = {m: fields.get(f"{m}.{indicator.code}.{category}", "").strip() for m in MEASURES}
-            if any(typed.values()):
-                rows.append(
-                    {"period": period.code, "unit_code": province_code, "indicator_code": indicator.code}
-                    | {"category": category if indicator.categories else None}
-                    | {measure: text or None for measure, text in typed.items()}
-                )
-    return rows
-
-
-def _last_version(conn: psycopg.Connection, province_code: str, period_code: str) -> tuple[int, dict] | None:
-    """The province's accepted submission for the period: its version and its figures at the province level,
-    as form fields, read from raw.indicator_value as the pipeline reads them. On the pipeline's connection,
-    for the session's own province only."""
-    found = conn.execute(
-        """select submission_id, version from ingest.submission
-           where province_code = %s and period_code = %s and status = 'accepted'
-           order by submission_id desc limit 1""",
-        [province_code, period_code],
-    ).fetchone()
-    if found is None:
-        return None
-    typed = {}
-    for code, category, value, numerator, denominator in conn.execute(
-        """select indicator_code, coalesce(category, %s), value, numerator, denominator
-           from raw.indicator_value where submission_id = %s and unit_code = %s""",
-        [TOTAL, found[0], province_code],
-    ):
-        for measure, figure in (("value", value), ("numerator", numerator), ("denominator", denominator)):
-            if figure is not None:
-                typed[f"{measure}.{code}.{category}"] = str(figure)
-    return found[1], typed

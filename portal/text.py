@@ -147,6 +147,24 @@ TEXT = {
     ),
     "open": ("Mở", "Open"),
     "province_totals": ("Số liệu toàn tỉnh", "The province's totals"),
+    "form_page": ("Nhập", "Enter"),
+    "by_commune": ("Theo xã, phường", "By commune"),
+    "unit": ("Đơn vị", "Unit"),
+    "grid_help": (
+        "Dòng đầu là số của toàn tỉnh, sau đó {communes} xã, phường, đặc khu của kỳ này; bỏ trống ô không có số"
+        " liệu. Số của tỉnh không được nhỏ hơn tổng các xã. Gửi: bản mới gồm số của trang này và mọi số khác của"
+        " bản đã gửi trước (các chỉ tiêu khác, trang mô hình) giữ nguyên.",
+        "The first row is the province's own figure, then its {communes} communes of this period; leave empty what"
+        " you have no figure for. The province's figure may not be less than its communes' sum. Send: the new"
+        " version has this page's figures, and every other figure of the version sent before (other indicators,"
+        " the models sheet) as it was.",
+    ),
+    "form_stale": (
+        "Biểu mẫu này mở từ một bản không còn là bản mới nhất của kỳ: đã có bản gửi sau đó (từ cổng hoặc bằng"
+        " tệp). Hãy mở lại biểu mẫu để sửa từ bản mới nhất; chưa lưu gì.",
+        "This form was opened from a version that is no longer the period's latest: another was sent since (from"
+        " the portal or as a file). Open the form again to edit from the latest; nothing was stored.",
+    ),
     "form_help": (
         "Mỗi ô một số nguyên, viết liền (4351, không viết 4.351); bỏ trống ô không có số liệu. Kiểm tra: xem ngay"
         " mọi lỗi, không lưu gì. Gửi: nộp chính thức như một tệp, thay thế bản đã gửi trước của kỳ này.",
@@ -155,9 +173,11 @@ TEXT = {
         " is, replacing any earlier one for the period.",
     ),
     "form_prefilled": (
-        "Đã điền sẵn số liệu của bản {version} đã gửi. Sửa số cần sửa rồi bấm Gửi: bản mới thay thế cả bản trước.",
+        "Đã điền sẵn số liệu của bản {version} đã gửi. Sửa số cần sửa rồi bấm Gửi: bản mới thay thế bản trước, với"
+        " số trên trang này như đã sửa và mọi số khác của bản trước giữ nguyên.",
         "Filled in with the figures of version {version}, as sent. Change what needs changing and press Send:"
-        " the new version replaces the earlier one whole.",
+        " the new version replaces the earlier one, with this page's figures as changed and every other figure"
+        " of the earlier one as it was.",
     ),
     "edit_again": ("Sửa tiếp số liệu vừa nhập", "Go on editing these figures"),
     "numerator": ("Tử số", "Numerator"),

@@ -39,8 +39,14 @@ def _inputs(page: str) -> dict[str, str]:
     }
 
 
-def _send(client: httpx.Client, figures: dict[str, str], action: str, **extra: str) -> httpx.Response:
-    form = {"csrf": _csrf(client), "period": PERIOD, "action": action, **figures, **extra}
+def _hidden(page: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+
+
+def _send(client: httpx.Client, figures: dict[str, str], action: str, grid: str = "", **extra: str) -> httpx.Response:
+    """The form's page as the officer opens it (its token and the version it starts from), sent with `figures`."""
+    opened = _hidden(client.get("/form", params={"period": PERIOD, "grid": grid}).text)
+    form = opened | {"action": action, **figures, **extra}
     return client.post("/form", data=form, timeout=120)
 
 
@@ -101,9 +107,8 @@ def test_check_gives_a_typed_figure_the_reasons_a_file_gets_and_stores_nothing(s
             ("thanhhoa",)
         ]
     assert not list(settings.landing_dir.rglob("*.json")), "nothing landed"
-    again = re.search(r'<form method="get" action="/form" id="edit-again">.*?</form>', checked.text, re.S).group(0)
-    params = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', again))
-    back = client.get("/form", params=params)
+    again = re.search(r'<form method="post" action="/form" id="edit-again">.*?</form>', checked.text, re.S).group(0)
+    back = client.post("/form", data=_hidden(again))
     assert _inputs(back.text)["value.security_teams.total"] == "-3", "the officer goes on from what was typed"
 
 
@@ -229,3 +234,121 @@ def test_an_officer_sends_and_corrects_the_form_with_the_keyboard_in_a_browser(s
         explained = explain(conn, "38", PERIOD, "security_teams")
     assert explained.startswith(f"38 Thanh Hóa {PERIOD} security_teams: 4,352"), explained
     assert f"{name} v2" in explained and name.startswith("form-thanhhoa-") and "row 3" in explained, explained
+
+
+def _communes(page: str) -> list[str]:
+    """The grid's rows below the province: their unit codes, in the page's order."""
+    return re.findall(r'<th scope="row" id="unit-(\d{3,})">', page)
+
+
+def test_the_grid_lists_the_provinces_communes_of_the_period_each_field_labelled(settings, portal):  # noqa: F811
+    from ingestion.reference import units_of_period
+
+    client = _logged_in(portal, "thanhhoa")
+    page = client.get("/form", params={"period": PERIOD, "grid": "units_meeting_antt_standard"}).text
+    communes = {u.unit_code for u in units_of_period(parse_period(PERIOD)) if u.province_code == "38"} - {"38"}
+    assert re.findall(r'<th scope="row" id="unit-(\d+)">', page)[0] == "38", "the province's own row first"
+    assert set(_communes(page)) == communes and len(communes) == 166, "Thanh Hóa's communes since 2025-07-01"
+    fields = re.findall(
+        r'<input id="([^"]+)" name="[^"]+" value="" inputmode="numeric" autocomplete="off"'
+        r' aria-labelledby="([^"]+)"',
+        page,
+    )
+    assert len(fields) == 167 * 12, "a ratio in 6 categories: 12 figures a unit"
+    ids = set(re.findall(r' id="([^"]+)"', page))
+    assert all(set(labels.split()) <= ids for _, labels in fields), "each field named by its row and column"
+    assert "numerator.units_meeting_antt_standard.kdc.38" not in dict(fields), "the province's own: no suffix"
+    legacy = client.get("/form", params={"period": "2024-Q3", "grid": "security_teams"}).text
+    assert len(_communes(legacy)) == 559, "before the reorganisation: the communes of the old map"
+    assert client.get("/form", params={"period": PERIOD, "grid": "no_such_indicator"}).status_code == 404
+
+
+def test_the_grid_sends_the_communes_figures_and_keeps_every_other_figure_sent(settings, portal):  # noqa: F811
+    """Version 1 from the totals page; version 2 from the security teams' grid (the province's figure and two
+    communes'); version 3 from the totals page again: each version has its page's figures and every other
+    figure of the one before it."""
+    client = _logged_in(portal, "thanhhoa")
+    _send(client, TYPED, "submit")
+    grid = client.get("/form", params={"period": PERIOD, "grid": "security_teams"}).text
+    assert _inputs(grid)["value.security_teams.total"] == "4351", "the province's figure from version 1"
+    first, second = _communes(grid)[:2]
+    typed = {"value.security_teams.total": "4351"}
+    too_many = typed | {f"value.security_teams.total.{first}": "4000", f"value.security_teams.total.{second}": "400"}
+    refused = _send(client, too_many, "check", grid="security_teams")
+    assert "parts_exceed_whole" in refused.text or "không được lớn hơn số của đơn vị cấp trên" in refused.text
+    communes = typed | {f"value.security_teams.total.{first}": "30", f"value.security_teams.total.{second}": "25"}
+    sent = _send(client, communes, "submit", grid="security_teams")
+    assert "Đã nhận tệp: bản 2, 5 dòng" in sent.text, sent.text
+    back = client.get("/form", params={"period": PERIOD, "grid": "security_teams"}).text
+    assert {k: v for k, v in _inputs(back).items() if v} == communes, "the grid opens on version 2"
+    totals = {name: value for name, value in _inputs(client.get("/form", params={"period": PERIOD}).text).items()}
+    assert {k: v for k, v in totals.items() if v} == TYPED, "the totals page shows no commune"
+    third = _send(client, TYPED | {"numerator.households_in_anxh.total": "950"}, "submit")
+    assert "Đã nhận tệp: bản 3, 5 dòng" in third.text, third.text
+    with psycopg.connect(settings.warehouse_url) as conn:
+        latest = conn.execute(
+            "select max(submission_id) from ingest.submission where province_code = '38' and status = 'accepted'"
+        ).fetchone()[0]
+        stored = _stored(conn, latest)
+    ratio = ("38", "households_in_anxh", "total", None, 900, 1000)
+    assert stored == STORED - {ratio} | {("38", "households_in_anxh", "total", None, 950, 1000)} | {
+        (first, "security_teams", "total", 30, None, None),
+        (second, "security_teams", "total", 25, None, None),
+    }
+
+
+def test_a_form_opened_before_another_send_is_refused_and_stores_nothing(settings, portal):  # noqa: F811
+    client = _logged_in(portal, "thanhhoa")
+    _send(client, TYPED, "submit")
+    opened = _hidden(client.get("/form", params={"period": PERIOD}).text)
+    _send(client, TYPED | {"value.security_teams.total": "4352"}, "submit")  # another tab, or a colleague
+    late = client.post("/form", data=opened | {"action": "submit", **TYPED}, timeout=120)
+    assert late.status_code == 409 and "không còn là bản mới nhất" in late.text
+    with psycopg.connect(settings.warehouse_url) as conn:
+        versions = conn.execute("select version, status from ingest.submission order by 1").fetchall()
+        last = conn.execute("select count(*) from portal.upload where purpose = 'submit'").fetchone()[0]
+    assert versions == [(1, "superseded"), (2, "accepted")] and last == 2
+
+
+def test_a_form_sent_over_a_file_keeps_the_files_communes_and_models(settings, portal):  # noqa: F811
+    """A province that sent a full file (communes and models) corrects its own total in the form: the new
+    version is the file with that one figure changed."""
+    from ingestion.generator import province_models, province_rows
+    from warehouse import pipeline
+
+    path = settings.landing_dir / "38" / PERIOD / "38.json"  # a third of a full file: the portal's limit is 1 MB
+    path.parent.mkdir(parents=True)
+    rows, models = (
+        list(province_rows("38", parse_period(PERIOD)))[::3],
+        list(province_models("38", parse_period(PERIOD))),
+    )
+    path.write_text(json.dumps({"indicators": rows, "models": models}, default=str), encoding="utf-8")
+    pipeline.ingest(str(path), settings)
+    with psycopg.connect(settings.warehouse_url) as conn:
+        (first,) = conn.execute("select submission_id from ingest.submission where status = 'accepted'").fetchone()
+        before = _stored(conn, first)
+        models = conn.execute("select count(*) from raw.model where submission_id = %s", [first]).fetchone()[0]
+    assert models > 0 and len({row[0] for row in before}) > 100, "the file has communes and models"
+    client = _logged_in(portal, "thanhhoa")
+    shown = _inputs(client.get("/form", params={"period": PERIOD}).text)
+    own = {r for r in before if r[0] == "38"}
+    assert {k for k, v in shown.items() if v} == {f"value.{r[1]}.{r[2]}" for r in own if r[3] is not None} | {
+        f"{m}.{r[1]}.{r[2]}" for r in own for m, figure in (("numerator", r[4]), ("denominator", r[5])) if figure
+    }
+    field, code, category = "value.steering_committees.total", "steering_committees", "total"
+    communes = sum(r[3] for r in before if r[1] == code)
+    more = str(communes + 5)  # the province's own: no less than its communes
+    sent = _send(client, {k: v for k, v in shown.items() if v} | {field: more}, "submit")
+    assert "Đã nhận tệp: bản 2" in sent.text, sent.text
+    with psycopg.connect(settings.warehouse_url) as conn:
+        (second,) = conn.execute("select submission_id from ingest.submission where status = 'accepted'").fetchone()
+        after = _stored(conn, second)
+        kept = conn.execute(
+            """select count(*) from raw.model a join raw.model b using (model_code, model_name, model_type,
+               host_unit_code, level, launch_date, status) where a.submission_id = %s and b.submission_id = %s
+               and a.replicated_from_code is not distinct from b.replicated_from_code""",
+            [first, second],
+        ).fetchone()[0]
+    changed = {r for r in before if r[:3] == ("38", code, category)}
+    assert after == before - changed | {("38", code, category, int(more), None, None)}
+    assert kept == models, "every model of the file, as the file gave it"

@@ -173,12 +173,7 @@ def waiting_to_publish(settings: Settings | None = None) -> int:
     settings = settings or Settings.from_env()
     with connect(warehouse_url(settings)) as conn:
         return conn.execute(
-            """select count(*) from ingest.submission s
-               where s.status = 'accepted'
-                 and s.submission_id <> all(coalesce(
-                     (select submission_ids from meta.publish_log order by publish_id desc limit 1), '{}'))
-                 and not exists (select from meta.hold h where h.submission_id = s.submission_id
-                                 and h.status in ('open', 'rejected'))"""
+            "select count(*) from ingest.submission_state where counts and not is_published"  # 0020's rule
         ).fetchone()[0]
 
 
