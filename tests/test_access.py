@@ -22,7 +22,7 @@ import pytest
 
 from ingestion.generator import rewrite_submission, write_submission
 from ingestion.loader import ingest_file
-from tests.conftest import national_copy
+from tests.helpers import national_copy
 from warehouse import copies, pipeline, publish, security
 
 ANALYST_38 = security.analyst_role("38")

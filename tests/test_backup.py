@@ -12,7 +12,7 @@ import pytest
 
 from ingestion.generator import rewrite_submission, write_submission
 from ingestion.loader import ingest_file
-from tests.conftest import marts_checksums, publish_run
+from tests.helpers import marts_checksums, publish_run
 from warehouse.backup import MANIFEST, RestoreError, backup, restore
 
 PERIOD = "2026-09"

@@ -28,7 +28,7 @@ import pytest
 
 from ingestion.generator import rewrite_submission, write_submission
 from ingestion.loader import ingest_file
-from tests.conftest import _database_url, held_by, make_settings, marts_checksums, publish_run
+from tests.helpers import create_database, held_by, make_settings, marts_checksums, publish_run
 from warehouse import pipeline
 from warehouse.airflow_runner import airflow_env
 from warehouse.services import _alive
@@ -346,7 +346,7 @@ def published(server_url, smtp_server, prepared_template, tmp_path_factory):
 def test_build_gate_and_publish_killed_leave_marts_alone_and_a_rerun_converges(published, server_url, chaos_table):
     settings = published
     # What a run without faults publishes: the same warehouse, copied, built and published undisturbed.
-    reference = replace(settings, warehouse_url=_database_url(server_url, f"{CHAOS_DB}_reference", CHAOS_DB))
+    reference = replace(settings, warehouse_url=create_database(server_url, f"{CHAOS_DB}_reference", CHAOS_DB))
     pipeline.prepare_warehouse(reference)  # the database's own grants are not copied with it
     publish_run(reference)
     expected = marts_checksums(reference.warehouse_url)

@@ -18,7 +18,7 @@ import pytest
 
 from ingestion.generator import rewrite_submission, write_submission
 from ingestion.loader import ingest_file
-from tests.conftest import indicator_workbook, national_copy
+from tests.helpers import indicator_workbook, national_copy
 from tests.test_portal import _logged_in, portal  # noqa: F401 (fixtures)
 from warehouse import alerts, holds, pipeline
 

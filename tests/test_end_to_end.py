@@ -17,8 +17,8 @@ import pytest
 
 from ingestion.catalogue import load_catalogue
 from ingestion.generator import current_province_codes, generate_national, write_submission
-from tests.conftest import free_port, held_by, make_settings
-from tests.conftest import marts_checksums as checksums_of
+from tests.helpers import free_port, held_by, make_settings
+from tests.helpers import marts_checksums as checksums_of
 from tests.test_hostile_files import _poison
 from warehouse import pipeline, services
 from warehouse.airflow_runner import airflow_env, run_dag

@@ -17,7 +17,7 @@ from ingestion.generator import write_submission
 from ingestion.legacy_fonts import from_tcvn3, from_vni, looks_legacy
 from ingestion.loader import ingest_file
 from ingestion.template import write_template
-from tests.conftest import _counter, indicator_workbook, make_settings
+from tests.helpers import counter, indicator_workbook, make_settings
 from warehouse.airflow_runner import airflow_env
 
 HEADERS = [c.header_vi for c in sheet_columns()]
@@ -178,7 +178,7 @@ def test_check_reports_every_reason_and_stores_nothing(settings, conn, tmp_path)
 
 
 def test_ingest_on_a_new_warehouse_prepares_it_first(server_url, smtp_server, tmp_path):
-    settings = make_settings(server_url, tmp_path, f"antq_new_{os.getpid()}_{next(_counter)}", smtp_server.port)
+    settings = make_settings(server_url, tmp_path, f"antq_new_{os.getpid()}_{next(counter)}", smtp_server.port)
     write_submission(settings.landing_dir, "38", "2026-09")
     done = _cli(settings, "ingest")
     assert done.returncode == 0, done.stderr[-2000:]

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import psycopg
 import pytest
 
-from tests.conftest import marts_checksums, national_copy
+from tests.helpers import marts_checksums, national_copy
 from warehouse import pipeline
 
 

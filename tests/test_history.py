@@ -9,7 +9,7 @@ from psycopg.rows import namedtuple_row
 
 from expectations.suites import SUBMISSION_SCHEMA, submission_suites
 from ingestion.loader import ingest_file
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 from tests.test_ingest import write_csv
 from warehouse import pipeline
 

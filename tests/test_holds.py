@@ -13,7 +13,7 @@ import pytest
 
 from ingestion.generator import rewrite_submission, write_submission
 from ingestion.loader import ingest_file
-from tests.conftest import marts_checksums, national_copy
+from tests.helpers import marts_checksums, national_copy
 from warehouse import holds, pipeline
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from ingestion.generator import write_submission
 from ingestion.loader import dry_run
-from tests.conftest import indicator_workbook
+from tests.helpers import indicator_workbook
 from tests.test_portal import _csrf, _logged_in, portal, small_files  # noqa: F401 (fixtures)
 from warehouse import pipeline
 

@@ -7,7 +7,7 @@ import psycopg
 import pytest
 
 from ingestion.loader import ingest_file
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 from tests.test_ingest import write_csv
 from warehouse import pipeline
 from warehouse.lineage import explain

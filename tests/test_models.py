@@ -109,7 +109,7 @@ def test_a_csv_submission_has_no_model_list_and_needs_none(settings, conn):
 @pytest.fixture(scope="module")
 def built(server_url, smtp_server, tmp_path_factory):
     """Thanh Hóa and Hà Nội send their 2026-Q3 workbooks with their model lists; the marts are built."""
-    from tests.conftest import make_settings
+    from tests.helpers import make_settings
     from warehouse import pipeline
 
     settings = make_settings(server_url, tmp_path_factory.mktemp("models"), "antq_models", smtp_server.port)

@@ -10,7 +10,7 @@ import pytest
 
 from ingestion.faults import FAULTS, write_fault
 from ingestion.loader import ingest_file
-from tests.conftest import free_port
+from tests.helpers import free_port
 from warehouse import alerts, pipeline
 from warehouse.__main__ import alert_list
 

@@ -19,7 +19,7 @@ import uvicorn
 
 from portal.app import create_app
 from portal.auth import MAX_FAILURES, create_account
-from tests.conftest import free_port, indicator_workbook
+from tests.helpers import free_port, indicator_workbook
 from warehouse import alerts, pipeline, security
 
 PASSWORD = "mat-khau-thu-nghiem"

@@ -27,7 +27,7 @@ from portal import auth
 from portal.app import create_app
 from portal.auth import MAX_FAILURES, TooManyAttempts, create_account, log_in
 from tests import test_portal
-from tests.conftest import indicator_workbook
+from tests.helpers import indicator_workbook
 from tests.test_portal import PASSWORD, _csrf, _logged_in
 
 # test_portal.py's fixtures: the portal served by uvicorn on the test's warehouse, with three accounts.

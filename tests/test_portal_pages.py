@@ -17,7 +17,7 @@ import psycopg
 
 from ingestion.contract import MODEL_SHEET, sheet_title
 from ingestion.template import CATALOGUE, GUIDE, UNITS, build_workbook
-from tests.conftest import indicator_workbook
+from tests.helpers import indicator_workbook
 from tests.test_portal import _csrf, _logged_in, portal, small_files  # noqa: F401 (fixtures)
 from warehouse import pipeline, security
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 
 from ingestion.generator import rewrite_submission, write_submission
-from tests.conftest import _counter, free_port, make_settings
+from tests.helpers import counter, free_port, make_settings
 from warehouse.airflow_runner import airflow_env
 from warehouse.backup import FILES
 from warehouse.settings import Settings
@@ -68,7 +68,7 @@ def run(module: str, env: dict[str, str], *args: str, **options) -> subprocess.C
 
 
 def new_warehouse(server_url, smtp_port: int, data_dir: Path) -> tuple[Settings, dict[str, str]]:
-    settings = make_settings(server_url, data_dir, f"antq_private_{os.getpid()}_{next(_counter)}", smtp_port)
+    settings = make_settings(server_url, data_dir, f"antq_private_{os.getpid()}_{next(counter)}", smtp_port)
     return settings, airflow_env(settings, settings.warehouse_url)  # the settings, as a child process reads them
 
 
@@ -143,7 +143,7 @@ def test_the_portal_closes_an_installation_made_before_and_writes_its_owner_only
             (data / folder).mkdir(parents=True)
         for file in ("archive/38/2026-06/00000001_38.csv", "logs/antq_ingest.log", "landing/38/sent.csv"):
             (data / file).write_text("...")
-    name = f"antq_private_{os.getpid()}_{next(_counter)}"
+    name = f"antq_private_{os.getpid()}_{next(counter)}"
     settings = make_settings(server_url, data, name, smtp_server.port, template=prepared_template)
     port = free_port()
     env = {**airflow_env(settings, settings.warehouse_url), "ANTQ_PORTAL_PORT": str(port)}

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
-from tests.conftest import _database_url
+from tests.helpers import create_database
 from warehouse.db import libpq_params
 from warehouse.publish import PublishError, publish, rollback
 from warehouse.retired import readers_of
@@ -118,7 +118,7 @@ def test_a_session_on_another_database_of_the_server_is_never_named_as_a_reader(
     publish(conn, checks_passed=1)
     conn.close()  # a database is copied while nobody is connected to it
     name = libpq_params(settings.warehouse_url)["dbname"]
-    copy = _database_url(server_url, f"{name}_copy", template=name)
+    copy = create_database(server_url, f"{name}_copy", template=name)
     with psycopg.connect(copy) as elsewhere, psycopg.connect(settings.warehouse_url) as here:
         table = "select 'marts.mart_national_indicator'::regclass::oid"
         assert elsewhere.execute(table).fetchone() == here.execute(table).fetchone(), "the same oid in both"
@@ -170,7 +170,7 @@ def published_facts(conn) -> dict:
 def test_a_first_publish_filled_ahead_by_two_sessions_publishes_what_one_transaction_does(
     server_url, smtp_server, tmp_path_factory, national_template, fill
 ):
-    from tests.conftest import national_copy
+    from tests.helpers import national_copy
     from warehouse import copies, pipeline
 
     settings = national_copy(server_url, smtp_server, tmp_path_factory, national_template, f"antq_fill_{fill}")

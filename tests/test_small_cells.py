@@ -23,7 +23,7 @@ import pytest
 
 from ingestion.generator import province_codes_for, rewrite_submission, write_submission
 from ingestion.loader import ingest_file
-from tests.conftest import national_copy
+from tests.helpers import national_copy
 from tests.test_access import ANALYST_38, as_role
 from warehouse import holds, pipeline
 

@@ -20,7 +20,7 @@ import pytest
 
 from ingestion.generator import current_province_codes, write_submission
 from ingestion.loader import ingest_file
-from tests.conftest import publish_run
+from tests.helpers import publish_run
 from warehouse import db, pipeline, security
 from warehouse.settings import Settings
 

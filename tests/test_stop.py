@@ -13,7 +13,7 @@ import httpx
 import psutil
 import psycopg
 
-from tests.conftest import free_port
+from tests.helpers import free_port
 from warehouse.settings import PROJECT_DIR
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from ingestion.loader import ingest_file
 from ingestion.reference import load_reference
-from tests.conftest import _counter, make_settings
+from tests.helpers import counter, make_settings
 from tests.test_ingest import write_csv
 from warehouse import pipeline
 
@@ -155,7 +155,7 @@ def test_the_first_runs_of_four_dags_on_a_new_warehouse_make_it_ready_together(s
     from concurrent.futures import ThreadPoolExecutor
     from datetime import date
 
-    settings = make_settings(server_url, tmp_path, f"antq_new_units_{os.getpid()}_{next(_counter)}", smtp_server.port)
+    settings = make_settings(server_url, tmp_path, f"antq_new_units_{os.getpid()}_{next(counter)}", smtp_server.port)
     steps = (
         lambda: pipeline.prepare_warehouse(settings),
         lambda: pipeline.refresh_reference(settings),

@@ -17,7 +17,7 @@ import pytest
 
 from ingestion.generator import rewrite_submission, write_submission
 from ingestion.loader import dry_run, ingest_file
-from tests.conftest import national_copy
+from tests.helpers import national_copy
 from tests.test_portal import _csrf, _logged_in, portal, small_files  # noqa: F401 (fixtures)
 from warehouse import holds, pipeline
 from warehouse.__main__ import check_report

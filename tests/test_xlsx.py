@@ -8,7 +8,7 @@ from ingestion.contract import MODEL_SHEET, sheet_columns, sheet_title
 from ingestion.generator import write_submission
 from ingestion.loader import ingest_file
 from ingestion.template import CATALOGUE, GUIDE, MODEL_TYPES, UNITS, write_template
-from tests.conftest import indicator_workbook
+from tests.helpers import indicator_workbook
 
 
 def test_the_template_has_instructions_vietnamese_headers_lists_and_the_provinces_units(tmp_path):
