@@ -17,17 +17,115 @@ commune's.
 from __future__ import annotations
 
 import json
+import secrets
+import shutil
 from dataclasses import dataclass
+from datetime import datetime
 
 import psycopg
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
 from ingestion.catalogue import TOTAL, Indicator, load_catalogue
-from ingestion.periods import Period
+from ingestion.loader import safe_name
+from ingestion.periods import Period, parse_period
 from ingestion.reference import applied_changes, units_of_period
+from portal import auth, queries
+from portal.officer import deliver, earliest_due, periods
+from portal.text import TEXT, translate
+from portal.web import Officer, Portal, Web, form_is_genuine, language
 
+router = APIRouter()
 MEASURES = ("value", "numerator", "denominator")  # the contract's columns of figures
-# The models sheet's columns in the contract, as raw.model keeps them (the model it replicates as one column).
-MODEL_COLUMNS = ("model_code", "model_name", "model_type", "host_unit_code", "level", "launch_date", "status")
+# The grid: an indicator's figures for each commune of a province (Thanh Hóa: 166 communes and a ratio in 6
+# categories, about 2,000 fields and 120 KB with every field filled). app.py lets the form's body be as large.
+MAX_BYTES, MAX_FIELDS = 512 * 1024, 4000
+
+
+@router.get("/form", response_class=HTMLResponse)
+def open_form(request: Request, web: Web, session: Officer, period: str | None = None, grid: str | None = None):
+    """The form of a period, for an officer with no file: the province's own totals of every indicator
+    collected then, or one indicator's grid over the province's communes. It starts from the last version
+    the province sent for the period."""
+    with web.admin() as conn:  # the session's own province only: the officer's role reaches no table
+        try:
+            due = [d for d in queries.due(conn, web.settings) if d.province_code == session.province_code]
+            chosen = parse_period(period or earliest_due(due))
+            form = page_of(conn, chosen, session.province_code, grid)
+        except ValueError:
+            return web.message(request, session, "not_found", 404)
+        sent = last_sent(conn, session.province_code, chosen)
+    return _page(request, web, session, form, sent.fields(form) if sent else {}, sent)
+
+
+@router.post("/form", response_class=HTMLResponse)
+async def send_form(request: Request, web: Web, session: Officer):
+    form = await request.form(max_fields=MAX_FIELDS)
+    fields = {name: value for name, value in form.items() if isinstance(value, str)}
+    return await run_in_threadpool(_deliver, request, web, session, fields)
+
+
+def _deliver(request: Request, web: Portal, session: auth.Session, fields: dict[str, str]):
+    """The typed figures as a file of the contract (JSON), checked or sent as an uploaded file is, or shown
+    again to go on editing (from the check's page). Named for the form, the officer and the time, so the
+    registry and `explain` say where the figures came from; the province is the session's, whatever the form
+    says. A page that started from a version that is no longer the latest is refused."""
+    if not form_is_genuine(request, session, fields.get("csrf", "")):
+        return web.message(request, session, "bad_form", 403)
+    with web.admin() as conn:
+        try:
+            period = parse_period(fields.get("period", ""))
+            form = page_of(conn, period, session.province_code, fields.get("grid"))
+        except ValueError:
+            return web.message(request, session, "not_found", 400)
+        sent = last_sent(conn, session.province_code, period)
+    typed = {name: value.strip() for name, value in fields.items() if name in form.names() and value.strip()}
+    started_from = fields.get("base", "")
+    if started_from != (str(sent.submission_id) if sent else ""):
+        return web.message(request, session, "form_stale", 409)
+    if fields.get("action") == "edit":
+        return _page(request, web, session, form, typed, sent)
+    name = f"form-{session.login}-{period.code}-{datetime.now():%Y%m%d%H%M%S}.json"
+    scratch = web.uploads / secrets.token_hex(8)
+    scratch.mkdir(parents=True)
+    try:
+        path = scratch / safe_name(name)
+        path.write_text(as_json(document(form, typed, sent)), encoding="utf-8")
+        purpose = "submit" if fields.get("action") == "submit" else "check"
+        back = {"grid": form.indicator.code if form.indicator else "", "base": started_from, **typed}
+        return deliver(request, web, session, path, name, period.code, purpose, typed=list(back.items()))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _page(request: Request, web: Portal, session: auth.Session, form: Page, typed: dict, sent: Sent | None):
+    lang = language(request)
+    return web.page(
+        request,
+        "form.html",
+        session,
+        form=form,
+        period=form.period.code,
+        periods=periods(form.period.code),
+        grids=collected(form.period),
+        typed=typed,
+        sent=sent,
+        category=lambda code: translate(lang, f"cat_{code}") if f"cat_{code}" in TEXT else code,
+    )
+
+
+# The models sheet's columns in the contract, in the order queries.stored_rows gives them.
+MODEL_COLUMNS = (
+    "model_code",
+    "model_name",
+    "model_type",
+    "host_unit_code",
+    "level",
+    "launch_date",
+    "status",
+    "replicated_from",
+)
 
 
 def collected(period: Period) -> list[Indicator]:
@@ -135,32 +233,16 @@ class Sent:
 def last_sent(conn: psycopg.Connection, province_code: str, period: Period) -> Sent | None:
     """The province's accepted submission for the period, read from the raw tables as the pipeline reads
     them. On the pipeline's connection, for the session's own province only."""
-    found = conn.execute(
-        """select submission_id, version from ingest.submission
-           where province_code = %s and period_code = %s and status = 'accepted'
-           order by submission_id desc limit 1""",
-        [province_code, period.code],
-    ).fetchone()
+    found = queries.last_accepted(conn, province_code, period.code)
     if found is None:
         return None
     catalogue = load_catalogue()
+    indicator_rows, model_rows = queries.stored_rows(conn, found[0])
     indicators = [
         _row(period, unit, catalogue[code], category, {"value": v, "numerator": n, "denominator": d})
-        for unit, code, category, v, n, d in conn.execute(
-            """select unit_code, indicator_code, category, value::text, numerator::text, denominator::text
-               from raw.indicator_value where submission_id = %s order by source_row""",
-            [found[0]],
-        )
+        for unit, code, category, v, n, d in indicator_rows
     ]
-    models = [
-        dict(zip(MODEL_COLUMNS, values, strict=True)) | {"replicated_from": source}
-        for *values, source in conn.execute(
-            f"""select {", ".join(MODEL_COLUMNS[:-2])}, launch_date::text, status,
-                       replicated_from_province || '/' || replicated_from_code
-                from raw.model where submission_id = %s order by source_row""",
-            [found[0]],
-        )
-    ]
+    models = [dict(zip(MODEL_COLUMNS, values, strict=True)) for values in model_rows]
     return Sent(found[0], found[1], indicators, models)
 
 
