@@ -43,7 +43,7 @@ def first_version(settings, province: str) -> int:
 
 def officer_states(settings, province: str) -> dict[int, str]:
     """The states the province's officer is shown, read as the portal reads them (its role, the session)."""
-    from portal.app import _submissions
+    from portal.queries import submissions
     from portal.auth import create_account, log_in
 
     with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
@@ -51,7 +51,7 @@ def officer_states(settings, province: str) -> dict[int, str]:
         session = log_in(conn, f"pv{province}", "mat-khau-thu-nghiem", "127.0.0.1")
         conn.execute(f"set role {security.PORTAL}")
         conn.execute("select set_config('antq.session', %s, false)", [session.token])
-        return {row["submission_id"]: row["state"] for row in _submissions(conn) if row["period_code"] == MONTH}
+        return {row["submission_id"]: row["state"] for row in submissions(conn) if row["period_code"] == MONTH}
 
 
 def counted_by_dbt(settings) -> set[int]:
