@@ -11,7 +11,6 @@ from aiosmtpd.controller import Controller
 
 from tests.helpers import Mailbox, counter, free_port, make_settings
 from warehouse.db import start_embedded
-from warehouse.migrate import migrate
 from warehouse.settings import Settings
 
 CHAOS = pytest.StashKey[list]()
@@ -92,13 +91,10 @@ def prepared_template(server_url, tmp_path_factory) -> str:
 
 @pytest.fixture
 def settings(server_url, smtp_server, prepared_template, tmp_path) -> Settings:
-    """Settings pointing at a brand-new database and data folder, with the schema and reference loaded."""
-    from warehouse.pipeline import prepare_warehouse
-
+    """Settings pointing at a brand-new database and data folder: a copy of prepared_template (schema,
+    reference and grants), prepared once per worker and not again here."""
     name = f"antq_test_{os.getpid()}_{next(counter)}"
-    settings = make_settings(server_url, tmp_path, name, smtp_server.port, template=prepared_template)
-    prepare_warehouse(settings)  # database-level grants are not copied from a template
-    return settings
+    return make_settings(server_url, tmp_path, name, smtp_server.port, template=prepared_template)
 
 
 NATIONAL_MONTHS = ("2026-07", "2026-08", "2026-09")
@@ -127,5 +123,4 @@ def national_template(server_url, smtp_server, tmp_path_factory) -> str:
 @pytest.fixture
 def conn(settings):
     with psycopg.connect(settings.warehouse_url, autocommit=True) as connection:
-        migrate(connection)
         yield connection

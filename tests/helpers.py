@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from warehouse import backup
 from warehouse.settings import Settings
@@ -29,15 +30,46 @@ def publish_run(settings) -> None:
 
 
 def create_database(server_url: str, name: str, template: str | None = None) -> str:
-    """A new database `name` (empty, or a copy of `template`) on the server of `server_url`; its URL."""
+    """A new database `name` (empty, or a copy of `template` with its grants) on the server of `server_url`;
+    its URL. A copy of a prepared warehouse is ready: nothing needs preparing again."""
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
         if template:  # Great Expectations' connection pools stay open after a run in this process
             conn.execute("select pg_terminate_backend(pid) from pg_stat_activity where datname = %s", [template])
         conn.execute(f'create database "{name}"' + (f' template "{template}"' if template else ""))
+        if template:
+            copy_database_grants(conn, template, name)
     base, _, query = server_url.partition("?")
     base = base.rsplit("/", 1)[0] + "/" + name
     return f"{base}?{query}" if query else base
+
+
+def database_grants(conn: psycopg.Connection, name: str) -> list[tuple[str, str, bool]]:
+    """The grants on database `name` itself, other than its owner's: (grantee, privilege, with grant option)."""
+    return conn.execute(
+        """select coalesce(r.rolname, 'public'), a.privilege_type, a.is_grantable
+           from pg_database as d cross join aclexplode(d.datacl) as a
+           left join pg_roles as r on r.oid = a.grantee
+           where d.datname = %s and a.grantee <> d.datdba
+           order by 1, 2""",
+        [name],
+    ).fetchall()
+
+
+def copy_database_grants(conn: psycopg.Connection, template: str, name: str) -> None:
+    """Give database `name` the grants on `template` itself (security.bootstrap's revoke from public and its
+    grants to the pipeline's roles), which CREATE DATABASE ... TEMPLATE does not copy: they are the server's
+    catalogue, not the database's. Checked, as a copy that lost them would pass tests it should fail."""
+    grants = database_grants(conn, template)
+    if not grants:  # the template has the defaults (no ACL), as the new database does
+        return
+    database = sql.Identifier(name)
+    conn.execute(sql.SQL("revoke all on database {} from public").format(database))
+    for grantee, privilege, grantable in grants:
+        role = sql.SQL("public") if grantee == "public" else sql.Identifier(grantee)
+        option = sql.SQL(" with grant option" if grantable else "")
+        conn.execute(sql.SQL("grant {} on database {} to {}{}").format(sql.SQL(privilege), database, role, option))
+    assert database_grants(conn, name) == grants, f"{name} has not the grants of its template {template}"
 
 
 def free_port() -> int:
@@ -78,13 +110,9 @@ def make_settings(
 
 def national_copy(server_url, smtp_server, tmp_path_factory, national_template: str, name: str) -> Settings:
     """A new database copied from national_template, with its own data folder."""
-    from warehouse.pipeline import prepare_warehouse
-
-    settings = make_settings(
+    return make_settings(
         server_url, tmp_path_factory.mktemp(name), f"{name}_{os.getpid()}", smtp_server.port, national_template
     )
-    prepare_warehouse(settings)  # database-level grants are not copied from a template
-    return settings
 
 
 def held_by(url: str, table: str) -> psycopg.Connection:

@@ -330,7 +330,6 @@ def published(server_url, smtp_server, prepared_template, tmp_path_factory):
     """Two provinces' month published, then Thanh Hóa's correction ingested: the next build has news."""
     folder = tmp_path_factory.mktemp("chaos")
     settings = make_settings(server_url, folder, CHAOS_DB, smtp_server.port, prepared_template)
-    pipeline.prepare_warehouse(settings)
     with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
         for province in ("01", "38"):
             ingest_file(conn, write_submission(settings.landing_dir, province, PERIOD), settings)
@@ -347,7 +346,6 @@ def test_build_gate_and_publish_killed_leave_marts_alone_and_a_rerun_converges(p
     settings = published
     # What a run without faults publishes: the same warehouse, copied, built and published undisturbed.
     reference = replace(settings, warehouse_url=create_database(server_url, f"{CHAOS_DB}_reference", CHAOS_DB))
-    pipeline.prepare_warehouse(reference)  # the database's own grants are not copied with it
     publish_run(reference)
     expected = marts_checksums(reference.warehouse_url)
     before = marts_checksums(settings.warehouse_url)
