@@ -17,6 +17,8 @@ from dataclasses import dataclass, fields
 
 import psycopg
 
+from core.notation import number
+
 CHECK = "version_keeps_most"
 
 # Both versions' counts, for each pair (submission_id, previous_id) of `pairs`: rows as received, then the
@@ -100,6 +102,23 @@ class VersionDrop:
             f" {_many(self.previous_figures, 'figure')} of {_many(self.previous_units, 'unit')} and"
             f" {_many(self.previous_indicators, 'indicator')} (it keeps {self.kept_figures:,} of its figures,"
             f" {self.kept_units:,} of its units, {self.kept_indicators:,} of its indicators; it replaces it whole)"
+        )
+
+    def warning(self, language: str) -> str:
+        """What the province is told when it checks or sends such a file, in its language."""
+        rows, previous = number(language, self.rows), number(language, self.previous_rows)
+        if language == "vi":
+            return (
+                f"Lưu ý: tệp này sẽ thay thế toàn bộ báo cáo kỳ {self.period_code} đã gửi: {rows} dòng so với"
+                f" {previous} dòng của bản {self.previous_version}. Mỗi lần gửi thay thế cả bản trước, nên các số"
+                " liệu không có trong tệp sẽ bị xoá; tệp sẽ được tạm giữ để Cục xem xét. Để sửa vài dòng, hãy gửi"
+                " lại toàn bộ tệp đã sửa."
+            )
+        return (
+            f"Note: this replaces your whole {self.period_code} report: {rows} row(s) against {previous} in version"
+            f" {self.previous_version}. Each file replaces the earlier one whole, so the figures it leaves out would"
+            " be deleted; it will be held for the ministry's review. To correct a few rows, send the whole"
+            " corrected file."
         )
 
 

@@ -55,14 +55,6 @@ TEXT = {
         "The file is valid: it would be accepted as version {version} ({rows} rows). Nothing was stored;"
         " press Send to submit it.",
     ),
-    "replaces_most": (
-        "Lưu ý: tệp này sẽ thay thế toàn bộ báo cáo kỳ {period} đã gửi: {rows} dòng so với {previous_rows} dòng"
-        " của bản {version}. Mỗi lần gửi thay thế cả bản trước, nên các số liệu không có trong tệp sẽ bị xoá; tệp"
-        " sẽ được tạm giữ để Cục xem xét. Để sửa vài dòng, hãy gửi lại toàn bộ tệp đã sửa.",
-        "Note: this replaces your whole {period} report: {rows} row(s) against {previous_rows} in version"
-        " {version}. Each file replaces the earlier one whole, so the figures it leaves out would be deleted; it"
-        " will be held for the ministry's review. To correct a few rows, send the whole corrected file.",
-    ),
     "dry_bad": (
         "Tệp có {count} lỗi, chưa lưu gì. Sửa các lỗi dưới đây rồi kiểm tra lại.",
         "The file has {count} problem(s); nothing was stored. Fix them and check again.",
@@ -237,18 +229,6 @@ TEXT = {
     "cat_contained": ("Đã kiềm chế", "Contained"),
     "cat_complex": ("Phức tạp", "Complex"),
 }
-
-
-def number(language: str, value: int) -> str:
-    """A count as each language writes it: 6.102 in Vietnamese (where a comma marks decimals), 6,102 in English.
-    The portal's pages and the demo's print-out (warehouse/demo.py) write every count with it."""
-    return f"{value:,}".replace(",", "." if language == "vi" else ",")
-
-
-def percent(language: str, value: float) -> str:
-    """A share as each language writes it, to one decimal: 97,5% in Vietnamese, 97.5% in English."""
-    shown = f"{value:.1f}%"
-    return shown.replace(".", ",") if language == "vi" else shown
 
 
 def translate(language: str, key: str, **values) -> str:

@@ -20,10 +20,11 @@ import psycopg
 from fastapi import Depends, Request, Response
 from fastapi.templating import Jinja2Templates
 
+from core.notation import number, percent
 from ingestion.catalogue import load_catalogue
 from ingestion.contract import column_label
 from portal import auth, queries
-from portal.text import LANGUAGES, number, percent, translate
+from portal.text import LANGUAGES, translate
 from warehouse import security
 from warehouse.settings import Settings
 

@@ -248,25 +248,12 @@ def check_report(result) -> str:
     if result.status == "duplicate":
         return f"{result.file_name}: the same file was already received (submission #{result.submission_id})"
     if result.status == "accepted":
-        from portal.text import number, translate
-
         lines = [
             f"{result.file_name}: would be accepted for province {result.province_code}, period"
             f" {result.period_code}, as version {result.version} ({result.row_count} rows); nothing was stored"
         ]
         for drop in result.warnings:  # the file keeps the contract, but would delete most of the period's figures
-            said = [
-                translate(
-                    language,
-                    "replaces_most",
-                    period=drop.period_code,
-                    version=drop.previous_version,
-                    rows=number(language, drop.rows),
-                    previous_rows=number(language, drop.previous_rows),
-                )
-                for language in ("en", "vi")
-            ]
-            lines += [f"  warning: {said[0]}", f"    {said[1]}", f"    ({drop.describe()})"]
+            lines += [f"  warning: {drop.warning('en')}", f"    {drop.warning('vi')}", f"    ({drop.describe()})"]
         lines += [f"  note: {en} / {vi}" for vi, en in result.notes]  # how it was read: a title, formulas
         if result.figures:
             lines.append("  the province's figures it would publish (against the last published period of its kind):")

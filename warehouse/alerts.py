@@ -310,7 +310,7 @@ def hold_province_alert(held: list[Hold], contacts: tuple[str, ...], settings: S
         f"The figures for {first.period_code} in {first.file_name} (version {first.version}) were not published"
         " yet: the checks found what is listed below; the figures published before stay. Please check them: if"
         " they are right, tell the ministry so it can confirm them; if not, send the corrected file.",
-        *(f"- {h.figure()}" for h in held),
+        *(f"- {h.finding('vi')}\n  {h.finding('en')}" for h in held),
     ]
     lines[:0] = forward
     key = "hold_province:" + ",".join(str(h.hold_id) for h in held)
@@ -323,10 +323,10 @@ def hold_rejected_alert(hold: Hold, contacts: tuple[str, ...], settings: Setting
     subject = f"[ANTQ] Số liệu không được công bố / Figures rejected: {hold.file_name} ({hold.period_code})"
     lines = (
         *forward,
-        f"Cục không công bố số liệu sau trong tệp {hold.file_name}: {hold.figure()}. Lý do: {hold.review_reason}."
+        f"Cục không công bố số liệu sau trong tệp {hold.file_name}: {hold.finding('vi')}. Lý do: {hold.review_reason}."
         " Vui lòng gửi lại toàn bộ tệp đã sửa.",
-        f"The ministry did not publish this figure of {hold.file_name}: {hold.figure()}. Reason: {hold.review_reason}."
-        " Please send the whole corrected file again.",
+        f"The ministry did not publish this figure of {hold.file_name}: {hold.finding('en')}."
+        f" Reason: {hold.review_reason}. Please send the whole corrected file again.",
         f"Người xem xét / reviewed by: {hold.reviewed_by}",
     )
     return Alert("hold_rejected", f"hold_rejected:{hold.hold_id}", recipients, subject, lines)

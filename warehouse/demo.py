@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from portal.text import number, percent
+from core.notation import number, percent
 from warehouse.airflow_runner import run_dag
 from warehouse.db import connect, warehouse_url
 from warehouse.holds import holds

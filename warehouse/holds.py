@@ -15,8 +15,10 @@ from datetime import datetime
 import psycopg
 from psycopg.rows import class_row
 
+from core.notation import number
 from expectations import versions
 from expectations.findings import Finding
+from ingestion.catalogue import load_catalogue
 
 OPEN, CONFIRMED, REJECTED = "open", "confirmed", "rejected"
 
@@ -61,6 +63,49 @@ class Hold:
         if "numerator" in d:
             return f"{self.indicator_code} {self.figure_period}: {d.get('numerator')} / {d.get('denominator')}"
         return f"{self.indicator_code} {self.figure_period}: " + ", ".join(f"{k}={v}" for k, v in d.items())
+
+    def finding(self, language: str) -> str:
+        """What was found, in a sentence of the province's language: what each kind of check saw, with the
+        figures in the language's notation."""
+        d, vi = self.detail, language == "vi"
+        indicator = load_catalogue().get(self.indicator_code or "")
+        name = (indicator.name_vi if vi else indicator.name_en) if indicator else self.indicator_code
+        if self.check_name == versions.CHECK:
+            drop = versions.VersionDrop.from_row(d)
+            figures, previous = number(language, drop.figures), number(language, drop.previous_figures)
+            units, previous_units = number(language, drop.units), number(language, drop.previous_units)
+            if vi:
+                return (
+                    f"bản {drop.version} chỉ có {figures} số liệu của {units} đơn vị, trong khi bản"
+                    f" {drop.previous_version} có {previous} số liệu của {previous_units} đơn vị: bản mới thay thế"
+                    " cả bản trước, nên các số liệu không có trong bản mới sẽ bị xoá"
+                )
+            return (
+                f"version {drop.version} has {figures} figures of {units} units where version"
+                f" {drop.previous_version} had {previous} of {previous_units}: a new version replaces the earlier"
+                " one whole, so the figures it leaves out would be deleted"
+            )
+        if self.check_name == "outlier" and d.get("value") is not None and d.get("median_last_6") is not None:
+            value, median = number(language, int(d["value"])), number(language, int(d["median_last_6"]))
+            ratio = str(d.get("outlier_ratio")).replace(".", "," if vi else ".")
+            if vi:
+                return (
+                    f"{name} kỳ {self.figure_period} là {value}, khác xa các kỳ trước của tỉnh (trung vị {median};"
+                    f" chênh quá {ratio} lần thì cần xác nhận)"
+                )
+            return (
+                f"{name} for {self.figure_period} is {value}, far from the province's earlier periods (median"
+                f" {median}; more than ×{ratio} apart needs confirming)"
+            )
+        if d.get("numerator") is not None and d.get("denominator") is not None:
+            numerator, denominator = number(language, int(d["numerator"])), number(language, int(d["denominator"]))
+            if vi:
+                return (
+                    f"{name} kỳ {self.figure_period}: tử số {numerator} lớn hơn mẫu số {denominator} (tỷ lệ trên 100%)"
+                )
+            over = f"numerator {numerator} exceeds denominator {denominator} (over 100%)"
+            return f"{name} for {self.figure_period}: {over}"
+        return self.figure()
 
     def describe(self) -> str:
         state = "replaced by a newer version" if self.is_replaced else self.status
