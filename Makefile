@@ -59,7 +59,7 @@ publish: $(STAMP)
 stop: $(STAMP)
 	$(BIN)/python -m warehouse.services stop-everything
 
-# the submission portal at http://localhost:8000; accounts: python -m warehouse account LOGIN [--province 38]
+# the submission portal at http://localhost:8000; accounts: python -m portal account LOGIN [--province 38]
 portal: $(STAMP)
 	$(BIN)/python -m portal
 

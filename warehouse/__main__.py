@@ -68,19 +68,6 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("file", help="an XLSX, CSV or JSON file")
     check.add_argument("--province", help="province code (default: from the folders or the name, 38_2026-Q3.xlsx)")
     check.add_argument("--period", help="period, e.g. 2026-Q3 (default: as for --province)")
-    account = commands.add_parser(
-        "account",
-        help="create a portal account (or set its password): the password is asked twice, or read from stdin",
-    )
-    account.add_argument("login", help="lower case letters, digits, . _ -")
-    account.add_argument("--province", help="the officer's province code; none: a data team account")
-    account.add_argument("--name", default="", help="the person's full name, shown on the pages")
-    account.add_argument(
-        "--email", help="an officer's email: the province's refusals, hold notices and reminders go to it"
-    )
-    account.add_argument(
-        "--password-stdin", action="store_true", help="read the password from the first line of stdin (scripts)"
-    )
     psql = commands.add_parser("psql", help="open psql on the warehouse")
     psql.add_argument("args", nargs=argparse.REMAINDER)
     dbt = commands.add_parser(
@@ -170,27 +157,6 @@ def main(argv: list[str] | None = None) -> int:
     elif options.command == "check-history":
         pipeline.check_fact_history(settings)
         print("the fact store passed every history test")
-    elif options.command == "account":
-        from portal.auth import create_account
-
-        # Never from a variable: one the warehouse reads (ANTQ_PORTAL_PASSWORD, once) gave a database role the
-        # officer's password as its login.
-        if options.password_stdin:
-            password = sys.stdin.readline().rstrip("\r\n")
-        else:
-            password = getpass.getpass("password (10+ characters): ")
-            if getpass.getpass("again: ") != password:
-                print("the two passwords differ", file=sys.stderr)
-                return 1
-        pipeline.prepare_warehouse(settings)
-        try:
-            with connect(warehouse_url(settings)) as conn:
-                create_account(conn, options.login, password, options.province, options.name, options.email)
-        except ValueError as error:
-            print(error, file=sys.stderr)
-            return 1
-        whose = f"province {options.province}" if options.province else "the data team"
-        print(f"account {options.login} ({whose}) can log in at the portal")
     elif options.command == "url":
         print(warehouse_url(settings))
     elif options.command == "dbt":

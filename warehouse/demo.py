@@ -218,7 +218,7 @@ def main() -> int:
     print(f"  {settings.data_dir / 'gx' / 'report-build.html'}   the quality gate's report (opens offline)")
     print("  make airflow                       Airflow's UI and scheduler on this machine (new files publish")
     print("                                     within about two minutes of landing); make stop ends them")
-    print("  make portal                        the submission portal (accounts: python -m warehouse account)")
+    print("  make portal                        the submission portal (accounts: python -m portal account)")
     print("  .venv/bin/python -m warehouse check FILE   what the pipeline would say of a file, storing nothing")
     print("  make stop                          end the portal, Airflow and the embedded Postgres this started")
     return 0

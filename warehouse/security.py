@@ -69,7 +69,7 @@ PORTAL_FUNCTIONS = (
 # before (the policies dropped; row-level security stays on, so a role without its own policy sees nothing).
 PORTAL_TABLES_BEFORE = ("ingest.submission", "ingest.rejection", "meta.hold", "portal.upload")
 # The variable a role's login password is read from, when not ANTQ_<ROLE>_PASSWORD: ANTQ_PORTAL_PASSWORD was
-# the officer's password of `python -m warehouse account`, and gave this role a login along with it.
+# the officer's password of `python -m portal account`, and gave this role a login along with it.
 PASSWORD_VARIABLES = {PORTAL: "ANTQ_PORTAL_DB_PASSWORD"}
 # What ends a reader's runaway statement or forgotten transaction, and bounds the temporary files of each of
 # its processes (a sort or hash that spills): set per reader login with ALTER ROLE ... SET.
