@@ -227,8 +227,8 @@ def test_the_officers_password_variable_gives_the_portal_role_no_login(settings,
 
 
 def test_account_reads_the_password_from_stdin_and_never_from_a_variable(settings, monkeypatch, capsys):
+    from portal.__main__ import main
     from portal.auth import log_in
-    from warehouse.__main__ import main
 
     monkeypatch.setenv("ANTQ_WAREHOUSE_URL", settings.warehouse_url)
     monkeypatch.setenv("ANTQ_DATA_DIR", str(settings.data_dir))
