@@ -15,9 +15,9 @@ from warehouse import pipeline
 
 
 @pytest.fixture(scope="module")
-def built(server_url, smtp_server, tmp_path_factory):
-    settings = make_settings(server_url, tmp_path_factory.mktemp("history"), "antq_history", smtp_server.port)
-    pipeline.prepare_warehouse(settings)
+def built(server_url, smtp_server, prepared_template, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("history")
+    settings = make_settings(server_url, folder, "antq_history", smtp_server.port, prepared_template)
     with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
         legacy, current = (
             conn.execute(

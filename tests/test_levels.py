@@ -33,10 +33,10 @@ def ratio(period, unit, indicator, numerator, denominator, category=""):
 
 
 @pytest.fixture(scope="module")
-def published(server_url, smtp_server, tmp_path_factory):
+def published(server_url, smtp_server, prepared_template, tmp_path_factory):
     """Thanh Hóa (38) and Sơn La (14) files mixing levels, ingested and published once."""
-    settings = make_settings(server_url, tmp_path_factory.mktemp("levels"), "antq_levels", smtp_server.port)
-    pipeline.prepare_warehouse(settings)
+    folder = tmp_path_factory.mktemp("levels")
+    settings = make_settings(server_url, folder, "antq_levels", smtp_server.port, prepared_template)
     with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
         c1, c2 = units(conn, "current", "38", "commune")
         rows = [

@@ -34,9 +34,9 @@ def count_rows(period, unit, values: dict[str, int]) -> list[list[str]]:
 
 
 @pytest.fixture(scope="module")
-def built(server_url, smtp_server, tmp_path_factory):
-    settings = make_settings(server_url, tmp_path_factory.mktemp("marts"), "antq_marts", smtp_server.port)
-    pipeline.prepare_warehouse(settings)
+def built(server_url, smtp_server, prepared_template, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("marts")
+    settings = make_settings(server_url, folder, "antq_marts", smtp_server.port, prepared_template)
     with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
         a, b = communes(conn, "38", 2)
         # Thanh Hóa's year (seed 000): 4,351 teams with 8,702 members, 34,931 ANXH teams with 99% of

@@ -107,13 +107,13 @@ def test_a_csv_submission_has_no_model_list_and_needs_none(settings, conn):
 
 
 @pytest.fixture(scope="module")
-def built(server_url, smtp_server, tmp_path_factory):
+def built(server_url, smtp_server, prepared_template, tmp_path_factory):
     """Thanh Hóa and Hà Nội send their 2026-Q3 workbooks with their model lists; the marts are built."""
     from tests.helpers import make_settings
     from warehouse import pipeline
 
-    settings = make_settings(server_url, tmp_path_factory.mktemp("models"), "antq_models", smtp_server.port)
-    pipeline.prepare_warehouse(settings)
+    folder = tmp_path_factory.mktemp("models")
+    settings = make_settings(server_url, folder, "antq_models", smtp_server.port, prepared_template)
     with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
         for province in ("38", "01"):
             path = write_submission(settings.landing_dir, province, "2026-Q3", file_format="xlsx")

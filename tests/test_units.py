@@ -208,9 +208,7 @@ def test_nam_dinh_reports_under_its_own_legacy_code_before_2025(settings, conn):
     assert late.problems[0].code == "unknown_province", "Nam Định is no longer a province after 2025-07-01"
 
 
-def test_a_2023_song_ma_report_and_a_2025_report_form_one_son_la_series(server_url, smtp_server, tmp_path):
-    settings = make_settings(server_url, tmp_path, "antq_units_series", smtp_server.port)
-    pipeline.prepare_warehouse(settings)
+def test_a_2023_song_ma_report_and_a_2025_report_form_one_son_la_series(settings):
     with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
         song_ma = [
             r[0]
@@ -246,11 +244,9 @@ def test_a_2023_song_ma_report_and_a_2025_report_form_one_son_la_series(server_u
     assert remapped == 2
 
 
-def test_a_changed_mapping_re_maps_the_stored_facts_at_the_next_build(server_url, smtp_server, tmp_path):
+def test_a_changed_mapping_re_maps_the_stored_facts_at_the_next_build(settings):
     """The official default target of a split commune is corrected: its published facts move to the new
     target at the next build and publish, and the history test sees stale facts until then."""
-    settings = make_settings(server_url, tmp_path, "antq_units_remap", smtp_server.port)
-    pipeline.prepare_warehouse(settings)
     with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
         split, old_target, new_target = conn.execute("""select m.legacy_code,
                 max(m.current_code) filter (where m.is_default), max(m.current_code) filter (where not m.is_default)
