@@ -29,6 +29,6 @@ ENV AIRFLOW_HOME=/opt/antq/data/airflow \
     ANTQ_LANDING_DIR=/opt/antq/landing
 
 # Every process, Airflow's services and their tasks included, writes files its owner's only (0600, folders 0700);
-# python -m warehouse and the portal set it again themselves (warehouse/settings.py, keep_files_private).
+# python -m warehouse and the portal set it again themselves (core/settings.py, keep_files_private).
 ENTRYPOINT ["/bin/sh", "-c", "umask 0077 && exec \"$@\"", "antq"]
 CMD ["python3"]

@@ -29,14 +29,15 @@ from pathlib import Path
 
 import psycopg
 
+from core.db import warehouse_url
+from core.schemas import REMAPPED_SUBMISSIONS
+from core.settings import PROJECT_DIR, Settings
 from ingestion.generator import province_codes_for, rewrite_submission, write_submission
 from ingestion.loader import ingest_file
-from warehouse import copies, pipeline
+from publishing import copies
+from publishing.transform import BUILD_SCHEMA
+from warehouse import pipeline
 from warehouse.airflow_runner import airflow_env
-from warehouse.db import warehouse_url
-from warehouse.schemas import REMAPPED_SUBMISSIONS
-from warehouse.settings import PROJECT_DIR, Settings
-from warehouse.transform import BUILD_SCHEMA
 
 INGEST_STEP = "validated ingest, two workers (a backfill's `python -m warehouse ingest`)"
 COPY_STEP, COPY_TWO_STEP = "baseline: raw COPY", "baseline: raw COPY, two sessions"
@@ -297,7 +298,7 @@ def hand_sql(settings: Settings) -> int:
 def explain_figures(settings: Settings, period: str) -> float:
     """`python -m warehouse explain` on a province figure of the last month and on its year so far (rolled up
     from every month of it); returns the slower one's seconds."""
-    from warehouse.lineage import explain
+    from publishing.lineage import explain
 
     slowest = 0.0
     with psycopg.connect(settings.warehouse_url) as conn:

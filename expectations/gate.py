@@ -9,8 +9,8 @@ import great_expectations as gx
 from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
+from core.db import warehouse_url
 from expectations.findings import Finding, GateReport
-from warehouse.db import warehouse_url
 
 SAMPLE_ROWS = 5
 DOCS_SITE = "antq_gate"

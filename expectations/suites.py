@@ -24,10 +24,10 @@ import great_expectations.expectations as gxe
 import yaml
 from great_expectations.constants import MAX_RESULT_RECORDS
 
-from expectations import versions
+from core import schemas
+from core.settings import Settings
 from expectations.single_query import ExpectNoUnexpectedRows
-from warehouse import schemas
-from warehouse.settings import Settings
+from ingestion import versions
 
 SEVERITY_FILE = Path(__file__).parent / "severity.yaml"
 
@@ -273,7 +273,7 @@ def submission_suite() -> gx.ExpectationSuite:
 
 
 def versions_suite(keep_ratio: float) -> gx.ExpectationSuite:
-    """A new version replaces its predecessor whole (expectations/versions.py): one that drops most of what the
+    """A new version replaces its predecessor whole (ingestion/versions.py): one that drops most of what the
     province reported before is held, so the province × period keeps its published figures until the data team
     confirms it. Judged: the counted submissions the published marts do not count yet (as the figures above),
     against the version the marts count for the province × period, else the version it superseded; a first

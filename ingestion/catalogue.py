@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
-from warehouse.settings import DBT_PROJECT_DIR
+from core.settings import DBT_PROJECT_DIR
 
 CATALOGUE_CSV = DBT_PROJECT_DIR / "seeds" / "indicator_catalogue.csv"
 TOTAL = "total"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psycopg
 
-from expectations.versions import VersionDrop, dropped
+from core.settings import Settings
 from ingestion import rules
 from ingestion.bulk import load_indicators
 from ingestion.catalogue import load_catalogue
@@ -33,7 +33,7 @@ from ingestion.levels import check_levels
 from ingestion.models import load_models
 from ingestion.periods import Period, parse_period
 from ingestion.readers import open_table
-from warehouse.settings import Settings
+from ingestion.versions import VersionDrop, dropped
 
 logger = logging.getLogger(__name__)
 
@@ -464,7 +464,7 @@ def _move(path: Path, folder: Path, submission_id: int) -> Path:
 
 def _private(kept: Path) -> None:
     """A kept file is its owner's only (0600), whatever mode its sender gave it: a file another account
-    dropped in landing keeps that account's mode through the link (warehouse/settings.py, keep_files_private).
+    dropped in landing keeps that account's mode through the link (core/settings.py, keep_files_private).
     One owned by that account stays as it is: only its owner may change it, and the folders are closed."""
     with contextlib.suppress(PermissionError):
         kept.chmod(0o600)

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import psycopg
 
+from core.settings import DBT_PROJECT_DIR
 from ingestion import rules
 from ingestion.contract import MODEL_SHEET, FileRejected, Problem, RowValidator, map_headers, sheet_columns
 from ingestion.periods import parse_day
 from ingestion.readers import open_table
-from warehouse.settings import DBT_PROJECT_DIR
 
 MODEL_TYPES_CSV = DBT_PROJECT_DIR / "seeds" / "model_types.csv"
 RAW_MODEL_COLUMNS = (

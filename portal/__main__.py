@@ -12,8 +12,8 @@ import getpass
 import os
 import sys
 
-from warehouse.db import connect, warehouse_url
-from warehouse.settings import Settings, keep_files_private
+from core.db import connect, warehouse_url
+from core.settings import Settings, keep_files_private
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,7 @@ cut off from the internet, and light on a slow one. Every form carries a CSRF to
 HttpOnly and SameSite=Strict, and Secure when the portal is served over TLS (ANTQ_PORTAL_SECURE_COOKIES).
 Every response forbids scripts, framing and type sniffing (SECURITY_HEADERS). What an officer sees is
 limited twice: by the page code, and by the database role an officer's pages read with, which reaches only
-functions that return the request's session's rows (warehouse/security.py, antq_portal). The data team's
+functions that return the request's session's rows (core/security.py, antq_portal). The data team's
 pages, which show every province, read as the pipeline does. A request body is read only once the request may
 be answered: an upload or the entry form only with a session and within its size limit, any other form only
 when small.
@@ -23,11 +23,11 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
+from core.db import warehouse_url
+from core.settings import Settings
 from portal import entry_form, officer, signin, team
 from portal.web import HERE, LoginNeeded, Portal, Refused
 from warehouse import pipeline
-from warehouse.db import warehouse_url
-from warehouse.settings import Settings
 
 MAX_FORM_BYTES = 64 * 1024  # every form but an upload and the entry form is a few fields
 # The portal has no script, no frame and no resource from elsewhere; a page that says otherwise was injected.

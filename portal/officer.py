@@ -16,13 +16,14 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
+from core import security
 from ingestion.figures import compare_with_published, submission_figures
 from ingestion.loader import dry_run, safe_name, sha256_of
 from ingestion.named_period import period_named
 from ingestion.periods import parse_period
 from portal import auth, queries
 from portal.web import BIGINT_MAX, Officer, Refused, SignedIn, Web, form_is_genuine
-from warehouse import pipeline, security
+from warehouse import pipeline
 
 router = APIRouter()
 MAX_NAME_CHARS = 255  # a file name longer than any file system's is no file's
@@ -176,7 +177,7 @@ def submission(request: Request, web: Web, session: SignedIn, submission_id: int
 def periods(chosen: str | None = None) -> list[str]:
     """Periods an officer may send for, newest first: every month, quarter, half and year since two years ago,
     and the chosen one if it is older (a period still owed)."""
-    from warehouse.reminders import periods_between
+    from notify.reminders import periods_between
 
     today, year = date.today(), date.today().year - 2
     firsts = (f"{year}-01", f"{year}-Q1", f"{year}-H1", f"{year}")

@@ -10,7 +10,7 @@ from datetime import date
 import psycopg
 from psycopg.rows import dict_row
 
-from warehouse.settings import Settings
+from core.settings import Settings
 
 # --- as the session (antq_portal) ---------------------------------------------------------------------------
 
@@ -61,8 +61,8 @@ def province_name(conn: psycopg.Connection, code: str) -> str | None:
 
 
 def due(conn: psycopg.Connection, settings: Settings) -> list:
-    """The reminders due today, every province's (warehouse/reminders.py)."""
-    from warehouse.reminders import due_submissions
+    """The reminders due today, every province's (notify/reminders.py)."""
+    from notify.reminders import due_submissions
 
     return due_submissions(conn, date.today(), settings)
 

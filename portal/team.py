@@ -13,9 +13,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from ingestion.periods import parse_period
+from notify import alerts
 from portal import queries
 from portal.web import BIGINT_MAX, DataTeam, Web, form_is_genuine
-from warehouse import alerts, desk, pipeline
+from warehouse import desk, pipeline
 
 router = APIRouter()
 STATUS_ORDER = (
@@ -35,7 +36,7 @@ def team(request: Request, web: Web, session: DataTeam):
     """The desk, in the order things need action: holds waiting (each with its finding, the gate report of the
     run that made it and the province's last periods), files refused today, provinces late, then what was done
     (recent decisions, the publish log, the gate reports) and the alerts not delivered."""
-    from warehouse.holds import OPEN, holds
+    from review.holds import OPEN, holds
 
     today = date.today()
     with web.admin() as conn:
@@ -89,7 +90,7 @@ def review(
     reason: str = Form(""),
     csrf: str = Form(""),
 ):
-    from warehouse.holds import CONFIRMED, REJECTED, ReviewError
+    from review.holds import CONFIRMED, REJECTED, ReviewError
 
     if not form_is_genuine(request, session, csrf):
         return web.message(request, session, "forbidden", 403)
@@ -119,7 +120,7 @@ def gate_report(request: Request, web: Web, name: str):
 def _completeness(conn, due: list, today: date) -> tuple[list[str], list[tuple[str, str, list[str]]]]:
     """The last six periods anything was sent for × every province: the furthest each has come, else where it
     stands against the period's deadline (`due`, the reminders due today: "due" or "late"; else _owed)."""
-    from warehouse.reminders import DEADLINES_FILE
+    from notify.reminders import DEADLINES_FILE
 
     periods = queries.periods_sent(conn)
     reached: dict[tuple[str, str], str] = {}
@@ -140,7 +141,7 @@ def _completeness(conn, due: list, today: date) -> tuple[list[str], list[tuple[s
 
 def _owed(period_code: str, today: date, rules: dict[str, dict]) -> str:
     """Where a report nothing was accepted for and no reminder is due stands, by the calendar's rules (the rows
-    of warehouse/reminders.py DEADLINES_FILE by period type): "not_due" before its deadline, "missing" after it
+    of notify/reminders.py DEADLINES_FILE by period type): "not_due" before its deadline, "missing" after it
     (a period before the first the warehouse expects, never reminded), "" for a period no report is expected
     for (a month)."""
     period = parse_period(period_code)

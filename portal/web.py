@@ -3,7 +3,7 @@ page and message renderers, and the sign-in checks as FastAPI dependencies.
 
 Two connections: `admin()` reads as the pipeline does (the data team's pages, and what every province is asked
 for); `as_session(session)` reads as role antq_portal keyed by the session's token, which reaches only the
-functions that return that session's rows (warehouse/security.py). The dependencies: `SignedIn` (any session,
+functions that return that session's rows (core/security.py). The dependencies: `SignedIn` (any session,
 else the login page), `Officer` (a province's officer, else 403), `DataTeam` (the data team, else 403).
 """
 
@@ -20,13 +20,13 @@ import psycopg
 from fastapi import Depends, Request, Response
 from fastapi.templating import Jinja2Templates
 
+from core import security
 from core.notation import number, percent
+from core.settings import Settings
 from ingestion.catalogue import load_catalogue
 from ingestion.contract import column_label
 from portal import auth, queries
 from portal.text import LANGUAGES, translate
-from warehouse import security
-from warehouse.settings import Settings
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "antq_session"

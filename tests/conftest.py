@@ -9,11 +9,22 @@ import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 
+from core.db import start_embedded
+from core.settings import Settings
 from tests.helpers import Mailbox, counter, free_port, make_settings
-from warehouse.db import start_embedded
-from warehouse.settings import Settings
 
 CHAOS = pytest.StashKey[list]()
+# Beside e2e (pyproject.toml): what make test-fast leaves out, as make test runs everything.
+MARKERS = (
+    "browser: drives a real Chromium (selenium); make test installs it",
+    "chaos: injects a fault (kill -9, Postgres stopped, a full disk) into the work and checks what holds after",
+    "slow: takes a minute or more; left out of make test-fast",
+)
+
+
+def pytest_configure(config):
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from core.settings import Settings
 from warehouse import backup
-from warehouse.settings import Settings
 
 # Numbers the databases a worker makes (with its pid in their names, as two workers share one server).
 counter = itertools.count()

@@ -20,10 +20,12 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
+from core import security
 from ingestion.generator import rewrite_submission, write_submission
 from ingestion.loader import ingest_file
+from publishing import copies, publish
 from tests.helpers import national_copy
-from warehouse import copies, pipeline, publish, security
+from warehouse import pipeline
 
 ANALYST_38 = security.analyst_role("38")
 
@@ -104,7 +106,7 @@ def test_each_reader_reaches_its_own_schema_and_nothing_else(conn):
     tables = conn.execute("select table_name from information_schema.tables where table_schema = 'marts'")
     marts = {row[0] for row in tables}
     assert marts == {name.split(".")[1] for name in bi}
-    assert marts == set(copies.ANALYST_RELATIONS), "every published mart is placed for analysts in warehouse/copies.py"
+    assert marts == set(copies.ANALYST_RELATIONS), "every published mart is placed for analysts in publishing/copies.py"
 
 
 def test_an_analyst_sees_their_province_and_the_published_versions_only(conn, warehouse):
@@ -365,7 +367,7 @@ def test_a_pipeline_user_that_is_not_a_superuser_is_set_up_once_by_one(server_ur
     superuser); the steps only a superuser may take run once through ANTQ_SUPERUSER_URL."""
     from dataclasses import replace
 
-    from warehouse.settings import Settings
+    from core.settings import Settings
 
     owner, database = "antq_owner_test", "antq_owner_test_db"
     with psycopg.connect(server_url, autocommit=True) as admin:

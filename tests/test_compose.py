@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from core.settings import PROJECT_DIR
 from warehouse.services import STOP_SECONDS
-from warehouse.settings import PROJECT_DIR
 
 COMPOSE = yaml.safe_load((PROJECT_DIR / "docker-compose.yml").read_text(encoding="utf-8"))
 SERVICES = COMPOSE["services"]
@@ -87,7 +87,7 @@ def test_airflow_services_reach_the_warehouse_airflow_db_and_mail_catcher_by_ser
 
 
 def test_the_settings_the_code_reads_are_the_ones_compose_sets():
-    read = set(re.findall(r'"(ANTQ_[A-Z_]+)"', Path(PROJECT_DIR / "warehouse" / "settings.py").read_text()))
+    read = set(re.findall(r'"(ANTQ_[A-Z_]+)"', Path(PROJECT_DIR / "core" / "settings.py").read_text()))
     env = SERVICES["airflow-scheduler"]["environment"]
     assert {"ANTQ_WAREHOUSE_URL", "ANTQ_LANDING_DIR", "ANTQ_SMTP_HOST", "ANTQ_DATA_TEAM"} <= read
     once = set(SERVICES["airflow-init"]["environment"]) - set(env)  # for the one-off set-up only

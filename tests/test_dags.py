@@ -12,7 +12,7 @@ def dagbag(tmp_path_factory):
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     from airflow.dag_processing.dagbag import DagBag
 
-    from warehouse.settings import DAGS_DIR
+    from core.settings import DAGS_DIR
 
     started = time.monotonic()
     bag = DagBag(dag_folder=str(DAGS_DIR))

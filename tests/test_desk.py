@@ -18,9 +18,11 @@ import pytest
 
 from ingestion.generator import rewrite_submission, write_submission
 from ingestion.loader import ingest_file
+from notify import alerts
+from review import holds
 from tests.helpers import indicator_workbook, national_copy
 from tests.test_portal import _logged_in, portal  # noqa: F401 (fixtures)
-from warehouse import alerts, holds, pipeline
+from warehouse import pipeline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -183,9 +183,9 @@ def test_an_officer_sends_and_corrects_the_form_with_the_keyboard_in_a_browser(s
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.wait import WebDriverWait
 
+    from publishing.lineage import explain
     from tests.test_portal import PASSWORD, SCREENSHOTS
     from warehouse import pipeline
-    from warehouse.lineage import explain
 
     driver = _browser(tmp_path)
     wait = WebDriverWait(driver, 60)

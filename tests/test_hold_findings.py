@@ -7,9 +7,9 @@ from datetime import datetime
 
 import pytest
 
-from warehouse import alerts
-from warehouse.holds import Hold
-from warehouse.settings import Settings
+from core.settings import Settings
+from notify import alerts
+from review.holds import Hold
 
 OUTLIER = {"value": 43510, "median_last_6": 4351, "outlier_ratio": 3}
 RATIO = {"numerator": 1200, "denominator": 1000}

@@ -13,8 +13,9 @@ import pytest
 
 from ingestion.generator import rewrite_submission, write_submission
 from ingestion.loader import ingest_file
+from review import holds
 from tests.helpers import marts_checksums, national_copy
-from warehouse import holds, pipeline
+from warehouse import pipeline
 
 
 @pytest.fixture(scope="module")
@@ -221,9 +222,9 @@ def test_each_runs_report_is_kept_lists_every_check_and_is_named_by_its_holds_an
 def test_a_submission_rejected_on_review_is_shown_so_to_its_officer(warehouse):
     """It stays out of the marts (dbt counts rejected holds with open ones), but the officer's page said
     'accepted'."""
-    from portal.app import _submissions
+    from core import security
     from portal.auth import create_account, log_in
-    from warehouse import security
+    from portal.queries import submissions
 
     with psycopg.connect(warehouse.warehouse_url, autocommit=True) as conn:
         rejected = conn.execute(
@@ -233,6 +234,6 @@ def test_a_submission_rejected_on_review_is_shown_so_to_its_officer(warehouse):
         session = log_in(conn, "pv38", "mat-khau-thu-nghiem", "127.0.0.1")
         conn.execute(f"set role {security.PORTAL}")
         conn.execute("select set_config('antq.session', %s, false)", [session.token])
-        (shown,) = _submissions(conn, rejected)
-    assert shown["status"] == "accepted" and shown["shown_status"] == "refused_on_review"
+        (shown,) = submissions(conn, rejected)
+    assert shown["status"] == "accepted" and shown["state"] == "refused_on_review"
     assert not shown["published"], "and it is indeed out of the marts"

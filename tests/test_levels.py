@@ -7,10 +7,10 @@ import psycopg
 import pytest
 
 from ingestion.loader import ingest_file
+from publishing.lineage import explain
 from tests.helpers import make_settings
 from tests.test_ingest import write_csv
 from warehouse import pipeline
-from warehouse.lineage import explain
 
 
 def units(conn, unit_map: str, province: str, level: str, parent: str | None = None, count: int = 2) -> list[str]:

@@ -9,13 +9,14 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 
+from core import schemas
+from core.settings import DBT_PROJECT_DIR
 from ingestion.loader import ingest_file
+from publishing.transform import DbtFailed
 from tests.helpers import make_settings
 from tests.test_ingest import write_csv
-from warehouse import pipeline, schemas
+from warehouse import pipeline
 from warehouse.__main__ import main
-from warehouse.settings import DBT_PROJECT_DIR
-from warehouse.transform import DbtFailed
 
 
 def communes(conn, province: str, count: int) -> list[str]:

@@ -10,8 +10,9 @@ import pytest
 
 from ingestion.faults import FAULTS, write_fault
 from ingestion.loader import ingest_file
+from notify import alerts
 from tests.helpers import free_port
-from warehouse import alerts, pipeline
+from warehouse import pipeline
 from warehouse.__main__ import alert_list
 
 REFUSED = sorted(kind for kind, fault in FAULTS.items() if fault.expected)[:10]

@@ -17,10 +17,12 @@ import psycopg
 import pytest
 import uvicorn
 
+from core import security
+from notify import alerts
 from portal.app import create_app
 from portal.auth import MAX_FAILURES, create_account
 from tests.helpers import free_port, indicator_workbook
-from warehouse import alerts, pipeline, security
+from warehouse import pipeline
 
 PASSWORD = "mat-khau-thu-nghiem"
 SCREENSHOTS = Path(__file__).resolve().parent.parent / ".data" / "screenshots"
@@ -183,6 +185,7 @@ def _local_only(urls: list[str], base: str) -> list[str]:
 
 
 @pytest.mark.e2e
+@pytest.mark.browser
 def test_an_officer_checks_fixes_and_sends_a_file_in_a_browser_offline(settings, portal, tmp_path):
     from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By

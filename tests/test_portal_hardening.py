@@ -233,7 +233,7 @@ def _set_cookies(response: httpx.Response) -> dict[str, str]:
 
 
 def test_every_cookie_is_secure_when_the_portal_is_behind_tls(settings):
-    from warehouse.settings import Settings
+    from core.settings import Settings
 
     assert Settings.from_env({"ANTQ_PORTAL_SECURE_COOKIES": "true"}).portal_secure_cookies
     assert not Settings.from_env({}).portal_secure_cookies

@@ -15,11 +15,12 @@ import httpx
 import openpyxl
 import psycopg
 
+from core import security
 from ingestion.contract import MODEL_SHEET, sheet_title
 from ingestion.template import CATALOGUE, GUIDE, UNITS, build_workbook
 from tests.helpers import indicator_workbook
 from tests.test_portal import _csrf, _logged_in, portal, small_files  # noqa: F401 (fixtures)
-from warehouse import pipeline, security
+from warehouse import pipeline
 
 THANH_HOA_COMMUNES = ("14797", "14758")
 
@@ -52,7 +53,7 @@ def _figures(page: str) -> dict[str, list[str]]:
 
 
 def test_the_period_lists_open_on_the_earliest_period_the_province_owes(settings, portal):  # noqa: F811
-    from warehouse.reminders import due_submissions
+    from notify.reminders import due_submissions
 
     nghe_an = _logged_in(portal, "nghean")  # the first quarter received: from it on, quarters are due
     typed = {"csrf": _csrf(nghe_an), "period": "2026-Q2", "action": "submit", "value.security_teams.total": "9"}

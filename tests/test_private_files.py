@@ -21,11 +21,11 @@ from pathlib import Path
 
 import psycopg
 
+from core.settings import Settings
 from ingestion.generator import rewrite_submission, write_submission
 from tests.helpers import counter, free_port, make_settings
 from warehouse.airflow_runner import airflow_env
 from warehouse.backup import FILES
-from warehouse.settings import Settings
 
 SHELL_UMASK = 0o022
 PERIOD = "2026-09"

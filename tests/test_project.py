@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from warehouse import schemas
-from warehouse.settings import DBT_PROJECT_DIR, PROJECT_DIR, Settings
-from warehouse.transform import dbt_env
+from core import schemas
+from core.settings import DBT_PROJECT_DIR, PROJECT_DIR, Settings
+from publishing.transform import dbt_env
 
 BIN = Path(sys.executable).parent
 
@@ -63,7 +63,7 @@ def test_each_model_goes_to_the_schema_warehouse_schemas_names(models):
         for name, node in models.items()
         if node["config"]["schema"] != expected[layer(node)]
     }
-    assert wrong == {}, "dbt_project.yml sets each layer's schema from ANTQ_*_SCHEMA (warehouse/schemas.py)"
+    assert wrong == {}, "dbt_project.yml sets each layer's schema from ANTQ_*_SCHEMA (core/schemas.py)"
 
 
 def test_the_sql_of_the_models_passes_sqlfluff():
@@ -90,7 +90,7 @@ def test_what_only_reads_a_gate_report_does_not_import_great_expectations():
     """A publish, an alert or a hold reads the gate's findings: importing Great Expectations for them cost a
     publish about 5 s and ~190 MB (expectations/findings.py)."""
     code = (
-        "import sys, warehouse.pipeline, warehouse.publish, warehouse.holds, warehouse.alerts, expectations.report\n"
+        "import sys, warehouse.pipeline, publishing.publish, review.holds, notify.alerts, expectations.report\n"
         "from expectations.findings import GateReport\n"
         "GateReport.from_dict({'schema': 'build', 'checks_run': 1, 'findings': []})\n"
         "print(sorted({name.split('.')[0] for name in sys.modules} & {'great_expectations', 'dbt', 'pandas'}))"
@@ -122,7 +122,7 @@ def test_the_gate_leaves_scipy_stats_and_altair_to_their_first_use():
 
 
 def _make_user(barrier, name: str, uids) -> None:
-    from warehouse.db import system_user
+    from core.db import system_user
 
     barrier.wait()
     uids.put(system_user(name))
@@ -152,7 +152,17 @@ def test_servers_started_at_once_as_root_make_one_system_user():
 
 
 TEST_AND_LINT_TOOLS = {"pytest", "pytest-xdist", "ruff", "sqlfluff", "selenium"}
-RUNTIME_PACKAGES = ("ingestion", "warehouse", "expectations", "portal", "dags")
+RUNTIME_PACKAGES = (
+    "core",
+    "ingestion",
+    "expectations",
+    "publishing",
+    "review",
+    "notify",
+    "warehouse",
+    "portal",
+    "dags",
+)
 
 
 def _pyproject() -> dict:

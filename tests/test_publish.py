@@ -6,10 +6,10 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
+from core.db import libpq_params
+from publishing.publish import PublishError, publish, rollback
+from publishing.retired import readers_of
 from tests.helpers import create_database
-from warehouse.db import libpq_params
-from warehouse.publish import PublishError, publish, rollback
-from warehouse.retired import readers_of
 
 
 def build(conn, figure: int) -> None:
@@ -170,8 +170,9 @@ def published_facts(conn) -> dict:
 def test_a_first_publish_filled_ahead_by_two_sessions_publishes_what_one_transaction_does(
     server_url, smtp_server, tmp_path_factory, national_template, fill
 ):
+    from publishing import copies
     from tests.helpers import national_copy
-    from warehouse import copies, pipeline
+    from warehouse import pipeline
 
     settings = national_copy(server_url, smtp_server, tmp_path_factory, national_template, f"antq_fill_{fill}")
     url = settings.warehouse_url

@@ -6,11 +6,11 @@ from datetime import date
 
 from ingestion.loader import ingest_file
 from ingestion.periods import parse_period
+from notify.reminders import periods_between
 from portal.auth import create_account
 from tests.test_ingest import write_csv
 from warehouse import pipeline
 from warehouse.pipeline import remind_late_provinces
-from warehouse.reminders import periods_between
 
 
 def test_periods_between_walks_quarters_across_years():

@@ -18,11 +18,12 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
+from core import db, security
+from core.settings import Settings
 from ingestion.generator import current_province_codes, write_submission
 from ingestion.loader import ingest_file
 from tests.helpers import publish_run
-from warehouse import db, pipeline, security
-from warehouse.settings import Settings
+from warehouse import pipeline
 
 OWNER, DATABASE = "starve_owner", "antq_starve"
 CONNECTIONS = 3  # per reader login: 35 readers could hold 105, more than the server's 100 - 13 reserved

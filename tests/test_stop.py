@@ -13,8 +13,8 @@ import httpx
 import psutil
 import psycopg
 
+from core.settings import PROJECT_DIR
 from tests.helpers import free_port
-from warehouse.settings import PROJECT_DIR
 
 
 def _of(data_dir) -> list[psutil.Process]:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from core import security
 from ingestion.generator import rewrite_submission, write_submission
 from ingestion.loader import ingest_file
+from review import holds
 from tests.helpers import national_copy
-from warehouse import holds, pipeline, security
+from warehouse import pipeline
 
 MONTH = "2026-09"
 
@@ -43,8 +45,8 @@ def first_version(settings, province: str) -> int:
 
 def officer_states(settings, province: str) -> dict[int, str]:
     """The states the province's officer is shown, read as the portal reads them (its role, the session)."""
-    from portal.queries import submissions
     from portal.auth import create_account, log_in
+    from portal.queries import submissions
 
     with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
         create_account(conn, f"pv{province}", "mat-khau-thu-nghiem", province)

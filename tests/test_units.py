@@ -287,7 +287,7 @@ def test_a_changed_mapping_re_maps_the_stored_facts_at_the_next_build(settings):
         )
     # int_units rebuilt on its own (and the fact store, the view over it that its rebuild drops): the
     # published facts are now stale, and the history test names them.
-    from warehouse.transform import DbtFailed, run_dbt
+    from publishing.transform import DbtFailed, run_dbt
 
     run_dbt("run", "--select", "int_units", "int_indicator_values", settings=settings)
     with pytest.raises(DbtFailed, match="placed_by_current_unit_map"):

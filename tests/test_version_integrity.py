@@ -15,13 +15,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from core.settings import Settings
 from ingestion.generator import rewrite_submission, write_submission
 from ingestion.loader import dry_run, ingest_file
+from review import holds
 from tests.helpers import national_copy
 from tests.test_portal import _csrf, _logged_in, portal, small_files  # noqa: F401 (fixtures)
-from warehouse import holds, pipeline
+from warehouse import pipeline
 from warehouse.__main__ import check_report
-from warehouse.settings import Settings
 
 CHECK = "version_keeps_most"
 
@@ -113,7 +114,7 @@ def test_a_complete_corrected_version_is_neither_warned_of_nor_held(warehouse, t
         ).fetchone()[0]
     assert counted == version_2.submission_id
     with psycopg.connect(warehouse.warehouse_url) as conn:
-        from expectations.versions import dropped
+        from ingestion.versions import dropped
 
         assert dropped(conn, version_2.submission_id, 1.0) == [], "judged: it keeps all, even at the strictest ratio"
 

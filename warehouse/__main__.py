@@ -11,8 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from warehouse.db import connect, warehouse_url
-from warehouse.settings import Settings, keep_files_private
+from core.db import connect, warehouse_url
+from core.settings import Settings, keep_files_private
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     elif options.command == "reference-change":
         print(pipeline.reference_change(options.version, apply=options.apply, settings=settings))
     elif options.command == "rollback":
-        from warehouse.publish import rollback
+        from publishing.publish import rollback
 
         with connect(warehouse_url(settings), autocommit=True) as conn:
             print(f"rolled back (publish log #{rollback(conn, settings.small_cell_provinces)})")
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     elif options.command == "deliver-alerts":
         print(json.dumps(pipeline.deliver_alerts(settings)))
     elif options.command == "explain":
-        from warehouse.lineage import explain
+        from publishing.lineage import explain
 
         with connect(warehouse_url(settings)) as conn:
             print(explain(conn, options.province, options.period, options.indicator, options.category))
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         with connect(warehouse_url(settings)) as conn:
             print(hold_list(conn, pending_only=False))
     elif options.command in ("confirm", "reject"):
-        from warehouse.holds import CONFIRMED, REJECTED, ReviewError
+        from review.holds import CONFIRMED, REJECTED, ReviewError
 
         decision = CONFIRMED if options.command == "confirm" else REJECTED
         try:
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             else "kept out of the marts; the province was told"
         )
     elif options.command == "docs":
-        from warehouse.transform import run_dbt
+        from publishing.transform import run_dbt
 
         run_dbt("docs", "generate", settings=settings)
         print(f"open {settings.data_dir / 'dbt' / 'target' / 'index.html'} in a browser")
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     elif options.command == "url":
         print(warehouse_url(settings))
     elif options.command == "dbt":
-        from warehouse.transform import DbtFailed, run_dbt
+        from publishing.transform import DbtFailed, run_dbt
 
         try:
             run_dbt(*options.args, settings=settings)
@@ -232,7 +232,7 @@ def check_report(result) -> str:
 
 def hold_list(conn, pending_only: bool) -> str:
     """The holds (pending_only: those still waiting for review), newest last, with how to review them."""
-    from warehouse.holds import holds
+    from review.holds import holds
 
     found = holds(conn, pending_only=pending_only)
     if not found:
@@ -279,11 +279,11 @@ def refused_today(conn) -> str:
 
 
 def late_list(conn, settings: Settings) -> str:
-    """Provinces whose report is late or due (warehouse/reminders.py), late ones first, one line a period; then
-    the provinces with no contact for alerts (warehouse/alerts.py province_contacts)."""
+    """Provinces whose report is late or due (notify/reminders.py), late ones first, one line a period; then
+    the provinces with no contact for alerts (notify/alerts.py province_contacts)."""
     from datetime import date
 
-    from warehouse.alerts import province_contacts
+    from notify.alerts import province_contacts
     from warehouse.desk import due_by_urgency
 
     today = date.today()
@@ -328,7 +328,7 @@ def alert_list(conn, every_alert: bool = True) -> str:
     last error), or given up."""
     from collections import Counter
 
-    from warehouse.alerts import undelivered
+    from notify.alerts import undelivered
 
     found = undelivered(conn)
     if not found:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from warehouse.settings import DAGS_DIR, Settings
+from core.settings import DAGS_DIR, Settings
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))  # the airflow command of this environment
 

@@ -3,7 +3,7 @@ something new."""
 
 from airflow.sdk import Asset, AssetWatcher
 
-from warehouse.settings import Settings
+from core.settings import Settings
 from warehouse.triggers import LandingTrigger
 
 _landing_dir = Settings.from_env().landing_dir

@@ -24,9 +24,9 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from warehouse import schemas, security
-from warehouse.db import connect, warehouse_url
-from warehouse.settings import Settings
+from core import schemas, security
+from core.db import connect, warehouse_url
+from core.settings import Settings
 
 DUMP, FILES, MANIFEST = "warehouse.dump", "files.tar", "manifest.json"
 
@@ -90,7 +90,7 @@ def _roles(conn: psycopg.Connection) -> dict:
 
 def _private(member: tarfile.TarInfo) -> tarfile.TarInfo:
     """Folders 0700 and files 0600 in the backup, as a restore then unpacks them: a file received before its
-    folders were private keeps no mode of its own (warehouse/settings.py, keep_files_private)."""
+    folders were private keeps no mode of its own (core/settings.py, keep_files_private)."""
     member.mode = 0o700 if member.isdir() else 0o600
     return member
 

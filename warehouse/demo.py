@@ -7,11 +7,11 @@ import sys
 import time
 from pathlib import Path
 
+from core.db import connect, warehouse_url
 from core.notation import number, percent
+from core.settings import Settings, keep_files_private
+from review.holds import holds
 from warehouse.airflow_runner import run_dag
-from warehouse.db import connect, warehouse_url
-from warehouse.holds import holds
-from warehouse.settings import Settings, keep_files_private
 
 DEMO_PERIOD = os.environ.get("ANTQ_DEMO_PERIOD", "2026-Q3")
 LEGACY_PERIOD = "2024"  # a year reported by the 63 provinces of the old map, shown re-mapped to today's

@@ -7,8 +7,8 @@ from datetime import date
 
 import psycopg
 
-from warehouse.reminders import Due, due_submissions
-from warehouse.settings import Settings
+from core.settings import Settings
+from notify.reminders import Due, due_submissions
 
 
 def refused_today(conn: psycopg.Connection) -> list[tuple]:
@@ -25,6 +25,6 @@ def refused_today(conn: psycopg.Connection) -> list[tuple]:
 
 
 def due_by_urgency(conn: psycopg.Connection, today: date, settings: Settings) -> list[Due]:
-    """The reports due soon or late (warehouse/reminders.py), late ones first, then by deadline and province."""
+    """The reports due soon or late (notify/reminders.py), late ones first, then by deadline and province."""
     due = due_submissions(conn, today, settings)
     return sorted(due, key=lambda d: (not d.overdue(today), d.deadline, d.province_code))

@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
-from warehouse import alerts, copies, schemas, security
-from warehouse.db import connect, libpq_params, warehouse_url
-from warehouse.migrate import migrate
-from warehouse.settings import Settings
+from core import schemas, security
+from core.db import connect, libpq_params, warehouse_url
+from core.migrate import migrate
+from core.settings import Settings
+from notify import alerts
+from publishing import copies
 
 if TYPE_CHECKING:
     from expectations.findings import GateReport
@@ -207,7 +209,7 @@ def ingest(path: str, settings: Settings | None = None, conn: psycopg.Connection
 
 
 def _drop_build_schema(settings: Settings) -> None:
-    from warehouse.transform import BUILD_SCHEMA
+    from publishing.transform import BUILD_SCHEMA
 
     with connect(warehouse_url(settings)) as conn:
         conn.execute(f"set role {security.TRANSFORMER}")
@@ -220,8 +222,8 @@ def check_submissions(settings: Settings | None = None) -> dict:
     provinces concerned, once per hold. Runs before build_marts, which then counts the held province ×
     periods at their previously published version. A check that cannot run blocks everything."""
     from expectations.suites import SUBMISSION_SCHEMA, submission_suites
-    from warehouse import holds
-    from warehouse.transform import run_dbt
+    from publishing.transform import run_dbt
+    from review import holds
 
     settings = settings or Settings.from_env()
     url = warehouse_url(settings)
@@ -264,7 +266,7 @@ def check_submissions(settings: Settings | None = None) -> dict:
 
 def build_marts(settings: Settings | None = None) -> None:
     """Build staging, star schema and marts with dbt into a fresh build schema (dbt tests included)."""
-    from warehouse.transform import run_dbt
+    from publishing.transform import run_dbt
 
     settings = settings or Settings.from_env()
     _drop_build_schema(settings)
@@ -274,12 +276,12 @@ def build_marts(settings: Settings | None = None) -> None:
 def check_fact_history(settings: Settings | None = None) -> None:
     """The dbt tests that read the whole fact store and the published facts (ten years of unit-level rows):
     too slow for every build, run monthly by the reference DAG and by `make check-history`."""
-    from warehouse.transform import run_dbt
+    from publishing.transform import run_dbt
 
     settings = settings or Settings.from_env()
     with connect(warehouse_url(settings)) as conn:
         # Never built: no totals. Not the fact store's view, which a build running now drops for seconds
-        # (warehouse/transform.py, _one_on_the_warehouse): the tests then wait for that build instead.
+        # (publishing/transform.py, _one_on_the_warehouse): the tests then wait for that build instead.
         if (
             conn.execute("select to_regclass(%s)", [f"{schemas.INTERMEDIATE}.int_submission_totals"]).fetchone()[0]
             is None
@@ -293,7 +295,7 @@ def check_fact_history(settings: Settings | None = None) -> None:
 def validate_marts(settings: Settings | None = None) -> dict:
     """Run the Great Expectations build checks on the build schema; on a critical finding, email and raise."""
     from expectations.suites import suites
-    from warehouse.transform import BUILD_SCHEMA
+    from publishing.transform import BUILD_SCHEMA
 
     settings = settings or Settings.from_env()
     return asdict(_run_checks(BUILD_SCHEMA, lambda: suites(BUILD_SCHEMA, settings.freshness_days), settings))
@@ -321,7 +323,7 @@ def _run_checks(schema: str, table_suites: Callable[[], dict], settings: Setting
 def publish_marts(gate: dict, settings: Settings | None = None) -> int:
     """Swap the checked build in as `marts`; then send the digest of the gate's warnings, if any."""
     from expectations.findings import GateReport
-    from warehouse.publish import publish
+    from publishing.publish import publish
 
     settings = settings or Settings.from_env()
     report = GateReport.from_dict(gate)
@@ -356,7 +358,7 @@ def publish_new_figures(settings: Settings | None = None) -> dict:
 def review_hold(hold_id: int, decision: str, reason: str, by: str, settings: Settings | None = None):
     """The data team's decision on a hold: confirmed figures publish on the next run; a rejected one stays
     out and the province is told."""
-    from warehouse import holds
+    from review import holds
 
     settings = settings or Settings.from_env()
     with connect(warehouse_url(settings)) as conn, conn.transaction():
@@ -372,7 +374,7 @@ def review_hold(hold_id: int, decision: str, reason: str, by: str, settings: Set
 def remind_late_provinces(today: date, settings: Settings | None = None) -> dict:
     """Email each province whose reports are due soon or late one digest of them, at most once a day, to its
     contacts (alerts.province_contacts). `due` counts province × period pairs, `queued` the digests."""
-    from warehouse.reminders import due_submissions, reminder_digest
+    from notify.reminders import due_submissions, reminder_digest
 
     settings = settings or Settings.from_env()
     prepare_warehouse(settings)  # the DAG's first run on a new warehouse may come before any ingest's

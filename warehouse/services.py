@@ -23,9 +23,9 @@ from pathlib import Path
 
 import psycopg
 
+from core.db import libpq_params, warehouse_url
+from core.settings import Settings, keep_files_private
 from warehouse.airflow_runner import AIRFLOW, airflow_env
-from warehouse.db import libpq_params, warehouse_url
-from warehouse.settings import Settings, keep_files_private
 
 SERVICES = {
     "api-server": ["api-server", "--port", "{port}"],
@@ -278,7 +278,7 @@ def stop_everything(settings: Settings) -> list[str]:
     if settings.warehouse_url is None and (settings.embedded_pgdata / "postmaster.pid").exists():
         from pgserver._commands import pg_ctl
 
-        from warehouse.db import SYSTEM_USER
+        from core.db import SYSTEM_USER
 
         user = SYSTEM_USER if os.geteuid() == 0 else None
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=settings.embedded_pgdata, user=user)

@@ -23,8 +23,8 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from warehouse.settings import DBT_PROJECT_DIR, PROJECT_DIR, Settings
-from warehouse.transform import dbt_env
+from core.settings import DBT_PROJECT_DIR, PROJECT_DIR, Settings
+from publishing.transform import dbt_env
 
 README = PROJECT_DIR / "README.md"
 DBT_PAGE = "dbt/index.html"

@@ -1,5 +1,5 @@
 -- One row per province × period with an accepted file: which version this build counts. The rule is the
--- view ingest.submission_state's (warehouse/migrations/0020), which the pipeline and the portal read too:
+-- view ingest.submission_state's (core/migrations/0020), which the pipeline and the portal read too:
 -- the latest accepted version counts unless a check holds it (a hold still open, or rejected on review);
 -- then the version the published marts count keeps counting, so BI goes on seeing the last good figures
 -- (none, if none was ever published). A confirmed hold no longer holds.

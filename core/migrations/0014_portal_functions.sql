@@ -1,6 +1,6 @@
 -- What the portal's pages read and write for a signed-in officer, as functions that return only the rows of
 -- the session the request carries (antq.session, portal.session_province()). The portal's database role
--- reaches these and nothing of ingest, meta or portal's tables itself (warehouse/security.py): a predicate
+-- reaches these and nothing of ingest, meta or portal's tables itself (core/security.py): a predicate
 -- on a table it could read (row-level security) let it count other provinces' rows with EXPLAIN ANALYZE.
 -- Each function is opaque to its caller's plans (security definer: never inlined).
 

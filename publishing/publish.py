@@ -1,8 +1,8 @@
 """Blue/green publishing: the build schema becomes `marts` in one transaction; the old one is kept, out of
-BI's reach, for a rollback. The same transaction rebuilds what readers reach (warehouse/copies.py).
+BI's reach, for a rollback. The same transaction rebuilds what readers reach (publishing/copies.py).
 
 A publish waits for no reader: it renames schemas and changes rows, and what it replaces is retired, then
-dropped once no query reads it (warehouse/retired.py). Should one of its statements still wait for a lock
+dropped once no query reads it (publishing/retired.py). Should one of its statements still wait for a lock
 (a new column in the published facts, once), it gives up after a short lock timeout, names the sessions in
 the way, and tries again; after the last try it fails with that message, and marts stay as they were."""
 
@@ -14,11 +14,11 @@ from collections.abc import Callable
 import psycopg
 from psycopg import errors, sql
 
-from warehouse import schemas
-from warehouse.copies import PUBLISH_LOCK, publish_to_readers
-from warehouse.retired import LOCK_TIMEOUT, drop_retired, readers_of, retire
-from warehouse.security import TRANSFORMER, grant_readers, revoke_readers
-from warehouse.transform import BUILD_SCHEMA
+from core import schemas
+from core.security import TRANSFORMER, grant_readers, revoke_readers
+from publishing.copies import PUBLISH_LOCK, publish_to_readers
+from publishing.retired import LOCK_TIMEOUT, drop_retired, readers_of, retire
+from publishing.transform import BUILD_SCHEMA
 
 LIVE_SCHEMA = schemas.LIVE
 PREVIOUS_SCHEMA = schemas.PREVIOUS

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import psycopg
 
-from warehouse.settings import Settings
+from core.settings import Settings
 
 # pgserver asks platformdirs for a runtime folder when it is imported; with no XDG_RUNTIME_DIR (root, a service,
 # a container) platformdirs warned on every command, then used /tmp/runtime-<uid> all the same.
@@ -23,7 +23,7 @@ warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 EMBEDDED_DATABASE = "antq"
 SYSTEM_USER = "pgserver"  # the user pgserver runs Postgres as when this process is root
-# Connections kept for pg_use_reserved_connections (the pipeline's and the portal's roles, warehouse/security.py)
+# Connections kept for pg_use_reserved_connections (the pipeline's and the portal's roles, core/security.py)
 # and superusers (the embedded pipeline's user), whatever readers hold: of max_connections (100), the readers
 # share at most 100 - 3 (superuser_reserved_connections) - this.
 RESERVED_CONNECTIONS = 10
@@ -54,7 +54,7 @@ def start_embedded(settings: Settings) -> str:
     if os.geteuid() == 0:
         # pgserver opened every folder above pgdata to everyone, for Postgres run as its user but in this
         # process's group (subprocess's user=): the data folder to that group only, entered, not listed
-        # (warehouse/settings.py, keep_files_private).
+        # (core/settings.py, keep_files_private).
         settings.embedded_pgdata.parent.chmod(0o710)
     _reserve_connections(server)
     admin_url = server.get_uri()

@@ -16,8 +16,8 @@ import psycopg
 from psycopg.rows import class_row
 
 from core.notation import number
-from expectations import versions
 from expectations.findings import Finding
+from ingestion import versions
 from ingestion.catalogue import load_catalogue
 
 OPEN, CONFIRMED, REJECTED = "open", "confirmed", "rejected"

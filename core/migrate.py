@@ -1,4 +1,4 @@
-"""Apply the SQL files in warehouse/migrations once each, in order, recording them in meta.migration."""
+"""Apply the SQL files in core/migrations once each, in order, recording them in meta.migration."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What readers can reach, rebuilt at every publish and rollback inside its transaction (warehouse/publish.py).
+"""What readers can reach, rebuilt at every publish and rollback inside its transaction (publishing/publish.py).
 
 A reader must never reach a row it may not read, by any plan. A predicate does not ensure that: Postgres
 evaluates leakproof comparisons (on numbers, text, dates) before a row-level policy or a security-barrier
@@ -40,9 +40,9 @@ from typing import TypeVar
 import psycopg
 from psycopg import sql
 
-from warehouse import schemas
-from warehouse.retired import retire
-from warehouse.security import TRANSFORMER, analyst_role, analyst_schema
+from core import schemas
+from core.security import TRANSFORMER, analyst_role, analyst_schema
+from publishing.retired import retire
 
 FACT_STORE = schemas.FACT_STORE
 REMAPPED_SUBMISSIONS = schemas.REMAPPED_SUBMISSIONS
@@ -352,7 +352,7 @@ FILL_AT_LEAST_ROWS = 1_000_000  # smaller first fills stay in the transaction: a
 SUBMISSIONS_PER_COPY = 50
 FILL_PROVINCE_CHECK = "fill_province"
 FILL_COMPLETE = "complete"  # made last: the fill holds every fact of its submissions, indexed
-PUBLISH_LOCK = "antq.publish"  # the advisory lock a publish holds (warehouse/publish.py)
+PUBLISH_LOCK = "antq.publish"  # the advisory lock a publish holds (publishing/publish.py)
 
 
 def fill_ahead(url: str, build: str, at_least_rows: int = FILL_AT_LEAST_ROWS, sessions: int = FILL_SESSIONS) -> int:

@@ -4,7 +4,7 @@
 - antq_transformer: dbt and publishing; reads raw, ingest, ref; owns staging, intermediate, build, marts.
 - antq_bi_reader: SELECT on `marts`, every published row of every province. Never `marts_previous`.
 - antq_analyst_<code>: SELECT on schema `province_<code>` and nothing else: that province's published rows,
-  copied there at each publish (warehouse/publish.py), the national figures that pass the small-cell rule,
+  copied there at each publish (publishing/publish.py), the national figures that pass the small-cell rule,
   and the reference tables. Give a person access as the pipeline's user (`python -m warehouse psql`) with
   `create role nguyen_van_a login password '...' in role antq_analyst_38;`, then `python -m warehouse prepare`
   gives nguyen_van_a the readers' limits (below).
@@ -13,7 +13,7 @@
   hold no other rows, so no plan can touch one.
 - antq_province_analyst: the group of every antq_analyst_<code>; it reads nothing itself.
 - antq_portal: the submission portal's pages for an officer. It reads no table of ingest, meta or portal:
-  only the functions of PORTAL_FUNCTIONS (warehouse/migrations/0014_portal_functions.sql), which return the
+  only the functions of PORTAL_FUNCTIONS (core/migrations/0014_portal_functions.sql), which return the
   rows of the session its request carries (antq.session, portal.session_province()) and record that
   session's uploads; with no session they return nothing. Besides, the reference units (ref.unit,
   ref.reference_change). A function is opaque to the caller's plans, so EXPLAIN ANALYZE shows nothing of
@@ -21,13 +21,13 @@
   own variable, ANTQ_PORTAL_DB_PASSWORD: ANTQ_PORTAL_PASSWORD was once an officer's.
 Functions a reader could use to stall the pipeline or fill the disk (advisory locks, large objects) are
 revoked from PUBLIC and granted to the pipeline's roles only.
-Readers cannot starve the pipeline (limits in warehouse/settings.py, set on every reader login: the reader
+Readers cannot starve the pipeline (limits in core/settings.py, set on every reader login: the reader
 roles and each person granted one, as Postgres counts and applies them per login): at most
 reader_connection_limit connections each (10); temp_file_limit (1GB) per process, which a reader cannot
 lift (only a superuser, or the pipeline's user granted it, may set it); statement_timeout (5 min, BI's
 exports 30 min) and idle_in_transaction_session_timeout (60 s) are defaults that end a forgotten query or
 transaction, but any login may change them in its own session: they are no bound. The server keeps
-reserved_connections (embedded: warehouse/db.py; compose: the postgres command) for
+reserved_connections (embedded: core/db.py; compose: the postgres command) for
 pg_use_reserved_connections, granted to the pipeline's and the portal's roles (and Airflow's user in
 compose), so readers filling every other slot still leave the pipeline its connections.
 Still open to a reader: work_mem, which any login may raise (memory, not disk), and its connections times
@@ -45,8 +45,8 @@ import os
 import psycopg
 from psycopg import sql
 
-from warehouse import schemas
-from warehouse.settings import Settings
+from core import schemas
+from core.settings import Settings
 
 LOADER = "antq_loader"
 TRANSFORMER = "antq_transformer"
@@ -151,7 +151,7 @@ def bootstrap(conn: psycopg.Connection, province_codes: list[str], settings: Set
         outbox = sql.SQL("grant select, insert, update on meta.alert_outbox to {}, {}")
         conn.execute(outbox.format(ident(LOADER), ident(TRANSFORMER)))
         conn.execute(sql.SQL("grant select, insert on meta.publish_log to {}").format(ident(TRANSFORMER)))
-        # Who a province's alerts go to (warehouse/alerts.py, province_contacts): its officers' emails, not
+        # Who a province's alerts go to (notify/alerts.py, province_contacts): its officers' emails, not
         # their password hashes.
         conn.execute(sql.SQL("grant usage on schema portal to {}, {}").format(ident(LOADER), ident(TRANSFORMER)))
         conn.execute(

@@ -1,4 +1,4 @@
--- Alerts wait in an outbox until delivered (warehouse/alerts.py). An alert is written in the transaction of
+-- Alerts wait in an outbox until delivered (notify/alerts.py). An alert is written in the transaction of
 -- the event that causes it (a refusal, a hold, a failed gate, a due reminder), so an event that happened
 -- has its alert, and one rolled back has none; deliver() sends what is due, with retries and backoff, and
 -- gives up after a bounded time keeping the error. meta.alert_log (what was sent) becomes its 'sent' rows.

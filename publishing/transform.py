@@ -7,10 +7,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from warehouse import schemas
-from warehouse.db import connect, libpq_params, warehouse_url
-from warehouse.security import TRANSFORMER
-from warehouse.settings import DBT_PROJECT_DIR, Settings
+from core import schemas
+from core.db import connect, libpq_params, warehouse_url
+from core.security import TRANSFORMER
+from core.settings import DBT_PROJECT_DIR, Settings
 
 BUILD_SCHEMA = schemas.BUILD
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import errors, sql
 
-from warehouse import schemas
+from core import schemas
 
 PREFIX = "retired_"
 READER_PATTERNS = [r"province\_%", PREFIX.replace("_", r"\_") + "%"]

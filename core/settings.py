@@ -35,12 +35,12 @@ class Settings:
     # of one or two, it is a province's own figure, or tells it by subtraction from the analyst's own.
     small_cell_provinces: int = 3
     # A superuser's URL of the warehouse database, for the few steps only a superuser may take (once), when
-    # warehouse_url's user is not one (warehouse/security.py, superuser_setup).
+    # warehouse_url's user is not one (core/security.py, superuser_setup).
     superuser_url: str | None = None
     # An alert the mail server keeps refusing is retried (backoff up to an hour) for this long, then given up,
     # its error kept in meta.alert_outbox and shown by `make status`.
     alert_give_up_hours: float = 72
-    # Every reader login's limits (warehouse/security.py), in Postgres's units: connections each, how long a
+    # Every reader login's limits (core/security.py), in Postgres's units: connections each, how long a
     # statement may run (BI's exports read whole marts: longer), temporary files per process (only a superuser
     # may raise it), how long a transaction may sit idle. Readers then cannot take the connections or the disk
     # the pipeline needs.
@@ -117,7 +117,7 @@ def keep_files_private(settings: Settings) -> None:
     hold: an installation made before is closed once. The landing folder keeps its group's part (never others'):
     a provincial system may drop files there as another account of the warehouse user's group. As root, the
     embedded Postgres runs as its own user in this process's group, which must enter the data folder to reach
-    its pgdata (warehouse/db.py), without listing it. What another user owns is left as it is: not ours."""
+    its pgdata (core/db.py), without listing it. What another user owns is left as it is: not ours."""
     os.umask(0o077)
     data = settings.data_dir
     children = [path for path in data.iterdir() if path.is_dir() and not path.is_symlink()] if data.is_dir() else []

@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
+from core.db import connect, warehouse_url
+from core.migrate import migrate
+from core.settings import Settings
 from ingestion.contract import column_label
-from warehouse.db import connect, warehouse_url
-from warehouse.migrate import migrate
-from warehouse.settings import Settings
 
 if TYPE_CHECKING:
     from expectations.findings import GateReport
     from ingestion.loader import IngestResult
-    from warehouse.holds import Hold
+    from review.holds import Hold
 
 
 @dataclass(frozen=True)

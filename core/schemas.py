@@ -1,7 +1,7 @@
 """The warehouse's schemas, named once for Python, Great Expectations and dbt (which reads them from the
-environment warehouse/transform.py gives it: dbt_project.yml and the macros use env_var('ANTQ_..._SCHEMA'))."""
+environment publishing/transform.py gives it: dbt_project.yml and the macros use env_var('ANTQ_..._SCHEMA'))."""
 
-# Kept by ingestion and migrations (warehouse/migrations/).
+# Kept by ingestion and migrations (core/migrations/).
 INGEST = "ingest"  # the registry of submissions and their rejections
 RAW = "raw"  # the rows of accepted files, as loaded
 REF = "ref"  # administrative units and the 2025 crosswalk
@@ -12,7 +12,7 @@ STAGING = "staging"  # views over raw, ref, ingest and meta, and the seeds
 INTERMEDIATE = "intermediate"  # the fact store (a view over raw), the totals and the dimensions the marts copy
 BUILD = "build"  # the star schema and the marts of one build, checked by the gate
 
-# Published (warehouse/publish.py, warehouse/copies.py).
+# Published (publishing/publish.py, publishing/copies.py).
 LIVE = "marts"  # what BI reads: the last build that passed the gate
 PREVIOUS = "marts_previous"  # the build before, kept for a rollback, out of BI's reach
 PUBLISHED = "published"  # the published submissions' unit-level facts, one partition per province

@@ -12,9 +12,9 @@ from datetime import date, timedelta
 
 import psycopg
 
+from core.settings import DBT_PROJECT_DIR, Settings
 from ingestion.periods import Period, parse_period
-from warehouse.alerts import Alert, to_province
-from warehouse.settings import DBT_PROJECT_DIR, Settings
+from notify.alerts import Alert, to_province
 
 DEADLINES_FILE = DBT_PROJECT_DIR / "seeds" / "expected_submissions.csv"
 _STEP_MONTHS = {"month": 1, "quarter": 3, "half_year": 6, "year": 12}
@@ -96,7 +96,7 @@ def due_submissions(conn: psycopg.Connection, today: date, settings: Settings) -
 
 def reminder_digest(items: list[Due], contacts: tuple[str, ...], today: date, settings: Settings) -> Alert:
     """One province's reports due soon or late, in one email a day (never one per period), to its contacts
-    (warehouse/alerts.py, province_contacts), else to the data team to forward."""
+    (notify/alerts.py, province_contacts), else to the data team to forward."""
     first = items[0]
     late = [item for item in items if item.overdue(today)]
     state_vi = "đã quá hạn" if late else "sắp đến hạn"
