@@ -26,13 +26,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from core.settings import Settings
 from ingestion.generator import rewrite_submission, write_submission
 from ingestion.loader import ingest_file
 from tests.helpers import create_database, held_by, make_settings, marts_checksums, publish_run
 from warehouse import pipeline
 from warehouse.airflow_runner import airflow_env
 from warehouse.services import _alive
-from warehouse.settings import Settings
 
 ROUNDS = int(os.environ.get("ANTQ_CHAOS_ROUNDS", "1"))
 PERIOD = "2026-09"
@@ -271,8 +271,8 @@ def test_a_full_quarantine_disk_keeps_no_half_refusal_and_rerun_refuses_once(
 
 START_EMBEDDED = """
 import sys, psycopg
-from warehouse.db import start_embedded
-from warehouse.settings import Settings
+from core.db import start_embedded
+from core.settings import Settings
 url = start_embedded(Settings.from_env({"ANTQ_DATA_DIR": sys.argv[1]}))
 with psycopg.connect(url) as conn:
     print(conn.execute("select count(*) from pg_database where datname = 'antq'").fetchone()[0])
