@@ -1,6 +1,12 @@
 # One image for every Airflow service: the project's own lock file, so production runs the versions tests ran.
-# --no-dev: the runtime dependencies only; the dev group (tests, lint, the bench's chart) stays out of the image.
+# --no-dev: the runtime dependencies only; the dev group (tests, lint) stays out of the image.
 FROM python:3.11.10-slim-bookworm
+
+# LibreOffice's Writer without its desktop, which turns a report's DOCX into its PDF (reports/pdf.py), and the
+# Liberation fonts, metric-compatible with the Times New Roman the reports are laid out in.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libreoffice-writer-nogui fonts-liberation2 \
+    && rm -rf /var/lib/apt/lists/*
 
 # UV_COMPILE_BYTECODE: the venv is root's and the services run as airflow, who cannot write __pycache__
 ENV UV_PROJECT_ENVIRONMENT=/opt/venv \

@@ -64,10 +64,22 @@ class Settings:
     # of the figures, units or indicators its predecessor reported is held for review (a one-row test file
     # would otherwise delete a province's period), and the dry run warns of it before the file is sent.
     version_keep_ratio: float = 0.5
+    # The reports (reports/): the agency that issues them under its parent, as the header names them, the
+    # symbol after the number ("Số:      /BC-BCA"), the place before the date and the title the signer signs
+    # under. Their sentences are in reports/text/, their layout in reports/template/.
+    report_parent_agency: str = "BỘ CÔNG AN"
+    report_agency: str = "CỤC XÂY DỰNG PHONG TRÀO BẢO VỆ AN NINH TỔ QUỐC"
+    report_number_prefix: str = "BC-BCA"
+    report_place: str = "Hà Nội"
+    report_signer_title: str = "CỤC TRƯỞNG"
 
     @property
     def airflow_home(self) -> Path:
         return self.data_dir / "airflow"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
 
     @property
     def embedded_pgdata(self) -> Path:
@@ -104,6 +116,11 @@ class Settings:
             else None,
             version_keep_ratio=float(env.get("ANTQ_VERSION_KEEP_RATIO", "0.5")),
             reminders_from=date.fromisoformat(env["ANTQ_REMINDERS_FROM"]) if env.get("ANTQ_REMINDERS_FROM") else None,
+            report_parent_agency=env.get("ANTQ_REPORT_PARENT_AGENCY", cls.report_parent_agency),
+            report_agency=env.get("ANTQ_REPORT_AGENCY", cls.report_agency),
+            report_number_prefix=env.get("ANTQ_REPORT_NUMBER_PREFIX", cls.report_number_prefix),
+            report_place=env.get("ANTQ_REPORT_PLACE", cls.report_place),
+            report_signer_title=env.get("ANTQ_REPORT_SIGNER_TITLE", cls.report_signer_title),
         )
 
 

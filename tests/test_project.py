@@ -159,6 +159,7 @@ RUNTIME_PACKAGES = (
     "publishing",
     "review",
     "notify",
+    "reports",
     "warehouse",
     "portal",
     "dags",

@@ -1,0 +1,3 @@
+"""The periodic report the ministry sends, written from the published figures only: a DOCX in the state's
+administrative layout (reports/template/), its sentences from reports/text/, charts, an annex workbook keying
+every figure it cites to its mart row, and a PDF of it (LibreOffice)."""
