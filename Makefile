@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced-compiled-from-lock
 
-.PHONY: demo test browser airflow airflow-stop stop publish portal lint format bench clean psql rollback docs template status review explain check-history backup restore chaos
+.PHONY: demo test test-fast browser airflow airflow-stop stop publish portal lint format bench clean psql rollback docs template status review explain check-history backup restore chaos
 
 # Compiled to bytecode as installed: Python would otherwise compile dbt, Great Expectations and Airflow from
 # source in every process where it may not write __pycache__ (PYTHONDONTWRITEBYTECODE, a read-only venv):
@@ -22,6 +22,10 @@ demo: $(STAMP)
 # Two workers (pytest-xdist), each with its own embedded Postgres; a module stays whole and in order on one.
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# The same but the end-to-end runs, the browser, the chaos rounds and the slow suites (make test runs them all)
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not e2e and not browser and not chaos and not slow"
 
 # kill -9 in ingest, dbt, the gate and the publish, Postgres stopped, a full disk: five rounds at random moments
 chaos: $(STAMP)

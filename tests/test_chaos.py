@@ -34,6 +34,8 @@ from warehouse import pipeline
 from warehouse.airflow_runner import airflow_env
 from warehouse.services import _alive
 
+pytestmark = pytest.mark.chaos
+
 ROUNDS = int(os.environ.get("ANTQ_CHAOS_ROUNDS", "1"))
 PERIOD = "2026-09"
 CHAOS_DB = f"antq_chaos_{os.getpid()}"
