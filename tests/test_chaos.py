@@ -29,7 +29,7 @@ import pytest
 from core.settings import Settings
 from ingestion.generator import rewrite_submission, write_submission
 from ingestion.loader import ingest_file
-from tests.helpers import create_database, held_by, make_settings, marts_checksums, publish_run
+from tests.helpers import counter, create_database, held_by, make_settings, marts_checksums, publish_run
 from warehouse import pipeline
 from warehouse.airflow_runner import airflow_env
 from warehouse.services import _alive
@@ -40,6 +40,7 @@ ROUNDS = int(os.environ.get("ANTQ_CHAOS_ROUNDS", "1"))
 PERIOD = "2026-09"
 CHAOS_DB = f"antq_chaos_{os.getpid()}"
 GATE = "{'schema': 'build', 'checks_run': 0, 'findings': []}"
+ATTEMPTS = 5  # a kill at a random moment that came after the work ended is tried again, earlier, so many times
 
 
 def started(code: str, settings) -> subprocess.Popen:
@@ -62,21 +63,31 @@ def others(url: str, where: str = "true") -> int:
 
 
 def kill_when(process: subprocess.Popen, ready, timeout: float = 60) -> bool:
-    """kill -9 the process once ready() is true; False if it ended first. Then wait until its sessions are gone
-    (Postgres rolls their transactions back)."""
+    """kill -9 the process once ready() is true; False if it ended first (then nothing was injected). The
+    caller then waits until its sessions are gone (gone(): Postgres rolls their transactions back)."""
     deadline = time.monotonic() + timeout
     while process.poll() is None and time.monotonic() < deadline:
         if ready():
             process.send_signal(signal.SIGKILL)
             break
         time.sleep(0.02)
-    killed = process.wait() == -signal.SIGKILL
-    return killed
+    return process.wait() == -signal.SIGKILL
 
 
-def connected_for(url: str, where: str, seconds: float) -> Callable[[], bool]:
-    """For kill_when: true once another session matching `where` has been on the database for `seconds`."""
-    since: list[float] = []
+def seen_while_running(process: subprocess.Popen, ready, timeout: float = 60) -> bool:
+    """Wait until ready() is true while the process still runs (it is left running); False if it ended first."""
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        if ready():
+            return process.poll() is None
+        time.sleep(0.02)
+    return False
+
+
+def connected_for(url: str, where: str, seconds: float, since: list[float] | None = None) -> Callable[[], bool]:
+    """For kill_when: true once another session matching `where` has been on the database for `seconds`. The
+    moment it was first seen goes into `since` (given, for the caller to read)."""
+    since = [] if since is None else since
 
     def ready() -> bool:
         if not since and others(url, where) > 0:
@@ -126,35 +137,58 @@ def consistent(settings) -> list[tuple]:
     return [r[:6] for r in rows]
 
 
+def ingest_killed_at_a_random_moment(warehouse: Callable[[int], Settings]) -> tuple[Settings, Path, str]:
+    """A file's ingest killed at a random moment of its work: up to a second after its first session on the
+    warehouse (`warehouse(attempt)`). A kill that would have come after the ingest ended is tried again on
+    a new warehouse, at a moment within the time the last ingest worked, at most ATTEMPTS times; then the test
+    fails, as no fault was injected. Returns the warehouse, the file sent and when the kill came."""
+    window, tried = 1.0, []
+    for attempt in range(1, ATTEMPTS + 1):
+        settings = warehouse(attempt)
+        sent = write_submission(settings.landing_dir, "38", PERIOD)
+        process = started("ingest_waiting()", settings)
+        delay, since = random.uniform(0, window), []
+        if kill_when(process, connected_for(settings.warehouse_url, "true", delay, since)):
+            return settings, sent, f"{delay:.2f} s into its work, attempt {attempt}"
+        worked = time.monotonic() - since[0] if since else 0.0
+        tried.append(f"{delay:.2f} s after it began, ended after {worked:.2f} s (exit {process.returncode})")
+        window = worked * 0.8
+    pytest.fail(f"no fault injected: the ingest ended before its kill in each of {ATTEMPTS} attempts: {tried}")
+
+
 @pytest.mark.parametrize("round_", range(ROUNDS))
-def test_an_ingest_killed_in_its_copy_leaves_nothing_and_its_rerun_loads_the_file_once(settings, round_, chaos_table):
-    sent = write_submission(settings.landing_dir, "38", PERIOD)
-    kept = sent.read_bytes()
-    blocker = held_by(settings.warehouse_url, "raw.indicator_value")  # the COPY into raw waits here
-    process = started("ingest_waiting()", settings)
-    waiting = "wait_event_type = 'Lock'"
-    if round_ % 2:  # other rounds: at a random moment of the whole ingest (which may end first)
-        blocker.rollback()
-        moment = time.monotonic() + random.uniform(0.5, 3.0)
-        killed = kill_when(process, lambda: time.monotonic() > moment)
+def test_an_ingest_killed_in_its_copy_leaves_nothing_and_its_rerun_loads_the_file_once(
+    settings, server_url, smtp_server, prepared_template, tmp_path_factory, round_, chaos_table
+):
+    if round_ % 2:  # other rounds: at a random moment of the whole ingest
+
+        def warehouse(attempt: int) -> Settings:
+            if attempt == 1:
+                return settings
+            name, folder = f"antq_chaos_ingest_{os.getpid()}_{next(counter)}", tmp_path_factory.mktemp("again")
+            return make_settings(server_url, folder, name, smtp_server.port, prepared_template)
+
+        settings, sent, when = ingest_killed_at_a_random_moment(warehouse)
+        moment, result = "at a random moment", f"ok ({when})"
     else:
-        killed = kill_when(process, lambda: others(settings.warehouse_url, waiting) > 0)
-        assert killed, "the ingest ended although raw was locked"
+        sent = write_submission(settings.landing_dir, "38", PERIOD)
+        blocker = held_by(settings.warehouse_url, "raw.indicator_value")  # the COPY into raw waits here
+        process = started("ingest_waiting()", settings)
+        in_its_copy = "wait_event_type = 'Lock' and query ilike 'copy%'"
+        killed = kill_when(process, lambda: others(settings.warehouse_url, in_its_copy) > 0)
         blocker.rollback()
-    blocker.close()
+        blocker.close()
+        assert killed, "no fault injected: the ingest ended although raw was locked"
+        moment, result = "in its COPY", "ok"
+    rows = write_submission(tmp_path_factory.mktemp("sent"), "38", PERIOD).read_bytes().count(b"\n") - 1  # as sent
     gone(settings.warehouse_url)
     registry = consistent(settings)
     assert sent.exists() or registry, "the landing file stays until the registry says where it went"
     assert pipeline.ingest_waiting(settings) in ({"accepted": 1}, {})
-    assert [r[2:5] for r in consistent(settings)] == [("accepted", 1, kept.count(b"\n") - 1)]
+    assert [r[2:5] for r in consistent(settings)] == [("accepted", 1, rows)]
     assert not sent.exists()
-    moment = "in its COPY" if round_ % 2 == 0 else "at a random moment"
     chaos_table.append(
-        (
-            f"kill -9 of ingest {moment}",
-            "nothing half-stored, file in landing or kept; rerun loads it once",
-            "ok" if killed else "ok (it ended before the kill)",
-        )
+        (f"kill -9 of ingest {moment}", "nothing half-stored, file in landing or kept; rerun loads it once", result)
     )
 
 
@@ -196,25 +230,22 @@ def test_postgres_stopped_under_an_ingest_loses_nothing_and_the_rerun_converges(
     pipeline.prepare_warehouse(settings)
     sent = write_submission(settings.landing_dir, "38", PERIOD)
     rows = sent.read_bytes().count(b"\n") - 1
+    blocker = held_by(settings.warehouse_url, "raw.indicator_value")  # the COPY into raw waits here
     process = started("ingest_waiting()", settings)
-    copying = "query ilike 'copy%'"
-    assert kill_when(process, lambda: _safe_count(settings.warehouse_url, copying) > 0) is not None
+    copying = "wait_event_type = 'Lock' and query ilike 'copy%'"
+    in_its_copy = seen_while_running(process, lambda: others(settings.warehouse_url, copying) > 0)
+    assert in_its_copy, f"no fault injected: the ingest ended (exit {process.returncode}) before its COPY was seen"
     pg_ctl(["-m", "immediate", "stop"], pgdata=own_server.pgdata, user=own_server.system_user)
     process.wait()
+    blocker.close()
     own_server.ensure_postgres_running()
-    consistent(settings)
+    assert consistent(settings) == [], "the COPY's transaction, cut by the stop, left nothing"
+    assert sent.exists()
     pipeline.ingest_waiting(settings)
     assert [r[2:5] for r in consistent(settings)] == [("accepted", 1, rows)]
     chaos_table.append(
         ("Postgres stopped (immediate) mid-COPY", "no partial submission after recovery; rerun loads once", "ok")
     )
-
-
-def _safe_count(url: str, where: str) -> int:
-    try:
-        return others(url, where)
-    except psycopg.OperationalError:
-        return 0
 
 
 @contextmanager
