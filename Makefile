@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced-compiled-from-lock
 
-.PHONY: demo test test-fast browser airflow airflow-stop stop publish portal lint format bench clean psql rollback docs template status review explain check-history backup restore chaos
+.PHONY: demo test test-fast browser airflow airflow-stop stop publish portal lint format bench clean psql rollback docs template status review explain check-history backup restore chaos report office
 
 # Compiled to bytecode as installed: Python would otherwise compile dbt, Great Expectations and Airflow from
 # source in every process where it may not write __pycache__ (PYTHONDONTWRITEBYTECODE, a read-only venv):
@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/python -m warehouse.demo
 
 # Two workers (pytest-xdist), each with its own embedded Postgres; a module stays whole and in order on one.
-test: $(STAMP) browser
+test: $(STAMP) browser office
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The same but the end-to-end runs, the browser, the chaos rounds and the slow suites (make test runs them all)
@@ -46,6 +46,27 @@ browser:
 		echo "MISSING: chromium and chromedriver (as root: apt-get install $(BROWSER_PACKAGES));" \
 			"the browser tests will be skipped"; \
 	fi
+
+# The reports' PDFs are LibreOffice's (headless Writer): installed here when this is root on Debian or Ubuntu;
+# otherwise said plainly (a report is then written as DOCX and annex without its PDF; the PDF test is skipped).
+OFFICE_PACKAGES := libreoffice-writer-nogui
+office:
+	@if command -v soffice >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing $(OFFICE_PACKAGES) for the reports' PDFs (apt-get)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq $(OFFICE_PACKAGES) >/dev/null \
+		|| { apt-get update -qq && apt-get install -y -qq $(OFFICE_PACKAGES) >/dev/null; } \
+		|| echo "MISSING: could not install $(OFFICE_PACKAGES); reports will have no PDF, and its test is skipped"; \
+	else \
+		echo "MISSING: LibreOffice (as root: apt-get install $(OFFICE_PACKAGES)); reports will have no PDF," \
+			"and its test is skipped"; \
+	fi
+
+# make report PERIOD=2026-Q3 [PROVINCE=38] [OUT=folder]: the report of a period from the published figures, national
+# or of one province as its analysts see it: DOCX, its PDF and the annex XLSX, under .data/reports by default
+report: $(STAMP) office
+	$(BIN)/python -m reports "$(PERIOD)" $(if $(PROVINCE),--province "$(PROVINCE)") $(if $(OUT),--out "$(OUT)")
 
 # Airflow's services on this machine (UI and REST API at http://localhost:8080, login printed); running it
 # twice starts nothing more. The embedded Postgres stays up while they run.
