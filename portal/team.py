@@ -16,6 +16,7 @@ from ingestion.periods import parse_period
 from notify import alerts
 from portal import queries
 from portal.web import BIGINT_MAX, DataTeam, Web, form_is_genuine
+from review import closures
 from warehouse import desk, pipeline
 
 router = APIRouter()
@@ -54,6 +55,7 @@ def team(request: Request, web: Web, session: DataTeam):
         log = queries.publish_log(conn)
         undelivered = Counter(kind for _key, kind, *_rest in alerts.undelivered(conn))
         no_contact = [(code, name) for code, name, _ in grid if not alerts.province_contacts(conn, code)]
+        closed = closures.closures(conn)[:20]
     return web.page(
         request,
         "team.html",
@@ -69,6 +71,7 @@ def team(request: Request, web: Web, session: DataTeam):
         reports=_gate_reports(web.settings.data_dir / "gx"),
         undelivered=sorted(undelivered.items()),
         no_contact=no_contact,
+        closed=closed,
     )
 
 
@@ -102,6 +105,27 @@ def review(
     except ReviewError as error:
         return web.page(request, "message.html", session, 400, key="not_found", values={}, detail=str(error))
     return RedirectResponse("/team", status_code=303)
+
+
+@router.post("/team/close", response_class=HTMLResponse)
+def close_period(
+    request: Request,
+    web: Web,
+    session: DataTeam,
+    period: str = Form(""),
+    province: str = Form(""),
+    reason: str = Form(""),
+    csrf: str = Form(""),
+):
+    """Close a period for a province that will not report it (review/closures.py), under the portal login."""
+    if not form_is_genuine(request, session, csrf):
+        return web.message(request, session, "forbidden", 403)
+    try:
+        with web.admin() as conn:
+            closures.close(conn, period.strip(), province, reason, session.login)
+    except closures.CloseError as error:
+        return web.page(request, "message.html", session, 400, key="not_found", values={}, detail=str(error))
+    return RedirectResponse("/team#close", status_code=303)
 
 
 @router.get("/team/report/{name}")

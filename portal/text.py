@@ -105,6 +105,15 @@ TEXT = {
         "Provinces with no contact for alerts (their alerts go to the data team to forward):",
     ),
     "recent_decisions": ("Quyết định gần đây", "Recent decisions"),
+    "close_period": ("Đóng kỳ cho tỉnh không báo cáo", "Close a period for a province that will not report it"),
+    "close_help": (
+        "Số liệu toàn quốc của một kỳ chỉ là chính thức khi mọi tỉnh đã báo cáo hoặc được đóng kỳ, và không còn số"
+        " liệu nào đang chờ xem xét. Đóng kỳ được lưu (ai, khi nào, lý do); tỉnh gửi sau vẫn được tính.",
+        "A period's national figures are final only when every province reported or was closed and no hold is"
+        " open. A closing is kept (who, when, why); a province that sends the period after all is counted.",
+    ),
+    "close": ("Đóng kỳ", "Close"),
+    "closed_periods": ("Kỳ đã đóng", "Periods closed"),
     "hold_confirmed": ("Đã xác nhận", "Confirmed"),
     "hold_rejected": ("Đã loại bỏ", "Rejected"),
     "by": ("bởi", "by"),

@@ -49,6 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         review.add_argument("hold_id", type=int)
         review.add_argument("--reason", required=True, help="why (kept with the review)")
         review.add_argument("--by", default=getpass.getuser(), help="who reviews (default: this user)")
+    close = commands.add_parser(
+        "close", help="close a period for a province that will not report it (its national figures can be final)"
+    )
+    close.add_argument("period", help="e.g. 2026-Q2")
+    close.add_argument("province", help="current province code, e.g. 01")
+    close.add_argument("--reason", required=True, help="why (kept with the closing)")
+    close.add_argument("--by", default=getpass.getuser(), help="who closes it (default: this user)")
     commands.add_parser("deliver-alerts", help="send the alerts of the outbox that are due (what antq_alerts runs)")
     for name, meaning in (
         ("backup", "write a backup (database dump, received files, manifest) into FOLDER, a new folder"),
@@ -137,6 +144,17 @@ def main(argv: list[str] | None = None) -> int:
             if decision == CONFIRMED
             else "kept out of the marts; the province was told"
         )
+    elif options.command == "close":
+        from review.closures import CloseError, close
+
+        try:
+            with connect(warehouse_url(settings)) as conn:
+                closed = close(conn, options.period, options.province, options.reason, options.by)
+        except CloseError as error:
+            print(error, file=sys.stderr)
+            return 1
+        print(closed.describe())
+        print(f"final on the next publish if nothing else is missing or held: make publish ({this_command()} publish)")
     elif options.command == "docs":
         from publishing.transform import run_dbt
 

@@ -1,8 +1,9 @@
 {{ config(post_hook=["create index on {{ this }} (period_code, indicator_code)"]) }}
 
 -- The country as the sum of its provinces for every period, submitted or rolled up, published as soon as one
--- province is in: provisional while expected provinces are missing and the deadline is not long past
--- (vars default_due_days, final_after_days), final once all are in or it is. The gate checks it
+-- province is in. Final only when every expected province is counted or closed by the data team
+-- (meta.period_closure: who, when, why) and no hold is open for the period or a period inside it;
+-- provisional otherwise, however long past its deadline. The gate checks it
 -- twice: against Σ mart_province_indicator, and, for periods every province submitted as such, against
 -- the unit-level facts. is_complete says whether every province the period's map expects is in it, whole:
 -- province analysts see only such figures (publishing/copies.py), which no subtraction breaks into provinces.
@@ -18,8 +19,12 @@ periods as (
     select * from {{ ref('dim_period') }}
 ),
 
-calendar as (
-    select * from {{ ref('expected_submissions') }}
+closures as (
+    select * from {{ ref('stg_meta__period_closure') }}
+),
+
+states as (
+    select * from {{ ref('stg_ingest__submission_state') }}
 ),
 
 submissions as (
@@ -91,6 +96,40 @@ national as (
     group by period_code, indicator_code
 ),
 
+-- Provinces the data team closed the period for that have no figure of the indicator in it.
+closed as (
+    select
+        national.period_code,
+        national.indicator_code,
+        count(*) as provinces_closed
+    from national
+    inner join closures on closures.period_code = national.period_code
+    where
+        not exists (
+            select from province_values
+            where
+                province_values.period_code = national.period_code
+                and province_values.indicator_code = national.indicator_code
+                and province_values.province_code = closures.province_code
+        )
+    group by national.period_code, national.indicator_code
+),
+
+-- Provinces with a hold open on a submission of the period or of a period inside it (a month of a quarter).
+held as (
+    select
+        periods.period_code,
+        count(distinct states.province_code) as provinces_held
+    from states
+    inner join submissions on submissions.submission_id = states.submission_id
+    inner join periods
+        on
+            submissions.period_start >= periods.period_start
+            and submissions.period_end <= periods.period_end
+    where states.is_held
+    group by periods.period_code
+),
+
 with_periods as (
     select
         national.*,
@@ -103,11 +142,13 @@ with_periods as (
         (
             national.provinces_complete >= expected.provinces_expected and parts_short.parts_short is null
         ) as is_complete,
+        coalesce(closed.provinces_closed, 0) as provinces_closed,
+        coalesce(held.provinces_held, 0) as provinces_held,
         case
-            when national.provinces_reporting >= expected.provinces_expected then 'final'
             when
-                periods.period_end + coalesce(calendar.due_days, {{ var('default_due_days') }})
-                + {{ var('final_after_days') }} < current_date then 'final'
+                national.provinces_reporting + coalesce(closed.provinces_closed, 0) >= expected.provinces_expected
+                and held.provinces_held is null
+                then 'final'
             else 'provisional'
         end as publication_status
     from national
@@ -115,7 +156,9 @@ with_periods as (
     cross join expected
     left join parts_short
         on parts_short.period_code = national.period_code and parts_short.indicator_code = national.indicator_code
-    left join calendar on calendar.period_type = periods.period_type
+    left join closed
+        on closed.period_code = national.period_code and closed.indicator_code = national.indicator_code
+    left join held on held.period_code = national.period_code
 ),
 
 final as (
@@ -137,6 +180,8 @@ final as (
         current_year.provinces_reporting,
         current_year.provinces_expected,
         current_year.publication_status,
+        current_year.provinces_closed,
+        current_year.provinces_held,
         current_year.provinces_complete,
         current_year.provinces_rolled_up,
         current_year.provinces_remapped,
