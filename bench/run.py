@@ -43,6 +43,7 @@ INGEST_STEP = "validated ingest, two workers (a backfill's `python -m warehouse 
 COPY_STEP, COPY_TWO_STEP = "baseline: raw COPY", "baseline: raw COPY, two sessions"
 FILL_STEP = "first publish: published facts copied ahead by two sessions"
 REFERENCE_STEP = "publish run after a reference change (a split commune's default target corrected)"
+REPORT_STEP = "report of a quarter, national (make report: DOCX, charts, annex, PDF)"
 
 SCALES = {"small": 3, "medium": 24, "national-10y": 120}
 RESULTS = PROJECT_DIR / "bench" / "results.json"
@@ -548,6 +549,17 @@ def land_to_published(settings: Settings, period: str) -> dict:
     }
 
 
+def write_a_report(settings: Settings, month: str) -> dict:
+    """`make report` for the quarter of the last month, national: read as the BI reader, rendered (DOCX, charts,
+    annex) and turned into a PDF by LibreOffice, whose process counts in the step's peak."""
+    from reports.report import write_report
+
+    year, number = month.split("-")
+    period = f"{year}-Q{(int(number) - 1) // 3 + 1}"
+    written = write_report(settings, period, out=settings.data_dir / "reports")
+    return {"period": period, "pdf": written.pdf is not None}
+
+
 def fresh_database(settings: Settings, scale: str) -> Settings:
     """A new database for this scale's run, named for it (on a server given by ANTQ_WAREHOUSE_URL, the
     scales share the server)."""
@@ -663,6 +675,8 @@ def main() -> int:
     record("publish under BI load (3 builds and publishes, 17 BI sessions)", seconds, peak, **loaded)
     slowest, seconds, peak = measured(explain_figures, settings, periods[-1])
     record("explain two figures", seconds, peak, slowest_s=slowest)
+    report, seconds, peak = measured(write_a_report, settings, periods[-1])
+    record(REPORT_STEP, seconds, peak, **report)
     fresh, seconds, peak = measured(land_to_published, settings, periods[-1])
     record("land -> published (Airflow services running)", seconds, peak, **fresh)
     workbooks, seconds, peak = measured(read_workbooks, settings, periods[-1])
@@ -740,6 +754,8 @@ def main() -> int:
         "portal check of a province file, p95 seconds, slower of CSV and XLSX (goal <= 2)": max(
             checked["csv_p95_s"], checked["xlsx_p95_s"]
         ),
+        "report of a quarter, national (DOCX, charts, annex, PDF), seconds (goal <= 30)": steps[REPORT_STEP]["seconds"],
+        "report of a quarter, national, peak MB (goal <= 300)": steps[REPORT_STEP]["peak_mb"],
         "gate / same checks in SQL (goal <= 1.5)": round(
             steps["gate (Great Expectations)"]["seconds"] / steps["baseline: gate checks in SQL"]["seconds"], 3
         ),
