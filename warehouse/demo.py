@@ -180,6 +180,20 @@ def print_alerts(url: str, settings: Settings) -> None:
     )
 
 
+def write_reports(settings: Settings, url: str) -> None:
+    """The national report of DEMO_PERIOD and Thanh Hóa's of LEGACY_PERIOD (make report), and where they are."""
+    from dataclasses import replace
+
+    from reports.report import write_report
+
+    print("\nReports from the published figures (make report PERIOD=... [PROVINCE=...]):")
+    for period, province in ((DEMO_PERIOD, None), (LEGACY_PERIOD, "38")):
+        written = write_report(replace(settings, warehouse_url=url), period, province)
+        print(f"  {period}{' of province ' + province if province else ', national'}: {written.docx}")
+        print(f"    {written.pdf}" if written.pdf else f"    no PDF: {written.pdf_missing}")
+        print(f"    {written.annex}   every number it cites, keyed to its mart row")
+
+
 def main() -> int:
     from ingestion.generator import current_province_codes, generate_national
 
@@ -207,6 +221,7 @@ def main() -> int:
     print_summary(url, DEMO_PERIOD)
     print_refusals(url)
     print_alerts(url, settings)
+    write_reports(settings, url)
     print(f"\nDone in {time.monotonic() - started:.0f}s. Where to look next:")
     print("  make psql                          SQL on the warehouse (BI reads schema marts)")
     print("  select * from marts.mart_province_indicator where indicator_code = 'security_teams';")
