@@ -11,6 +11,7 @@ from core import schemas
 from core.db import connect, libpq_params, warehouse_url
 from core.security import TRANSFORMER
 from core.settings import DBT_PROJECT_DIR, Settings
+from ingestion.periods import REORGANISATION_DATE
 
 BUILD_SCHEMA = schemas.BUILD
 
@@ -26,6 +27,9 @@ def dbt_env(url: str, settings: Settings) -> dict[str, str]:
         **{f"ANTQ_PG_{key.upper()}": value for key, value in params.items()},
         **schemas.dbt_environment(),
         "ANTQ_PG_ROLE": TRANSFORMER,
+        # The day today's map took over from the legacy one: dbt's unit_map_at reads it from here, so the rule
+        # has one home (ingestion/periods.py).
+        "ANTQ_REORGANISATION_DATE": REORGANISATION_DATE.isoformat(),
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DBT_TARGET_PATH": str(settings.data_dir / "dbt" / "target"),
         "DBT_LOG_PATH": str(settings.data_dir / "dbt" / "logs"),

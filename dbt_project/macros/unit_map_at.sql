@@ -1,5 +1,6 @@
-{# The administrative map in force on a date: 'current' (34 provinces, 3,321 communes) from 2025-07-01,
-   'legacy' (63 provinces) before. A period is on the map in force at its end, as in ingestion/periods.py. #}
+{# The administrative map in force on a date: 'current' (34 provinces, 3,321 communes) from the reorganisation,
+   'legacy' (63 provinces) before. A period is on the map in force at its end. The date has one home,
+   ingestion/periods.py (REORGANISATION_DATE), which publishing/transform.py gives dbt as ANTQ_REORGANISATION_DATE. #}
 {% macro unit_map_at(date_column) -%}
-    case when {{ date_column }} >= date '2025-07-01' then 'current' else 'legacy' end
+    case when {{ date_column }} >= date '{{ env_var("ANTQ_REORGANISATION_DATE") }}' then 'current' else 'legacy' end
 {%- endmacro %}
