@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from core.settings import Settings, keep_files_private
+from ingestion.catalogue import load_catalogue
 from reports.figures import RANKING_INDICATOR, NotPublished
 from reports.report import write_report
 from reports.text import LANGUAGES
@@ -26,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--language", choices=LANGUAGES, default="vi", help="the report's language (default vi)")
     parser.add_argument("--no-pdf", action="store_true", help="write the DOCX and the annex only")
     args = parser.parse_args(argv)
+    if args.indicator not in load_catalogue():
+        parser.error(f"--indicator {args.indicator}: not an indicator of the catalogue")
     settings = Settings.from_env()
     keep_files_private(settings)
     try:

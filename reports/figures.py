@@ -128,16 +128,31 @@ def reader(settings: Settings, province: str | None = None) -> Iterator[psycopg.
             raise NotPublished(
                 f"{province} is not a province of today's map (no role {role})" if province else f"no role {role}"
             )
-        try:
-            conn.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
-        except psycopg.errors.InsufficientPrivilege as error:
-            user = conn.info.user
-            raise PermissionError(
-                f"the report reads as {role}, as its readers do, and {user} may not: {error}".strip()
-                + f" (as a superuser: grant {role} to {user} with inherit false, set true;)"
-            ) from error
+        _become(conn, role)
         conn.execute("set default_transaction_read_only = on")
         yield conn
+
+
+def _become(conn: psycopg.Connection, role: str) -> None:
+    """SET ROLE to the reader. A pipeline user that made the readers' roles itself (CREATEROLE, as in
+    docker-compose.yml) administers them, but from Postgres 16 may not become one until it grants itself that,
+    without inheriting what they may read (they read less than it does)."""
+    become = sql.SQL("set role {}").format(sql.Identifier(role))
+    try:
+        conn.execute(become)
+        return
+    except psycopg.errors.InsufficientPrivilege:
+        pass
+    options = " with inherit false, set true" if conn.info.server_version >= 160000 else ""
+    try:
+        conn.execute(sql.SQL("grant {} to current_user" + options).format(sql.Identifier(role)))
+        conn.execute(become)
+    except psycopg.errors.InsufficientPrivilege as error:
+        user = conn.info.user
+        raise PermissionError(
+            f"the report reads as {role}, as its readers do, and {user} may not become it ({error})."
+            f" As a superuser: grant {role} to {user};"
+        ) from error
 
 
 def read(settings: Settings, period_code: str, province: str | None = None, ranking: str = RANKING_INDICATOR):
@@ -188,7 +203,7 @@ def _read(conn: psycopg.Connection, schema: str, period: Period, province: str |
         [period.code],
     ):
         provinces.setdefault(r["indicator_code"], []).append(r)
-    if not national and not provinces:
+    if not provinces if province else not (national or provinces):
         raise NotPublished(f"no figure of {period.code} is published in {schema}")
     # The last periods of the same kind up to this one: the whole country's, or the province's own.
     trend_table = "mart_province_indicator" if province else "mart_national_indicator"

@@ -20,6 +20,7 @@ import socket
 import subprocess
 from collections import Counter
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -31,12 +32,14 @@ import pytest
 import yaml
 from docx.text.paragraph import Paragraph
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from core import notation
 from core.security import analyst_schema
 from ingestion.generator import current_province_codes, write_submission
 from ingestion.loader import ingest_file
 from ingestion.periods import parse_period
+from reports import figures
 from reports import pdf as report_pdf
 from reports.document import SETTING_VARIABLES
 from reports.figures import GROUPS, reader
@@ -322,6 +325,27 @@ def test_a_period_with_nothing_published_is_said_so(warehouse, tmp_path):
 
     with pytest.raises(NotPublished, match="2019-Q1"):
         write_report(warehouse, "2019-Q1", out=tmp_path, pdf=False)
+
+
+def test_a_pipeline_user_that_made_the_readers_role_itself_reads_as_it(warehouse, monkeypatch):
+    """docker-compose.yml's pipeline user (CREATEROLE, not a superuser) makes antq_bi_reader when it prepares
+    the warehouse: from Postgres 16 it then administers that role but may not SET ROLE to it, until the report
+    grants itself that (without inheriting the role's privileges)."""
+    owner, made = f"antq_report_owner_{os.getpid()}", f"antq_report_reader_{os.getpid()}"
+    with psycopg.connect(warehouse.warehouse_url, autocommit=True) as admin:
+        for role in (made, owner):
+            admin.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(role)))
+        admin.execute(sql.SQL("create role {} login createrole").format(sql.Identifier(owner)))
+        try:
+            as_owner = make_conninfo(warehouse.warehouse_url, user=owner)
+            with psycopg.connect(as_owner, autocommit=True) as conn:
+                conn.execute(sql.SQL("create role {} nologin").format(sql.Identifier(made)))
+            monkeypatch.setattr(figures, "BI_READER", made)
+            with reader(replace(warehouse, warehouse_url=as_owner)) as conn:
+                assert conn.execute("select current_user as who").fetchone()["who"] == made
+        finally:
+            for role in (made, owner):
+                admin.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(role)))
 
 
 def _keys(node, path=""):
