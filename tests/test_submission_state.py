@@ -7,6 +7,8 @@ The module starts from three months of all 34 provinces, published (conftest.nat
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import psycopg
 import pytest
 
@@ -15,6 +17,7 @@ from ingestion.generator import rewrite_submission, write_submission
 from ingestion.loader import ingest_file
 from review import holds
 from tests.helpers import national_copy
+from tests.test_portal import PASSWORD, _browser, portal  # noqa: F401 (fixtures)
 from warehouse import pipeline
 
 MONTH = "2026-09"
@@ -23,6 +26,12 @@ MONTH = "2026-09"
 @pytest.fixture(scope="module")
 def warehouse(server_url, smtp_server, tmp_path_factory, national_template):
     return national_copy(server_url, smtp_server, tmp_path_factory, national_template, "antq_states")
+
+
+@pytest.fixture
+def small_files(warehouse):
+    """The portal of tests/test_portal.py, served on this module's warehouse."""
+    return replace(warehouse, max_file_bytes=1024 * 1024)
 
 
 def send(settings, province: str, change, month: str = MONTH) -> int:
@@ -130,3 +139,28 @@ def test_dbt_the_pipeline_and_the_portal_agree_on_every_state(warehouse, mailbox
     assert pipeline.waiting_to_publish(warehouse) == 0
     assert officer_states(warehouse, "48")[confirmed] == "published"
     assert officer_states(warehouse, "38")[refused] == "refused_on_review"
+
+
+@pytest.mark.browser
+def test_the_officer_sees_a_figure_rejected_on_review_as_rejected_in_a_browser(warehouse, portal, tmp_path):  # noqa: F811
+    """After the test above: Thanh Hóa's September, held and rejected on review, is shown so on the province's
+    page and on the submission's own page, in Chromium."""
+    from selenium.webdriver.common.by import By
+
+    with psycopg.connect(warehouse.warehouse_url) as conn:
+        (refused,) = conn.execute(
+            "select submission_id from ingest.submission_state where province_code = '38' and is_refused_on_review"
+        ).fetchone()
+    driver = _browser(tmp_path)
+    try:
+        driver.get(f"{portal}/login")
+        driver.find_element(By.ID, "login").send_keys("thanhhoa")
+        driver.find_element(By.ID, "password").send_keys(PASSWORD)
+        driver.find_element(By.ID, "submit").click()
+        driver.get(f"{portal}/")
+        row = driver.find_element(By.XPATH, f"//a[@href='/submission/{refused}']/ancestor::tr").text
+        assert "bị bác bỏ khi xem xét, không công bố" in row, row
+        driver.get(f"{portal}/submission/{refused}")
+        assert driver.find_element(By.ID, "status").text == "bị bác bỏ khi xem xét, không công bố"
+    finally:
+        driver.quit()
