@@ -70,7 +70,7 @@ def _day(value: int, month: bool = False) -> str:
     return f"{value:02d}" if (value < 10 and not month) or (month and value <= 2) else str(value)
 
 
-def _header(w: Writer, settings: Settings, published: Published, today: date, title: Phrase) -> dict[str, Any]:
+def _header(w: Writer, settings: Settings, today: date, title: Phrase) -> dict[str, Any]:
     return {
         "parent_agency": w.place(_setting(w, settings, "report_parent_agency")),
         "agency": w.place(_setting(w, settings, "report_agency")),
@@ -358,13 +358,13 @@ def _completeness(w: Writer, published: Published, row_for_count: MartRow | None
     return paragraphs
 
 
-def _render(name: str, build) -> tuple[bytes, DocxTemplate]:
+def _render(name: str, build) -> bytes:
     template = DocxTemplate(TEMPLATE_DIR / f"{name}.docx")
     context = build(template)
     template.render(context, autoescape=True)
     out = io.BytesIO()
     template.save(out)
-    return out.getvalue(), template
+    return out.getvalue()
 
 
 def national(published: Published, settings: Settings, language: str, today: date) -> Document:
@@ -376,7 +376,7 @@ def national(published: Published, settings: Settings, language: str, today: dat
     made: list[Chart] = []
 
     def build(template: DocxTemplate) -> dict[str, Any]:
-        context = _header(w, settings, published, today, w.fill("header.title_national", period=period_phrase))
+        context = _header(w, settings, today, w.fill("header.title_national", period=period_phrase))
         context["intro"] = [
             w.paragraph("intro.national"),
             w.paragraph("intro.provisional" if provisional else "intro.final"),
@@ -461,7 +461,7 @@ def national(published: Published, settings: Settings, language: str, today: dat
         }
         return context
 
-    docx, _ = _render("national", build)
+    docx = _render("national", build)
     return Document(docx, w, made)
 
 
@@ -485,7 +485,7 @@ def province(published: Published, settings: Settings, language: str, today: dat
         title = w.fill(
             "header.title_province", province=province_name(), period=w.period(published.period, published.period_row)
         )
-        context = _header(w, settings, published, today, title)
+        context = _header(w, settings, today, title)
         context["intro"] = [
             w.paragraph("intro.province", province=province_name()),
             w.paragraph("intro.provisional" if provisional else "intro.final"),
@@ -592,5 +592,5 @@ def province(published: Published, settings: Settings, language: str, today: dat
         }
         return context
 
-    docx, _ = _render("province", build)
+    docx = _render("province", build)
     return Document(docx, w, made)
