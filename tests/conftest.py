@@ -27,6 +27,15 @@ def pytest_configure(config):
         config.addinivalue_line("markers", marker)
 
 
+def pytest_collection_modifyitems(config, items):
+    """A test on the national warehouse is slow: national_template ingests and publishes three months of all 34
+    provinces (102 files) on each worker before the first such test, and these tests build and publish it again
+    (half the time of what make test-fast would otherwise run)."""
+    for item in items:
+        if "national_template" in item.fixturenames:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def chaos_table(request) -> list[tuple[str, str, str]]:
     """Rows (fault, what was checked, result) of tests/test_chaos.py, printed at the end of the run."""

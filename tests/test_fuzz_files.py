@@ -25,6 +25,8 @@ from ingestion.periods import parse_period
 from ingestion.template import build_workbook
 from tests.test_hostile_files import _stored
 
+pytestmark = pytest.mark.slow  # a minute or more: make test runs it, make test-fast does not
+
 SEED = int(os.environ.get("ANTQ_FUZZ_SEED", "20261207"))
 CASES = int(os.environ.get("ANTQ_FUZZ_CASES", "2000"))
 INGESTED_EVERY = 8  # one mutant in so many is ingested for real, the others checked (rolled back)
