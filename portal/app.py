@@ -13,7 +13,8 @@ when small.
 
 The pages, one router per area: signin.py (signing in and out, the language), officer.py (the province's
 page, the template, checking and sending a file, a submission), entry_form.py (typing the figures in),
-team.py (the data team's desk). What they share is in web.py, every query they run in queries.py.
+team.py (the data team's desk), reports.py (the ministry's reports). What they share is in web.py, every
+query they run in queries.py.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from core.db import warehouse_url
 from core.settings import Settings
-from portal import entry_form, officer, signin, team
+from portal import entry_form, officer, reports, signin, team
 from portal.web import HERE, LoginNeeded, Portal, Refused
 from warehouse import pipeline
 
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="ANTQ portal", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.portal = web
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for area in (signin, officer, entry_form, team):
+    for area in (signin, officer, entry_form, team, reports):
         app.include_router(area.router)
 
     @app.exception_handler(LoginNeeded)

@@ -113,6 +113,17 @@ TEXT = {
         " open. A closing is kept (who, when, why); a province that sends the period after all is counted.",
     ),
     "close": ("Đóng kỳ", "Close"),
+    "reports": ("Báo cáo", "Reports"),
+    "reports_help": (
+        "Báo cáo định kỳ viết từ số liệu đã công bố (DOCX để chỉnh sửa và ký, PDF, phụ lục XLSX dẫn nguồn từng số"
+        ' liệu). Số liệu chưa chính thức được ghi "tạm thời".',
+        "The periodic report written from the published figures (DOCX to edit and sign, PDF, an XLSX annex citing"
+        ' the source of every figure). Figures not yet final say "tạm thời" (provisional).',
+    ),
+    "report_write": ("Viết báo cáo", "Write the report"),
+    "reports_written": ("Báo cáo đã viết", "Reports written"),
+    "report_none": ("Chưa viết được báo cáo.", "No report was written."),
+    "national": ("Toàn quốc", "National"),
     "closed_periods": ("Kỳ đã đóng", "Periods closed"),
     "hold_confirmed": ("Đã xác nhận", "Confirmed"),
     "hold_rejected": ("Đã loại bỏ", "Rejected"),
