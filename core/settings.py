@@ -82,6 +82,12 @@ class Settings:
         return self.data_dir / "reports"
 
     @property
+    def publish_request(self) -> Path:
+        """A file in landing whose every change asks for a publish run now (warehouse.pipeline.request_publish,
+        watched by warehouse/triggers.py); a dot file, never taken for a submission."""
+        return self.landing_dir / ".publish-requested"
+
+    @property
     def embedded_pgdata(self) -> Path:
         return self.data_dir / "pg"
 

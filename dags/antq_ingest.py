@@ -44,18 +44,21 @@ def antq_ingest():
 
     # Runs whatever became of each file (all_done): one file that still failed never keeps the others from
     # being announced and published. Runs when no new file was found too: a file the portal or a backfill
-    # ingested, and a confirmed hold, still need this announcement to be published. It reads what waits in
-    # the registry, not the files' results, which a failed file has none of.
+    # ingested, a confirmed or rejected hold and a closed period still need this announcement to be published
+    # (the portal and the CLI ask for it: request_publish). It reads what waits in the registry, not the files'
+    # results, which a failed file has none of.
     @task(outlets=[ACCEPTED_SUBMISSIONS], trigger_rule="all_done")
     def announce_accepted() -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from warehouse.pipeline import waiting_to_publish
+        from warehouse.pipeline import take_publish_request, waiting_to_publish
 
+        requested = take_publish_request()
         waiting = waiting_to_publish()
-        if not waiting:
-            raise AirflowSkipException("no new accepted submission: nothing to publish")
-        return {"waiting_to_publish": waiting}
+        if not waiting and not requested:
+            raise AirflowSkipException("no new accepted submission and no publish asked for: nothing to publish")
+        print("publish asked for:", *requested, sep="\n  ")
+        return {"waiting_to_publish": waiting, "requested": requested}
 
     files = find_new_files()
     prepare_warehouse() >> files

@@ -140,6 +140,8 @@ def deliver(
             status = "accepted" if status == "superseded" else status
             problems = queries.rejections(conn, submission_id)
             figures = submission_figures(conn, submission_id) if status == "accepted" else []
+        if status == "accepted":  # published within seconds under Airflow, as a file dropped in landing is
+            pipeline.request_publish(f"{name} sent by {session.login}", settings)
     with web.as_session(session) as conn:
         queries.record_upload_result(conn, upload_id, status, submission_id)
     return web.page(

@@ -125,6 +125,7 @@ def close_period(
             closures.close(conn, period.strip(), province, reason, session.login)
     except closures.CloseError as error:
         return web.page(request, "message.html", session, 400, key="not_found", values={}, detail=str(error))
+    pipeline.request_publish(f"{period.strip()} closed for {province} by {session.login}", web.settings)
     return RedirectResponse("/team#close", status_code=303)
 
 

@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(hold.describe())
         print(
-            "published by the next run of antq_publish"
+            "published by the next run of antq_publish, asked for now (without Airflow running: make publish)"
             if decision == CONFIRMED
             else "kept out of the marts; the province was told"
         )
@@ -154,7 +154,11 @@ def main(argv: list[str] | None = None) -> int:
             print(error, file=sys.stderr)
             return 1
         print(closed.describe())
-        print(f"final on the next publish if nothing else is missing or held: make publish ({this_command()} publish)")
+        pipeline.request_publish(
+            f"{closed.period_code} closed for {closed.province_code} by {closed.closed_by}", settings
+        )
+        print("final once published, if nothing else is missing or held (asked for now; without Airflow running:")
+        print(f"make publish, or {this_command()} publish)")
     elif options.command == "docs":
         from publishing.transform import run_dbt
 

@@ -1,4 +1,6 @@
-"""The landing folder as an event source: a new file starts antq_ingest within seconds, not at the next poll.
+"""The landing folder as an event source: a new file starts antq_ingest within seconds, not at the next poll;
+so does a publish asked for (warehouse.pipeline.request_publish: a send from the portal, a hold reviewed, a
+period closed), whose announcement then starts antq_publish as a new file's does.
 
 LandingTrigger runs in Airflow's triggerer (an asset watcher of dags/antq_ingest.py). Every POLL_SECONDS it
 lists landing/<province>/<period>/ and fires once for the files that appeared since it last fired, when
@@ -12,10 +14,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+
+from core.settings import Settings
 
 POLL_SECONDS = 2.0
 
@@ -30,6 +35,14 @@ def _sizes(landing_dir: Path) -> dict[str, int]:
         except FileNotFoundError:  # taken by an ingest run between the listing and now
             continue
     return found
+
+
+def _requested(landing_dir: Path) -> int | None:
+    """When a publish was last asked for (warehouse.pipeline.request_publish): the request file's change time."""
+    try:
+        return replace(Settings.from_env(), landing_dir=landing_dir).publish_request.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
 
 
 class LandingTrigger(BaseEventTrigger):
@@ -47,7 +60,13 @@ class LandingTrigger(BaseEventTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         announced: dict[str, int] = {}
         previous: dict[str, int] = {}
+        request_seen: int | None = None
         while True:
+            requested = await asyncio.to_thread(_requested, Path(self.landing_dir))
+            if requested is not None and requested != request_seen:
+                request_seen = requested
+                self.log.info("a publish was asked for (a send from the portal, a review, a closing)")
+                yield TriggerEvent({"publish_requested": requested})
             sizes = await asyncio.to_thread(_sizes, Path(self.landing_dir))
             settled = {path: size for path, size in sizes.items() if previous.get(path) == size}
             new = sorted(path for path, size in settled.items() if announced.get(path) != size)
