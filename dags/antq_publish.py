@@ -48,11 +48,18 @@ def antq_publish():
 
         return publish_marts(gate)
 
+    # The national report of each period this publish made final, and an email saying where it is.
+    @task
+    def write_final_reports(publish_id: int) -> list[str]:
+        from warehouse.pipeline import write_final_reports
+
+        return write_final_reports()
+
     held = check_submissions()
     built = build_marts()
     gate = validate_marts()
     held >> built >> gate
-    publish_marts(gate)
+    write_final_reports(publish_marts(gate))
 
 
 antq_publish()

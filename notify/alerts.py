@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psycopg
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # gate_failed | gate_warnings | file_rejected | late_submission | task_failed | held | hold_*
+    kind: str  # gate_failed, gate_warnings, file_rejected, late_submission, task_failed, held, hold_*, report_written
     key: str  # same key, same alert: sent once
     recipients: tuple[str, ...]
     subject: str
@@ -330,6 +331,25 @@ def hold_rejected_alert(hold: Hold, contacts: tuple[str, ...], settings: Setting
         f"Người xem xét / reviewed by: {hold.reviewed_by}",
     )
     return Alert("hold_rejected", f"hold_rejected:{hold.hold_id}", recipients, subject, lines)
+
+
+def report_key(period_code: str, publish_id: int) -> str:
+    return f"report_written:{period_code}:{publish_id}"
+
+
+def report_alert(period_code: str, publish_id: int, files: list[Path], settings: Settings) -> Alert:
+    """To the data team: a period's national figures became final, and its report is written (where, and its
+    place on the portal's /reports page)."""
+    subject = f"[ANTQ] Báo cáo kỳ {period_code} (số liệu chính thức) / The {period_code} report (final figures)"
+    lines = (
+        f"Số liệu toàn quốc kỳ {period_code} đã là số liệu chính thức; báo cáo đã được viết từ số liệu đã công bố,"
+        " sẵn sàng để chỉnh sửa và ký.",
+        f"The national figures of {period_code} are final; its report is written from the published figures, ready"
+        " to edit and sign.",
+        *(f"- {path}" for path in files),
+        "Cổng / portal: /reports",
+    )
+    return Alert("report_written", report_key(period_code, publish_id), settings.data_team, subject, lines)
 
 
 def task_failure_alert(dag_id: str, run_id: str, task_id: str, error: str, settings: Settings) -> Alert:

@@ -75,7 +75,7 @@ def test_closing_is_refused_without_a_reason_or_for_a_province_that_sent(warehou
         assert closures.closures(conn) == []
 
 
-def test_the_data_team_closes_the_missing_province_on_the_desk_and_the_period_turns_final(warehouse, portal):  # noqa: F811
+def test_the_data_team_closes_the_missing_province_on_the_desk_and_the_period_turns_final(warehouse, portal, mailbox):  # noqa: F811, E501
     team = _logged_in(portal, "doidulieu")
     desk = team.get("/team").text
     assert 'action="/team/close"' in desk, "the desk offers to close a period"
@@ -95,6 +95,12 @@ def test_the_data_team_closes_the_missing_province_on_the_desk_and_the_period_tu
     assert status(warehouse, QUARTER)[0] == "provisional", "until the next publish"
     pipeline.publish_new_figures(warehouse)
     assert status(warehouse, QUARTER) == ("final", 33, 1, 0)
+    assert pipeline.write_final_reports(warehouse) == [QUARTER], "the publish that made it final writes its report"
+    [told] = [m for m in mailbox.take() if "report" in m["Subject"]]
+    body = told.get_body(("plain",)).get_content()
+    docx = warehouse.reports_dir / "national" / re.search(r"national/(\S+\.docx)", body).group(1)
+    assert docx.exists() and told["To"] == "data-team@antq.test" and QUARTER in told["Subject"]
+    assert pipeline.write_final_reports(warehouse) == [], "until the next publish makes another final"
 
 
 def test_confirming_the_last_hold_makes_the_period_final(warehouse):
@@ -104,6 +110,7 @@ def test_confirming_the_last_hold_makes_the_period_final(warehouse):
     pipeline.publish_new_figures(warehouse)
     assert status(warehouse, "2026-09") == ("final", 34, 0, 0)
     assert status(warehouse, "2026-Q3") == ("final", 34, 0, 0)
+    assert pipeline.write_final_reports(warehouse) == ["2026-Q3"], "a quarter's report; a month has none"
 
 
 def test_close_from_the_command_line(warehouse, monkeypatch, capsys):

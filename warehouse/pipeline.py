@@ -347,6 +347,53 @@ def publish_marts(gate: dict, settings: Settings | None = None) -> int:
     return publish_id
 
 
+REPORTED_KINDS = ("quarter", "half_year", "year")  # the periods the ministry reports on
+
+
+def periods_turned_final(conn: psycopg.Connection) -> list[str]:
+    """The quarters, half-years and years whose national figures the last publish made final (final in
+    `marts`, not in the marts it replaced); after a first publish, the latest final period of each kind."""
+    final = """select period_code, max(period_type), max(period_end) from {schema}.mart_national_indicator
+               where period_type = any(%(kinds)s) group by period_code
+               having bool_and(publication_status = 'final')"""
+    now = conn.execute(final.format(schema=schemas.LIVE), {"kinds": list(REPORTED_KINDS)}).fetchall()
+    if conn.execute(f"select to_regclass('{schemas.PREVIOUS}.mart_national_indicator')").fetchone()[0] is None:
+        latest: dict[str, tuple] = {}
+        for code, kind, end in now:
+            if kind not in latest or end > latest[kind][1]:
+                latest[kind] = (code, end)
+        return sorted(code for code, _ in latest.values())
+    before = {row[0] for row in conn.execute(final.format(schema=schemas.PREVIOUS), {"kinds": list(REPORTED_KINDS)})}
+    return sorted(code for code, _, _ in now if code not in before)
+
+
+def write_final_reports(settings: Settings | None = None) -> list[str]:
+    """The antq_publish DAG's last step: the national report of each period the publish made final (reports/,
+    into <data dir>/reports/national/, as the portal writes it), the data team told where it is. A report
+    that cannot be written is said in the log and does not undo the publish."""
+    from reports.figures import NotPublished
+    from reports.report import write_report
+
+    settings = settings or Settings.from_env()
+    with connect(warehouse_url(settings)) as conn:
+        publish_id = conn.execute("select max(publish_id) from meta.publish_log").fetchone()[0]
+        done = {row[0] for row in conn.execute("select alert_key from meta.alert_outbox where kind = 'report_written'")}
+        periods = [p for p in periods_turned_final(conn) if alerts.report_key(p, publish_id) not in done]
+    written = []
+    for period in periods:  # each once per publish: the step run again writes nothing
+        try:
+            report = write_report(settings, period, None, settings.reports_dir / "national")
+        except (NotPublished, ValueError) as error:
+            logger.warning("no report for %s: %s", period, error)
+            continue
+        files = [report.docx, *([report.pdf] if report.pdf else []), report.annex]
+        with connect(warehouse_url(settings)) as conn:
+            alerts.queue(conn, alerts.report_alert(period, publish_id, files, settings), settings)
+        written.append(period)
+    alerts.deliver(settings)
+    return written
+
+
 def publish_new_figures(settings: Settings | None = None) -> dict:
     """The antq_publish DAG's steps in one process (for backfills, the bench and tests): check each new
     submission, build, check the build, publish. Returns the holds and the publish id."""
@@ -355,9 +402,35 @@ def publish_new_figures(settings: Settings | None = None) -> dict:
     return {**held, "publish_id": publish_marts(validate_marts(settings), settings)}
 
 
+def request_publish(why: str, settings: Settings | None = None) -> None:
+    """Ask for a publish run now, as a file landing does: a submission sent from the portal, a hold confirmed
+    or rejected, a period closed. Without Airflow running it waits for the next run (or `make publish`). The
+    request is a line in a file of landing (Settings.publish_request): the landing watcher (warehouse/triggers.py)
+    starts antq_ingest on its change as on a new file, and antq_ingest's announcement starts antq_publish."""
+    settings = settings or Settings.from_env()
+    settings.landing_dir.mkdir(parents=True, exist_ok=True)
+    marker = settings.publish_request
+    with open(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a", encoding="utf-8") as out:
+        out.write(f"{time.time():.3f} {why}\n")
+
+
+def take_publish_request(settings: Settings | None = None) -> list[str]:
+    """The publish requests made since the last announcement (antq_ingest's announce_accepted), removed."""
+    settings = settings or Settings.from_env()
+    marker = settings.publish_request
+    taken = marker.with_name(f"{marker.name}.{os.getpid()}")
+    try:
+        os.replace(marker, taken)  # a request made from now on lands in a new file, for the next run
+    except FileNotFoundError:
+        return []
+    requests = taken.read_text(encoding="utf-8").splitlines()
+    taken.unlink()
+    return requests
+
+
 def review_hold(hold_id: int, decision: str, reason: str, by: str, settings: Settings | None = None):
-    """The data team's decision on a hold: confirmed figures publish on the next run; a rejected one stays
-    out and the province is told."""
+    """The data team's decision on a hold: confirmed figures publish on the next run, which it asks for now;
+    a rejected one stays out and the province is told."""
     from review import holds
 
     settings = settings or Settings.from_env()
@@ -367,6 +440,7 @@ def review_hold(hold_id: int, decision: str, reason: str, by: str, settings: Set
         if decision == holds.REJECTED:
             alert = alerts.hold_rejected_alert(hold, alerts.province_contacts(conn, hold.province_code), settings)
             alerts.queue(conn, alert, settings)
+    request_publish(f"hold #{hold_id} {decision} by {by}", settings)
     alerts.deliver(settings)
     return hold
 

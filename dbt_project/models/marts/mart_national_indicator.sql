@@ -2,8 +2,9 @@
 
 -- The country as the sum of its provinces for every period, submitted or rolled up, published as soon as one
 -- province is in. Final only when every expected province is counted or closed by the data team
--- (meta.period_closure: who, when, why) and no hold is open for the period or a period inside it;
--- provisional otherwise, however long past its deadline. The gate checks it
+-- (meta.period_closure: who, when, why), no hold is open for the period or a period inside it, and the
+-- period has ended (a year rolled up from its months so far is not final); provisional otherwise, however
+-- long past its deadline. The gate checks it
 -- twice: against Σ mart_province_indicator, and, for periods every province submitted as such, against
 -- the unit-level facts. is_complete says whether every province the period's map expects is in it, whole:
 -- province analysts see only such figures (publishing/copies.py), which no subtraction breaks into provinces.
@@ -148,6 +149,7 @@ with_periods as (
             when
                 national.provinces_reporting + coalesce(closed.provinces_closed, 0) >= expected.provinces_expected
                 and held.provinces_held is null
+                and periods.period_end < current_date
                 then 'final'
             else 'provisional'
         end as publication_status
