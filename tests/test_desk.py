@@ -21,7 +21,7 @@ from ingestion.loader import ingest_file
 from notify import alerts
 from review import holds
 from tests.helpers import indicator_workbook, national_copy
-from tests.test_portal import _logged_in, portal  # noqa: F401 (fixtures)
+from tests.test_portal import PASSWORD, _browser, _logged_in, portal  # noqa: F401 (fixtures)
 from warehouse import pipeline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -155,19 +155,48 @@ def test_status_prints_the_desk_in_the_same_order_and_every_alert_with_all(wareh
     assert all(f"[ANTQ] subject {key}" in every for key in "abc")
 
 
-def test_a_confirmed_hold_leaves_the_holds_and_is_kept_in_recent_decisions(warehouse, portal):  # noqa: F811
-    team = _logged_in(portal, "doidulieu")
+@pytest.mark.browser
+def test_a_confirmed_hold_leaves_the_holds_and_is_kept_in_recent_decisions(warehouse, portal, tmp_path):  # noqa: F811
+    """In Chromium: the desk shows the hold, the refused file and the late province above the publish log; the
+    hold is confirmed with its reason from its own form; the decision is then in its history with the report
+    of the run that made it, which lists the checks."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def wait(driver):  # a page being replaced answers for its old elements with these
+        return WebDriverWait(driver, 30, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
+
     with psycopg.connect(warehouse.warehouse_url) as conn:
         (hold,) = holds.holds(conn, pending_only=True)
-    form = {"decision": "confirm", "reason": "Đã gọi điện cho tỉnh: số đúng", "csrf": csrf(team)}
-    assert team.post(f"/team/hold/{hold.hold_id}", data=form).status_code == 303
-
-    page = team.get("/team").text
-    assert "Chưa có." in section(page, "holds"), "holds shows only the open ones"
-    decided = section(page, "decisions")
-    assert "Đã xác nhận" in decided and "doidulieu" in decided and "Đã gọi điện cho tỉnh: số đúng" in decided
-    assert f'href="/team/report/{hold.gate_report}"' in decided
-    assert team.get(f"/team/report/{hold.gate_report}").status_code == 200, "the run's report is kept"
+    driver = _browser(tmp_path)
+    try:
+        driver.get(f"{portal}/login")
+        driver.find_element(By.ID, "login").send_keys("doidulieu")
+        driver.find_element(By.ID, "password").send_keys(PASSWORD)
+        driver.find_element(By.ID, "submit").click()
+        driver.get(f"{portal}/team")
+        shown = driver.find_element(By.TAG_NAME, "main").text
+        places = [
+            shown.index(hold.figure()),
+            shown.index("40 Nghệ An · 2026-09 · 40_2026-09_ban-nhap.xlsx"),
+            shown.index(f"{quarter_past_its_deadline(date.today())} · trễ hạn"),
+            shown.index("Nhật ký công bố"),
+        ]
+        assert places == sorted(places), "the hold, the refused file, the late province, then the publish log"
+        driver.find_element(By.ID, f"why-{hold.hold_id}").send_keys("Đã gọi điện cho tỉnh: số đúng")
+        driver.find_element(By.CSS_SELECTOR, f"#hold-{hold.hold_id} button[value=confirm]").click()
+        wait(driver).until(lambda d: "Chưa có." in d.find_element(By.ID, "holds").text)
+        decided = driver.find_element(By.ID, "decisions").text
+        assert "Đã xác nhận" in decided and "doidulieu" in decided and "Đã gọi điện cho tỉnh: số đúng" in decided
+        driver.find_element(By.CSS_SELECTOR, f'#decisions a[href="/team/report/{hold.gate_report}"]').click()
+        wait(driver).until(lambda d: "/team/report/" in d.current_url)
+        report = driver.find_element(By.TAG_NAME, "body").text
+        assert all(check in report for check in ("outlier", "ratio_within_100", "version_keeps_most")), report[:500]
+    finally:
+        driver.quit()
+    team = _logged_in(portal, "doidulieu")
+    decided = section(team.get("/team").text, "decisions")
     assert "đã công bố ở lần công bố" not in decided, "not published yet"
 
     pipeline.publish_new_figures(warehouse)
