@@ -107,7 +107,7 @@ class Settings:
             data_team=_split(env.get("ANTQ_DATA_TEAM", "data-team@localhost")),
             max_file_bytes=int(float(env.get("ANTQ_MAX_FILE_MB", "200")) * 1024 * 1024),
             freshness_days=int(env.get("ANTQ_FRESHNESS_DAYS", "120")),
-            small_cell_provinces=int(env.get("ANTQ_SMALL_CELL_PROVINCES", "3")),
+            small_cell_provinces=int(env.get("ANTQ_SMALL_CELL_PROVINCES", cls.small_cell_provinces)),
             superuser_url=env.get("ANTQ_SUPERUSER_URL") or None,
             alert_give_up_hours=float(env.get("ANTQ_ALERT_GIVE_UP_HOURS", "72")),
             reader_connection_limit=int(env.get("ANTQ_READER_CONNECTION_LIMIT", "10")),

@@ -16,9 +16,12 @@ from psycopg import errors, sql
 
 from core import schemas
 from core.security import TRANSFORMER, grant_readers, revoke_readers
+from core.settings import Settings
 from publishing.copies import PUBLISH_LOCK, publish_to_readers
 from publishing.retired import LOCK_TIMEOUT, drop_retired, readers_of, retire
 from publishing.transform import BUILD_SCHEMA
+
+SMALL_CELL_PROVINCES = Settings.small_cell_provinces  # the default: ANTQ_SMALL_CELL_PROVINCES (core/settings.py)
 
 LIVE_SCHEMA = schemas.LIVE
 PREVIOUS_SCHEMA = schemas.PREVIOUS
@@ -38,7 +41,7 @@ def publish(
     checks_passed: int,
     note: str = "",
     checks: str = "",
-    small_cell_provinces: int = 3,
+    small_cell_provinces: int = SMALL_CELL_PROVINCES,
     on_published: Callable[[psycopg.Connection, int], None] | None = None,
     gate_report: str | None = None,
 ) -> int:
@@ -110,7 +113,7 @@ def _counted_submissions(conn: psycopg.Connection) -> list[int]:
     ]
 
 
-def rollback(conn: psycopg.Connection, small_cell_provinces: int = 3) -> int:
+def rollback(conn: psycopg.Connection, small_cell_provinces: int = SMALL_CELL_PROVINCES) -> int:
     """Put the previous marts back (and keep the rolled-back version as the new previous)."""
 
     def swap() -> int:
