@@ -34,7 +34,7 @@ from core.schemas import REMAPPED_SUBMISSIONS
 from core.settings import PROJECT_DIR, Settings
 from ingestion.generator import province_codes_for, rewrite_submission, write_submission
 from ingestion.loader import ingest_file
-from publishing import copies
+from publishing import published_facts
 from publishing.transform import BUILD_SCHEMA
 from warehouse import pipeline
 from warehouse.airflow_runner import airflow_env
@@ -632,7 +632,7 @@ def main() -> int:
         )
     checks = runs["baseline: gate checks in SQL"][0][0]
     # publish_marts fills ahead itself; measured apart here, that fill is found complete and attached.
-    filled, seconds, peak = measured(copies.fill_ahead, settings.warehouse_url, BUILD_SCHEMA)
+    filled, seconds, peak = measured(published_facts.fill_ahead, settings.warehouse_url, BUILD_SCHEMA)
     record(FILL_STEP, seconds, peak, submissions=filled)
     _, seconds, peak = measured(
         pipeline.publish_marts, {"schema": BUILD_SCHEMA, "checks_run": checks, "findings": []}, settings

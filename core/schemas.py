@@ -12,7 +12,7 @@ STAGING = "staging"  # views over raw, ref, ingest and meta, and the seeds
 INTERMEDIATE = "intermediate"  # the fact store (a view over raw), the totals and the dimensions the marts copy
 BUILD = "build"  # the star schema and the marts of one build, checked by the gate
 
-# Published (publishing/publish.py, publishing/copies.py).
+# Published (publishing/publish.py, publishing/published_facts.py).
 LIVE = "marts"  # what BI reads: the last build that passed the gate
 PREVIOUS = "marts_previous"  # the build before, kept for a rollback, out of BI's reach
 PUBLISHED = "published"  # the published submissions' unit-level facts, one partition per province

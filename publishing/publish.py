@@ -1,5 +1,6 @@
 """Blue/green publishing: the build schema becomes `marts` in one transaction; the old one is kept, out of
-BI's reach, for a rollback. The same transaction rebuilds what readers reach (publishing/copies.py).
+BI's reach, for a rollback. The same transaction rebuilds what readers reach (publishing/published_facts.py,
+publishing/access.py).
 
 A publish waits for no reader: it renames schemas and changes rows, and what it replaces is retired, then
 dropped once no query reads it (publishing/retired.py). Should one of its statements still wait for a lock
@@ -17,7 +18,8 @@ from psycopg import errors, sql
 from core import schemas
 from core.security import TRANSFORMER, grant_readers, revoke_readers
 from core.settings import Settings
-from publishing.copies import PUBLISH_LOCK, publish_to_readers
+from publishing.access import publish_to_readers
+from publishing.published_facts import PUBLISH_LOCK
 from publishing.retired import LOCK_TIMEOUT, drop_retired, readers_of, retire
 from publishing.transform import BUILD_SCHEMA
 

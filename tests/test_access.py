@@ -23,7 +23,7 @@ import pytest
 from core import security
 from ingestion.generator import rewrite_submission, write_submission
 from ingestion.loader import ingest_file
-from publishing import copies, publish
+from publishing import access, publish
 from tests.helpers import national_copy
 from warehouse import pipeline
 
@@ -99,14 +99,14 @@ def readable(conn: psycopg.Connection, role: str) -> dict[str, list[tuple[str, s
 def test_each_reader_reaches_its_own_schema_and_nothing_else(conn):
     analyst = readable(conn, ANALYST_38)
     assert {name.split(".")[0] for name in analyst} == {"province_38"}
-    assert {name.split(".")[1] for name in analyst} == set(copies.ANALYST_RELATIONS)
+    assert {name.split(".")[1] for name in analyst} == set(access.ANALYST_RELATIONS)
     bi = readable(conn, security.BI_READER)
     assert {name.split(".")[0] for name in bi} == {"marts"}
     assert readable(conn, security.ANALYST) == {}, "the analysts' group reads nothing by itself"
     tables = conn.execute("select table_name from information_schema.tables where table_schema = 'marts'")
     marts = {row[0] for row in tables}
     assert marts == {name.split(".")[1] for name in bi}
-    assert marts == set(copies.ANALYST_RELATIONS), "every published mart is placed for analysts in publishing/copies.py"
+    assert marts == set(access.ANALYST_RELATIONS), "every published mart is placed for analysts in publishing/access.py"
 
 
 def test_an_analyst_sees_their_province_and_the_published_versions_only(conn, warehouse):

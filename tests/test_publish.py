@@ -170,7 +170,7 @@ def published_facts(conn) -> dict:
 def test_a_first_publish_filled_ahead_by_two_sessions_publishes_what_one_transaction_does(
     server_url, smtp_server, tmp_path_factory, national_template, fill
 ):
-    from publishing import copies
+    from publishing.published_facts import fill_ahead
     from tests.helpers import national_copy
     from warehouse import pipeline
 
@@ -183,10 +183,8 @@ def test_a_first_publish_filled_ahead_by_two_sessions_publishes_what_one_transac
         pipeline.build_marts(settings)
         gate = pipeline.validate_marts(settings)
         counted = conn.execute("select count(current_submission_id) from build.fct_submission").fetchone()[0]
-        assert copies.fill_ahead(url, "build", at_least_rows=10**9) == 0, "below the size worth two sessions"
-        assert (
-            copies.fill_ahead(url, "build", at_least_rows=0) == counted == len(made_in_the_transaction["submissions"])
-        )
+        assert fill_ahead(url, "build", at_least_rows=10**9) == 0, "below the size worth two sessions"
+        assert fill_ahead(url, "build", at_least_rows=0) == counted == len(made_in_the_transaction["submissions"])
         with conn.transaction():
             conn.execute("set local role antq_bi_reader")
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
@@ -200,11 +198,11 @@ def test_a_first_publish_filled_ahead_by_two_sessions_publishes_what_one_transac
             )
         filled = partitions(conn, "published_fill")
         if fill == "complete":  # a publish that failed after its fill leaves it for the next, which takes it
-            assert copies.fill_ahead(url, "build", at_least_rows=0) == counted
+            assert fill_ahead(url, "build", at_least_rows=0) == counted
             assert partitions(conn, "published_fill") == filled
         pipeline.publish_marts(gate, settings)
         assert published_facts(conn) == made_in_the_transaction
         attached = filled.items() & partitions(conn, "published").items()
         assert len(attached) == (35 if fill == "complete" else 0), "a complete fill's own tables are published"
         assert conn.execute("select to_regnamespace('published_fill')").fetchone()[0] is None
-        assert copies.fill_ahead(url, "marts", at_least_rows=0) == 0, "facts are published: a publish copies changes"
+        assert fill_ahead(url, "marts", at_least_rows=0) == 0, "facts are published: a publish copies changes"

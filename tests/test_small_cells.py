@@ -1,6 +1,6 @@
 """The small-cell rule attacked as an analyst of Thanh Hóa (38) would: no national figure they see, alone, with
 another figure they see (another period, a roll-up) or with one they saw at an earlier publish, may be worked
-out into a figure of one or two other provinces (publishing/copies.py).
+out into a figure of one or two other provinces (publishing/access.py).
 
 The warehouse starts from three published months of all 34 provinces (conftest.national_template). Then:
 Hà Nội (01) alone sends 2025-09 (the year before September), April and May 2026, which are long past their

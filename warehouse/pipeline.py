@@ -23,7 +23,7 @@ from core.db import connect, libpq_params, warehouse_url
 from core.migrate import migrate
 from core.settings import Settings
 from notify import alerts
-from publishing import copies
+from publishing import published_facts
 
 if TYPE_CHECKING:
     from expectations.findings import GateReport
@@ -48,7 +48,7 @@ def prepare_warehouse(settings: Settings | None = None) -> dict:
         applied = migrate(conn)
         units = conn.execute("select count(*) from ref.unit").fetchone()[0]
         loaded = load_reference(conn) if units == 0 else {}
-        security.bootstrap(conn, copies.provinces(conn))
+        security.bootstrap(conn, published_facts.provinces(conn))
     return {"migrations_applied": applied, "reference_loaded": loaded}
 
 
@@ -333,7 +333,9 @@ def publish_marts(gate: dict, settings: Settings | None = None) -> int:
             alerts.queue(conn, alerts.gate_alert(report, settings, published=True), settings)
 
     url = warehouse_url(settings)
-    copies.fill_ahead(url, schemas.BUILD)  # a first publish's millions of facts, copied by two sessions before it
+    published_facts.fill_ahead(
+        url, schemas.BUILD
+    )  # a first publish's millions of facts, copied by two sessions before it
     with connect(url, autocommit=True) as conn:
         publish_id = publish(
             conn,

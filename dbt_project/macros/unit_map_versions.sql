@@ -16,7 +16,7 @@
 {%- endmacro %}
 
 {# Submissions a build found re-mapped, and when: the totals (int_submission_totals) and the published copy of
-   the facts (publishing/copies.py) redo those submissions. #}
+   the facts (publishing/published_facts.py) redo those submissions. #}
 {% macro remapped_submissions_relation() -%}
     {{ target.database }}.{{ env_var('ANTQ_INTERMEDIATE_SCHEMA') }}.remapped_submissions
 {%- endmacro %}

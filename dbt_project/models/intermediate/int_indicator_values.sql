@@ -6,7 +6,7 @@
 -- copies ten years of rows (a table filled from raw took 316 s and 9 GB at national-10y, 49M rows) and a
 -- reference refresh that moves a unit has no row to rewrite.
 -- What is copied is summed or published: int_submission_totals sums each submission once, and the
--- published facts (publishing/copies.py) copy each published submission once. Both record the version of the
+-- published facts (publishing/published_facts.py) copy each published submission once. Both record the version of the
 -- unit map that placed what they copied (int_unit_placements); when a refresh moves a unit, the next build
 -- records the submissions with rows on it (macro record_remapped_submissions) and both redo those.
 -- is_counted is false for a detail row: the file also gives its own figure for an ancestor of the unit

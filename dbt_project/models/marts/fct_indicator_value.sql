@@ -3,7 +3,7 @@
 -- The unit-level facts of the submissions this build counts (fct_submission's current versions), read
 -- from the fact store (a view over raw). A view, so a build never copies ten years of facts. On publishing, the
 -- live view is re-pointed at `published.fct_indicator_value`, which holds only the published submissions'
--- facts (publishing/copies.py): BI never reads the fact store, where unpublished versions are kept too.
+-- facts (publishing/published_facts.py): BI never reads the fact store, where unpublished versions are kept too.
 with facts as (
     select * from {{ ref('int_indicator_values') }}
 ),

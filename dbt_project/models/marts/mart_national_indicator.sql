@@ -7,7 +7,7 @@
 -- long past its deadline. The gate checks it
 -- twice: against Σ mart_province_indicator, and, for periods every province submitted as such, against
 -- the unit-level facts. is_complete says whether every province the period's map expects is in it, whole:
--- province analysts see only such figures (publishing/copies.py), which no subtraction breaks into provinces.
+-- province analysts see only such figures (publishing/access.py), which no subtraction breaks into provinces.
 with province_values as (
     select * from {{ ref('int_province_figures') }}
 ),

@@ -1,6 +1,6 @@
 {# Copied facts (the published ones) whose today's unit or province is not where the unit map now places their
    unit: a reference refresh moved the unit and no publish has copied them again yet. The next build and
-   publish do (macro record_remapped_submissions, publishing/copies.py): the antq_publish DAG, or
+   publish do (macro record_remapped_submissions, publishing/published_facts.py): the antq_publish DAG, or
    `python -m warehouse build` then `publish`. Compares each row with int_units directly, an independent
    second path to the versions the build compares. #}
 {% test placed_by_current_unit_map(model, units) %}
