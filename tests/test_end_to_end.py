@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -144,21 +145,28 @@ def _security_teams(settings, province: str) -> int | None:
 
 
 def _sent_outside_landing_and_published(settings) -> float:
-    """Thanh Hóa's corrected file, ingested under a name the watcher skips (a dot file), then a publish asked
-    for: the seconds until BI reads the new figure."""
+    """Hà Nội's corrected file, ingested under a name the watcher skips (a dot file), then a publish asked for:
+    the seconds until BI reads the new figure. Then its first file again, published the same way, so the
+    module's later tests find the burst's figures (and its bytes the latest version's)."""
+    import shutil
+
     from ingestion.generator import rewrite_submission
 
-    before = _security_teams(settings, "38")
-    original = write_submission(settings.data_dir / "outside", "38", PERIOD)
-    folder = settings.landing_dir / "38" / PERIOD
-    corrected = rewrite_submission(original, folder / ".38_corrected.csv", "security_teams", lambda v: v + 1)
-    assert pipeline.ingest(str(corrected), settings)["status"] == "accepted"
-    started = time.monotonic()
-    pipeline.request_publish("the test: a file sent from the portal", settings)
-    while time.monotonic() - started < 300 and _security_teams(settings, "38") == before:
-        time.sleep(1)
-    assert _security_teams(settings, "38") > before, "published at the request"
-    return time.monotonic() - started
+    def send(path: Path) -> float:
+        before = _security_teams(settings, "01")
+        assert pipeline.ingest(str(path), settings)["status"] == "accepted"
+        started = time.monotonic()
+        pipeline.request_publish("the test: a file sent from the portal", settings)
+        while time.monotonic() - started < 300 and _security_teams(settings, "01") == before:
+            time.sleep(1)
+        assert _security_teams(settings, "01") != before, "published at the request"
+        return time.monotonic() - started
+
+    original = write_submission(settings.data_dir / "outside", "01", PERIOD)
+    folder = settings.landing_dir / "01" / PERIOD
+    seconds = send(rewrite_submission(original, folder / ".01_corrected.csv", "security_teams", lambda v: v + 1))
+    send(shutil.copyfile(original, folder / ".01_again.csv"))
+    return seconds
 
 
 def test_the_running_services_ingest_a_burst_of_34_files_as_it_lands_and_publish_it(cycle):

@@ -7,6 +7,7 @@ refused with a reason that names the row and column."""
 from __future__ import annotations
 
 import io
+import re
 import unicodedata
 import zipfile
 from itertools import islice
@@ -69,7 +70,11 @@ def _workbook(path: Path, rows: list[list], title: bool = False, edit=None) -> P
     with zipfile.ZipFile(buffer) as archive:
         parts = {name: archive.read(name) for name in archive.namelist()}
     part = "xl/worksheets/sheet1.xml"
-    parts[part] = edit(parts[part].decode()).encode()
+    # As Excel writes it: letters as themselves (openpyxl over lxml writes them as character references).
+    xml = re.sub(r"&#(\d+);", lambda m: chr(int(m[1])) if int(m[1]) > 127 else m[0], parts[part].decode())
+    edited = edit(xml)
+    assert edited != xml, "the edit found nothing to change"
+    parts[part] = edited.encode()
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
         for name, data in parts.items():
             out.writestr(name, data)
