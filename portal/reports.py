@@ -14,9 +14,9 @@ from ingestion.periods import parse_period
 from portal import queries
 from portal.officer import periods
 from portal.web import Refused, SignedIn, Web, form_is_genuine
+from reports import NATIONAL
 
 router = APIRouter()
-NATIONAL = "national"
 KINDS = {".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"} | {
     ".pdf": "application/pdf",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

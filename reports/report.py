@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from core.settings import Settings
-from reports import annex, document, figures
+from reports import NATIONAL, annex, document, figures
 from reports.pdf import NoLibreOffice, to_pdf
 
 
@@ -46,7 +46,7 @@ def write_report(
     written_at = datetime.now(UTC)
     today = today or date.today()
     made = (document.province if province else document.national)(published, settings, language, today)
-    folder = out or settings.reports_dir
+    folder = out or settings.reports_dir / (province or NATIONAL)  # as the portal keeps them (portal/reports.py)
     folder.mkdir(parents=True, exist_ok=True)
     stem = file_stem(period_code, province, language)
     docx = folder / f"{stem}.docx"

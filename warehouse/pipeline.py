@@ -384,7 +384,7 @@ def write_final_reports(settings: Settings | None = None) -> list[str]:
     written = []
     for period in periods:  # each once per publish: the step run again writes nothing
         try:
-            report = write_report(settings, period, None, settings.reports_dir / "national")
+            report = write_report(settings, period)
         except (NotPublished, ValueError) as error:
             logger.warning("no report for %s: %s", period, error)
             continue
