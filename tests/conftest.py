@@ -18,7 +18,7 @@ CHAOS = pytest.StashKey[list]()
 MARKERS = (
     "browser: drives a real Chromium (selenium); make test installs it",
     "chaos: injects a fault (kill -9, Postgres stopped, a full disk) into the work and checks what holds after",
-    "slow: takes a minute or more; left out of make test-fast",
+    "slow: a minute or more, or on the national warehouse (slow to build); left out of make test-fast",
 )
 
 
