@@ -175,6 +175,7 @@ def test_only_an_officer_uses_the_form_and_only_for_the_sessions_province(settin
 
 
 @pytest.mark.e2e
+@pytest.mark.browser
 def test_an_officer_sends_and_corrects_the_form_with_the_keyboard_in_a_browser(settings, portal, tmp_path):  # noqa: F811
     """The issue's journey: figures typed with the keyboard (Tab from field to field, Enter on a button) are
     accepted, then published; one is corrected from the pre-filled form (version 2), and `explain` names the

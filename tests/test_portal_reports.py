@@ -39,8 +39,14 @@ def test_the_data_team_writes_the_national_report_and_a_provinces_and_downloads_
     team = _logged_in(portal, "doidulieu")
     page = team.get("/reports").text
     assert 'id="write-report"' in page and '<option value="38">38 Thanh Hóa</option>' in page
-    assert team.post("/reports", data={"csrf": token(team), "period": PERIOD, "province": ""}).status_code == 303
-    assert team.post("/reports", data={"csrf": token(team), "period": PERIOD, "province": "38"}).status_code == 303
+    assert (
+        team.post("/reports", data={"csrf": token(team), "period": PERIOD, "province": ""}, timeout=120).status_code
+        == 303
+    )
+    assert (
+        team.post("/reports", data={"csrf": token(team), "period": PERIOD, "province": "38"}, timeout=120).status_code
+        == 303
+    )
     links = written(team)
     national = [link for link in links if link.startswith("/reports/national/")]
     assert {link.rsplit(".", 1)[1] for link in national} >= {"docx", "xlsx"}, links
@@ -48,18 +54,18 @@ def test_the_data_team_writes_the_national_report_and_a_provinces_and_downloads_
     docx = team.get(next(link for link in national if link.endswith(".docx")))
     assert docx.status_code == 200 and docx.content[:2] == b"PK"
     assert docx.headers["content-type"].startswith("application/vnd.openxmlformats-officedocument.wordprocessingml")
-    refused = team.post("/reports", data={"csrf": token(team), "period": "2031-Q1", "province": ""})
+    refused = team.post("/reports", data={"csrf": token(team), "period": "2031-Q1", "province": ""}, timeout=120)
     assert refused.status_code == 400 and "Chưa viết được báo cáo" in refused.text, "nothing published for it"
-    assert team.post("/reports", data={"csrf": "forged", "period": PERIOD}).status_code == 403
+    assert team.post("/reports", data={"csrf": "forged", "period": PERIOD}, timeout=120).status_code == 403
 
 
 def test_an_officer_writes_and_reads_only_their_own_provinces_report(portal):  # noqa: F811
     team = _logged_in(portal, "doidulieu")
-    team.post("/reports", data={"csrf": token(team), "period": PERIOD, "province": ""})
-    team.post("/reports", data={"csrf": token(team), "period": PERIOD, "province": "40"})
+    team.post("/reports", data={"csrf": token(team), "period": PERIOD, "province": ""}, timeout=120)
+    team.post("/reports", data={"csrf": token(team), "period": PERIOD, "province": "40"}, timeout=120)
     officer = _logged_in(portal, "thanhhoa")
     assert 'id="report-province"' not in officer.get("/reports").text, "no choice of province"
-    asked = officer.post("/reports", data={"csrf": token(officer), "period": PERIOD, "province": "40"})
+    asked = officer.post("/reports", data={"csrf": token(officer), "period": PERIOD, "province": "40"}, timeout=120)
     assert asked.status_code == 303
     mine = written(officer)
     assert mine and all(link.startswith("/reports/38/") for link in mine), "Thanh Hóa's, whatever was asked"
