@@ -201,6 +201,7 @@ def test_the_running_services_ingest_a_burst_of_34_files_as_it_lands_and_publish
         # portal does: it ingests what it lands itself), then a publish asked for, is published in seconds,
         # not at the next 15-minute run.
         seconds = _sent_outside_landing_and_published(cycle)
+        print(f"a file sent outside landing, then a publish asked for: readable by BI in {seconds:.1f} s")
         assert seconds < 120, f"a publish asked for took {seconds:.0f} s"
         assert not cycle.publish_request.exists(), "the request was taken by the run it started"
         while [
