@@ -28,6 +28,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from ingestion.catalogue import TOTAL, Indicator, load_catalogue
+from ingestion.contract import MODEL_SHEET, sheet_columns
 from ingestion.loader import safe_name
 from ingestion.periods import Period, parse_period
 from ingestion.reference import applied_changes, units_of_period
@@ -80,7 +81,8 @@ def _deliver(request: Request, web: Portal, session: auth.Session, fields: dict[
         except ValueError:
             return web.message(request, session, "not_found", 400)
         sent = last_sent(conn, session.province_code, period)
-    typed = {name: value.strip() for name, value in fields.items() if name in form.names() and value.strip()}
+    names = form.names()
+    typed = {name: value.strip() for name, value in fields.items() if name in names and value.strip()}
     started_from = fields.get("base", "")
     if started_from != (str(sent.submission_id) if sent else ""):
         return web.message(request, session, "form_stale", 409)
@@ -113,19 +115,6 @@ def _page(request: Request, web: Portal, session: auth.Session, form: Page, type
         sent=sent,
         category=lambda code: translate(lang, f"cat_{code}") if f"cat_{code}" in TEXT else code,
     )
-
-
-# The models sheet's columns in the contract, in the order queries.stored_rows gives them.
-MODEL_COLUMNS = (
-    "model_code",
-    "model_name",
-    "model_type",
-    "host_unit_code",
-    "level",
-    "launch_date",
-    "status",
-    "replicated_from",
-)
 
 
 def collected(period: Period) -> list[Indicator]:
@@ -242,7 +231,8 @@ def last_sent(conn: psycopg.Connection, province_code: str, period: Period) -> S
         _row(period, unit, catalogue[code], category, {"value": v, "numerator": n, "denominator": d})
         for unit, code, category, v, n, d in indicator_rows
     ]
-    models = [dict(zip(MODEL_COLUMNS, values, strict=True)) for values in model_rows]
+    columns = [column.name for column in sheet_columns(MODEL_SHEET)]  # the order queries.stored_rows reads them in
+    models = [dict(zip(columns, values, strict=True)) for values in model_rows]
     return Sent(found[0], found[1], indicators, models)
 
 

@@ -37,10 +37,10 @@ def _sizes(landing_dir: Path) -> dict[str, int]:
     return found
 
 
-def _requested(landing_dir: Path) -> int | None:
+def _requested(request: Path) -> int | None:
     """When a publish was last asked for (warehouse.pipeline.request_publish): the request file's change time."""
     try:
-        return replace(Settings.from_env(), landing_dir=landing_dir).publish_request.stat().st_mtime_ns
+        return request.stat().st_mtime_ns
     except FileNotFoundError:
         return None
 
@@ -61,8 +61,9 @@ class LandingTrigger(BaseEventTrigger):
         announced: dict[str, int] = {}
         previous: dict[str, int] = {}
         request_seen: int | None = None
+        request = replace(Settings.from_env(), landing_dir=Path(self.landing_dir)).publish_request
         while True:
-            requested = await asyncio.to_thread(_requested, Path(self.landing_dir))
+            requested = await asyncio.to_thread(_requested, request)
             if requested is not None and requested != request_seen:
                 request_seen = requested
                 self.log.info("a publish was asked for (a send from the portal, a review, a closing)")
