@@ -141,3 +141,14 @@ def indicator_workbook(path: Path, rows: list[list]) -> Path:
         sheet.append(row)
     workbook.save(path)
     return path
+
+
+def published(settings, province: str, period: str, indicator: str = "security_teams") -> int | None:
+    """The province's published figure of the indicator for the period (marts.mart_province_indicator)."""
+    with psycopg.connect(settings.warehouse_url) as conn:
+        row = conn.execute(
+            "select value from marts.mart_province_indicator"
+            " where province_code = %s and period_code = %s and indicator_code = %s",
+            [province, period, indicator],
+        ).fetchone()
+    return row and row[0]

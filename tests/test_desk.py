@@ -21,7 +21,7 @@ from ingestion.loader import ingest_file
 from notify import alerts
 from review import holds
 from tests.helpers import indicator_workbook, national_copy
-from tests.test_portal import PASSWORD, _browser, _logged_in, portal  # noqa: F401 (fixtures)
+from tests.test_portal import _browser, _logged_in, _sign_in, portal  # noqa: F401 (fixtures)
 from warehouse import pipeline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -171,10 +171,7 @@ def test_a_confirmed_hold_leaves_the_holds_and_is_kept_in_recent_decisions(wareh
         (hold,) = holds.holds(conn, pending_only=True)
     driver = _browser(tmp_path)
     try:
-        driver.get(f"{portal}/login")
-        driver.find_element(By.ID, "login").send_keys("doidulieu")
-        driver.find_element(By.ID, "password").send_keys(PASSWORD)
-        driver.find_element(By.ID, "submit").click()
+        _sign_in(driver, portal, "doidulieu")
         driver.get(f"{portal}/team")
         shown = driver.find_element(By.TAG_NAME, "main").text
         places = [

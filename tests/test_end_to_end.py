@@ -18,7 +18,7 @@ import pytest
 
 from ingestion.catalogue import load_catalogue
 from ingestion.generator import current_province_codes, generate_national, write_submission
-from tests.helpers import free_port, held_by, make_settings
+from tests.helpers import free_port, held_by, make_settings, published
 from tests.helpers import marts_checksums as checksums_of
 from tests.test_hostile_files import _poison
 from warehouse import pipeline, services
@@ -134,16 +134,6 @@ def _processes_of(settings) -> list:
     return found
 
 
-def _security_teams(settings, province: str) -> int | None:
-    with psycopg.connect(settings.warehouse_url) as conn:
-        found = conn.execute(
-            "select value from marts.mart_province_indicator where province_code = %s and period_code = %s"
-            " and indicator_code = 'security_teams'",
-            [province, PERIOD],
-        ).fetchone()
-    return found and found[0]
-
-
 def _sent_outside_landing_and_published(settings) -> float:
     """Hà Nội's corrected file, ingested under a name the watcher skips (a dot file), then a publish asked for:
     the seconds until BI reads the new figure. Then its first file again, published the same way, so the
@@ -153,13 +143,13 @@ def _sent_outside_landing_and_published(settings) -> float:
     from ingestion.generator import rewrite_submission
 
     def send(path: Path) -> float:
-        before = _security_teams(settings, "01")
+        before = published(settings, "01", PERIOD)
         assert pipeline.ingest(str(path), settings)["status"] == "accepted"
         started = time.monotonic()
         pipeline.request_publish("the test: a file sent from the portal", settings)
-        while time.monotonic() - started < 300 and _security_teams(settings, "01") == before:
+        while time.monotonic() - started < 300 and published(settings, "01", PERIOD) == before:
             time.sleep(1)
-        assert _security_teams(settings, "01") != before, "published at the request"
+        assert published(settings, "01", PERIOD) != before, "published at the request"
         return time.monotonic() - started
 
     original = write_submission(settings.data_dir / "outside", "01", PERIOD)

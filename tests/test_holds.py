@@ -14,7 +14,7 @@ import pytest
 from ingestion.generator import rewrite_submission, write_submission
 from ingestion.loader import ingest_file
 from review import holds
-from tests.helpers import marts_checksums, national_copy
+from tests.helpers import marts_checksums, national_copy, published
 from warehouse import pipeline
 
 
@@ -41,16 +41,6 @@ def send(settings, province: str, month: str, change=None, version: int = 2) -> 
         result = ingest_file(conn, path, settings)
     assert result.status == "accepted", result.problems
     return result.submission_id
-
-
-def published(settings, province: str, period: str, indicator: str = "security_teams") -> int | None:
-    with psycopg.connect(settings.warehouse_url) as conn:
-        row = conn.execute(
-            "select value from marts.mart_province_indicator"
-            " where province_code = %s and period_code = %s and indicator_code = %s",
-            [province, period, indicator],
-        ).fetchone()
-    return row and row[0]
 
 
 def pending(settings, province: str) -> list[holds.Hold]:

@@ -141,6 +141,16 @@ def test_the_portal_role_reaches_only_functions_that_return_its_sessions_rows(se
 # --- in a real browser -------------------------------------------------------------------------------------
 
 
+def _sign_in(driver, base: str, login: str) -> None:
+    """Sign in through the login page in the browser (every test account's password is PASSWORD)."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{base}/login")
+    driver.find_element(By.ID, "login").send_keys(login)
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    driver.find_element(By.ID, "submit").click()
+
+
 def _browser(downloads: Path):
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and driver):

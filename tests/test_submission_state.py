@@ -17,7 +17,7 @@ from ingestion.generator import rewrite_submission, write_submission
 from ingestion.loader import ingest_file
 from review import holds
 from tests.helpers import national_copy
-from tests.test_portal import PASSWORD, _browser, portal  # noqa: F401 (fixtures)
+from tests.test_portal import _browser, _sign_in, portal  # noqa: F401 (fixtures)
 from warehouse import pipeline
 
 MONTH = "2026-09"
@@ -153,10 +153,7 @@ def test_the_officer_sees_a_figure_rejected_on_review_as_rejected_in_a_browser(w
         ).fetchone()
     driver = _browser(tmp_path)
     try:
-        driver.get(f"{portal}/login")
-        driver.find_element(By.ID, "login").send_keys("thanhhoa")
-        driver.find_element(By.ID, "password").send_keys(PASSWORD)
-        driver.find_element(By.ID, "submit").click()
+        _sign_in(driver, portal, "thanhhoa")
         driver.get(f"{portal}/")
         row = driver.find_element(By.XPATH, f"//a[@href='/submission/{refused}']/ancestor::tr").text
         assert "bị bác bỏ khi xem xét, không công bố" in row, row
