@@ -189,9 +189,15 @@ def test_a_confirmed_hold_leaves_the_holds_and_is_kept_in_recent_decisions(wareh
         decided = driver.find_element(By.ID, "decisions").text
         assert "Đã xác nhận" in decided and "doidulieu" in decided and "Đã gọi điện cho tỉnh: số đúng" in decided
         driver.find_element(By.CSS_SELECTOR, f'#decisions a[href="/team/report/{hold.gate_report}"]').click()
-        wait(driver).until(lambda d: "/team/report/" in d.current_url)
+        checks = ("outlier", "ratio_within_100", "version_keeps_most")
+
+        def report_shown(d) -> bool:  # the report's page, loaded: its body may be read only then
+            body = d.find_element(By.TAG_NAME, "body").text
+            return "/team/report/" in d.current_url and all(check in body for check in checks)
+
+        wait(driver).until(report_shown)
         report = driver.find_element(By.TAG_NAME, "body").text
-        assert all(check in report for check in ("outlier", "ratio_within_100", "version_keeps_most")), report[:500]
+        assert all(check in report for check in checks), report[:500]
     finally:
         driver.quit()
     team = _logged_in(portal, "doidulieu")

@@ -142,13 +142,16 @@ def test_the_portal_role_reaches_only_functions_that_return_its_sessions_rows(se
 
 
 def _sign_in(driver, base: str, login: str) -> None:
-    """Sign in through the login page in the browser (every test account's password is PASSWORD)."""
+    """Sign in through the login page in the browser (every test account's password is PASSWORD), and wait
+    until the login has answered: a page asked for sooner goes out without the session's cookie."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(f"{base}/login")
     driver.find_element(By.ID, "login").send_keys(login)
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
     driver.find_element(By.ID, "submit").click()
+    WebDriverWait(driver, 30).until(lambda d: not d.current_url.endswith("/login"))
 
 
 def _browser(downloads: Path):
