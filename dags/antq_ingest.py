@@ -1,9 +1,14 @@
-"""Ingest provincial submissions: one mapped task per new landing file.
+"""Ingest provincial submissions: every file waiting in landing, in one task.
 
-Runs within seconds of a file landing (the landing asset's watcher, warehouse/triggers.py, in the
-triggerer), and every 15 minutes in any case, which also announces files ingested outside Airflow."""
+Runs within a second of a file landing (the landing asset's watcher, warehouse/triggers.py, in the
+triggerer), and every 15 minutes in any case, which also announces files ingested outside Airflow.
 
-from datetime import datetime
+One task, not one per file: each Airflow task is a new process (about a second to start and import), which
+on deadline day cost more than the files themselves (0.1 s each). The task ingests one file in its own
+process and a burst with two worker processes (pipeline.ingest_waiting), each file on its own and each
+given a verdict; the log names every file's."""
+
+from datetime import datetime, timedelta
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
@@ -20,49 +25,25 @@ from warehouse.callbacks import alert_task_failure
     tags=["antq", "ingest"],
 )
 def antq_ingest():
-    @task
-    def prepare_warehouse() -> dict:
-        from warehouse.pipeline import prepare_warehouse
-
-        return prepare_warehouse()
-
-    @task
-    def find_new_files() -> list[str]:
-        from warehouse.pipeline import find_new_files
-
-        return find_new_files()
-
-    # Every file gets a verdict (accepted, refused with reasons, duplicate), never an exception: a task fails
-    # only on the machine's trouble (a lost database, a full disk), and is retried.
-    @task(max_active_tis_per_dagrun=4, retries=2)
-    def ingest_file(path: str) -> dict:
-        from warehouse.pipeline import ingest
-
-        outcome = ingest(path)
-        print(outcome["file_name"], outcome["status"], *outcome["problems"][:20], sep="\n  ")
-        return outcome
-
-    # Runs whatever became of each file (all_done): one file that still failed never keeps the others from
-    # being announced and published. Runs when no new file was found too: a file the portal or a backfill
-    # ingested, a confirmed or rejected hold and a closed period still need this announcement to be published
-    # (the portal and the CLI ask for it: request_publish). It reads what waits in the registry, not the files'
-    # results, which a failed file has none of.
-    @task(outlets=[ACCEPTED_SUBMISSIONS], trigger_rule="all_done")
-    def announce_accepted() -> dict:
+    # Every file gets a verdict (accepted, refused with reasons, duplicate), never an exception: the task fails
+    # only on the machine's trouble (a lost database, a full disk), after every other file had its verdict; the
+    # file stays in landing and the retry takes it. Then it announces what waits to publish, which starts
+    # antq_publish: new files, and what the portal or a backfill ingested, a confirmed or rejected hold and a
+    # closed period (these ask for it: pipeline.request_publish).
+    @task(outlets=[ACCEPTED_SUBMISSIONS], retries=2, retry_delay=timedelta(seconds=10))
+    def ingest_landed(outlet_events=None) -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from warehouse.pipeline import take_publish_request, waiting_to_publish
+        from warehouse.pipeline import ingest_landed
 
-        requested = take_publish_request()
-        waiting = waiting_to_publish()
-        if not waiting and not requested:
+        landed = ingest_landed()
+        if not landed["waiting_to_publish"] and not landed["publish_requested"]:
             raise AirflowSkipException("no new accepted submission and no publish asked for: nothing to publish")
-        print("publish asked for:", *requested, sep="\n  ")
-        return {"waiting_to_publish": waiting, "requested": requested}
+        # antq_publish publishes for a request even when no submission waits (a rejected hold, a closed period)
+        outlet_events[ACCEPTED_SUBMISSIONS].extra = {"publish_requested": landed["publish_requested"]}
+        return landed
 
-    files = find_new_files()
-    prepare_warehouse() >> files
-    ingest_file.expand(path=files) >> announce_accepted()
+    ingest_landed()
 
 
 antq_ingest()

@@ -33,15 +33,18 @@ def test_every_dag_file_imports_without_errors(dagbag):
 
 def test_publishing_is_scheduled_on_the_asset_that_ingestion_emits(dagbag):
     publish = dagbag.dags["antq_publish"]
-    announce = dagbag.dags["antq_ingest"].get_task("announce_accepted")
+    announce = dagbag.dags["antq_ingest"].get_task("ingest_landed")
     assert [a.name for a in announce.outlets] == ["antq_accepted_submissions"]
     assert "antq_accepted_submissions" in repr(publish.timetable.asset_condition)
 
 
-def test_ingestion_maps_one_task_per_file_and_every_dag_alerts_on_failure(dagbag):
-    from airflow.sdk.definitions.mappedoperator import MappedOperator
-
-    assert isinstance(dagbag.dags["antq_ingest"].get_task("ingest_file"), MappedOperator)
+def test_a_file_reaches_bi_through_two_tasks_and_every_dag_alerts_on_failure(dagbag):
+    """One task ingests, one publishes: each Airflow task is a new process, and a file should be readable by
+    BI seconds after it lands. The reports come after the publish, off that path."""
+    assert [t.task_id for t in dagbag.dags["antq_ingest"].tasks] == ["ingest_landed"]
+    assert [t.task_id for t in dagbag.dags["antq_publish"].tasks] == ["publish", "write_final_reports"]
+    assert [a.name for a in dagbag.dags["antq_publish"].get_task("publish").outlets] == ["antq_published_marts"]
+    assert dagbag.dags["antq_reference_refresh"].timetable.run_immediately is False, "never at the services' start"
     for dag_id in dagbag.dag_ids:
         for task in dagbag.dags[dag_id].tasks:
             assert task.on_failure_callback, f"{dag_id}.{task.task_id} has no failure alert"

@@ -108,6 +108,26 @@ def ingest_waiting(settings: Settings | None = None, workers: int = 2) -> dict[s
     return statuses
 
 
+class IngestFailed(RuntimeError):
+    pass
+
+
+def ingest_landed(settings: Settings | None = None) -> dict:
+    """antq_ingest's step: every file waiting in landing ingested (ingest_waiting: one file in this process, a
+    burst by two workers), then what waits to publish and the publish requests made since the last run, taken.
+    A file that failed on the machine's trouble stays in landing: after every other file had its verdict, this
+    raises, and the task's retry takes that file again (the requests stay for the retry)."""
+    settings = settings or Settings.from_env()
+    statuses = ingest_waiting(settings, workers=2)
+    print("files:", json.dumps(statuses) if statuses else "none waiting")
+    if statuses.get("failed"):
+        raise IngestFailed(f"{statuses['failed']} file(s) failed on the machine's trouble; they stay in landing")
+    requested = take_publish_request(settings)
+    if requested:
+        print("publish asked for:", *requested, sep="\n  ")
+    return {"files": statuses, "waiting_to_publish": waiting_to_publish(settings), "publish_requested": requested}
+
+
 def _vacuum_raw(settings: Settings) -> None:
     """Vacuum and analyze raw once its new rows are in, before a build reads them. Left to autovacuum, that
     happened in the middle of the first build after a backfill, and the build planned raw without statistics."""
@@ -397,11 +417,23 @@ def write_final_reports(settings: Settings | None = None) -> list[str]:
 
 
 def publish_new_figures(settings: Settings | None = None) -> dict:
-    """The antq_publish DAG's steps in one process (for backfills, the bench and tests): check each new
-    submission, build, check the build, publish. Returns the holds and the publish id."""
-    held = check_submissions(settings)
-    build_marts(settings)
-    return {**held, "publish_id": publish_marts(validate_marts(settings), settings)}
+    """antq_publish's step, also `make publish`, backfills, the bench and tests: check each new submission,
+    build, check the build, publish, in one process (dbt and Great Expectations imported once). Returns the
+    holds, the publish id and each step's seconds, which it also prints."""
+    seconds: dict[str, float] = {}
+
+    def timed(name: str, step: Callable, *args):
+        started = time.perf_counter()
+        result = step(*args)
+        seconds[name] = round(time.perf_counter() - started, 2)
+        print(f"{name}: {seconds[name]} s", flush=True)
+        return result
+
+    held = timed("submission checks", check_submissions, settings)
+    timed("build", build_marts, settings)
+    gate = timed("gate", validate_marts, settings)
+    publish_id = timed("publish", publish_marts, gate, settings)
+    return {**held, "publish_id": publish_id, "seconds": seconds}
 
 
 def request_publish(why: str, settings: Settings | None = None) -> None:
