@@ -473,10 +473,8 @@ def _sample_memory(settings, portal_pid, postmaster, peaks: dict, stop: threadin
 def _postmaster(url: str) -> int | None:
     """The local Postgres server's main process (the parent of this connection's backend), or None when the
     server is elsewhere."""
-    with psycopg.connect(url) as conn:
-        backend = conn.execute("select pg_backend_pid()").fetchone()[0]
-    with contextlib.suppress(psutil.Error):
-        parent = psutil.Process(backend).parent()
+    with psycopg.connect(url) as conn, contextlib.suppress(psutil.Error):  # the backend ends with its connection
+        parent = psutil.Process(conn.execute("select pg_backend_pid()").fetchone()[0]).parent()
         return parent.pid if parent else None
     return None
 
@@ -584,8 +582,8 @@ def agreement(settings: Settings, sends: list[Send], period: str, since: float) 
         rows = conn.execute(
             """select s.submission_id, s.status, s.sha256, s.province_code, s.period_code,
                       (select count(*) from ingest.rejection as r where r.submission_id = s.submission_id),
-                      exists (select from meta.alert_outbox as a
-                              where a.alert_key = 'file_rejected:' || s.submission_id)
+                      (select a.subject from meta.alert_outbox as a
+                       where a.alert_key = 'file_rejected:' || s.submission_id)
                from ingest.submission as s where s.submission_id = any(%s)""",
             [ids],
         ).fetchall()
@@ -626,8 +624,8 @@ def agreement(settings: Settings, sends: list[Send], period: str, since: float) 
                 lost.append(f"{said}: registry says {status}")
             if not reasons:
                 problems.append(f"{said}: refused without reasons in ingest.rejection")
-            if not alerted:
-                problems.append(f"{said}: no rejection alert in meta.alert_outbox")
+            if alerted is None or send.file_name not in alerted:
+                problems.append(f"{said}: no rejection alert naming it in meta.alert_outbox ({alerted})")
         elif status not in ("accepted", "superseded"):
             lost.append(f"{said}: registry says {status}")
         else:
@@ -642,6 +640,8 @@ def agreement(settings: Settings, sends: list[Send], period: str, since: float) 
             )
     landing = [str(p) for p in pipeline.find_new_files(settings)]
     problems += [f"left in landing, unregistered: {p}" for p in landing]
+    scratch = settings.data_dir / "portal" / "uploads"  # each upload's folder, removed once answered
+    problems += [f"left in the portal's uploads: {p}" for p in (scratch.iterdir() if scratch.is_dir() else [])]
     result = {
         "sends": len(sends),
         "accepted": sum(s.page_status == "accepted" for s in sends),
