@@ -19,6 +19,8 @@ query they run in queries.py.
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -30,6 +32,7 @@ from portal import entry_form, officer, reports, signin, team
 from portal.web import HERE, LoginNeeded, Portal, Refused
 from warehouse import pipeline
 
+logger = logging.getLogger(__name__)
 MAX_FORM_BYTES = 64 * 1024  # every form but an upload and the entry form is a few fields
 # The portal has no script, no frame and no resource from elsewhere; a page that says otherwise was injected.
 SECURITY_HEADERS = {
@@ -45,6 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     pipeline.prepare_warehouse(settings)
     web = Portal(settings, warehouse_url(settings))
+    if removed := officer.clear_leftovers(web.uploads, settings.landing_dir):  # of portals killed mid-send
+        logger.warning("removed %d leftovers of sends cut short: %s", len(removed), ", ".join(map(str, removed)))
     app = FastAPI(title="ANTQ portal", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.portal = web
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
