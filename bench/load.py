@@ -25,9 +25,11 @@ import csv
 import hashlib
 import html
 import io
+import itertools
 import json
 import random
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -116,13 +118,15 @@ class Province:
         return out.getvalue().encode()
 
 
-def _province(settings: Settings, code: str, period: str, scratch: Path) -> Province:
+def _province(code: str, period: str, scratch: Path) -> Province:
+    """The province's generated file (CSV, and the XLSX template filled in, which is only checked): rows follow
+    the generator's order, a commune's security team members right after its security teams."""
     made = write_submission(scratch, code, period)
     with made.open(encoding="utf-8", newline="") as handle:
         header, *rows = list(csv.reader(handle))
     xlsx = write_submission(scratch, code, period, file_format="xlsx").read_bytes()
-    indicator, value = header.index("indicator_code"), header.index("value")
-    teams = [number for number, row in enumerate(rows) if row[indicator] == INDICATOR and not row[3]]
+    indicator, value, category = (header.index(c) for c in ("indicator_code", "value", "category"))
+    teams = [number for number, row in enumerate(rows) if row[indicator] == INDICATOR and not row[category]]
     if not teams:
         raise LoadError(f"the generated file of {code} {period} has no {INDICATOR} row")
     total = sum(int(rows[number][value]) for number in teams)
@@ -212,17 +216,24 @@ class Session:
 
     def __init__(self, number: int, base_url: str, login: str, record: Record, think: float):
         self.number, self.login, self.record, self.think = number, login, record, think
-        self.client = httpx.AsyncClient(base_url=base_url, timeout=180, follow_redirects=False)
+        # A connection idle for 4 s is not reused: uvicorn closes one after 5 s, and a request sent on it as it
+        # closes fails (a ReadError) where a browser would have sent it again.
+        limits = httpx.Limits(keepalive_expiry=4)
+        self.client = httpx.AsyncClient(base_url=base_url, timeout=180, follow_redirects=False, limits=limits)
         self.csrf = ""
+        self.step = "not started"  # what the session does now, to name one that does not end
 
     async def request(self, page: str, method: str, url: str, **kwargs) -> httpx.Response | None:
         """The request, timed as `page`; None (and an error recorded) when it raised."""
+        self.step = f"waiting for {page} ({method} {url})"
         started = time.perf_counter()
         try:
             answer = await self.client.request(method, url, **kwargs)
         except httpx.HTTPError as error:
             self.record.error(f"{page}: {type(error).__name__}: {error}")
             return None
+        finally:
+            self.step = f"after {page}"
         self.record.timings[page].append(time.perf_counter() - started)
         return answer
 
@@ -236,6 +247,7 @@ class Session:
         return True
 
     async def pause(self) -> None:
+        self.step = "pausing"
         await asyncio.sleep(random.uniform(0.5, 1.5) * self.think)
 
     async def sign_in(self, deadline: float) -> bool:
@@ -249,8 +261,12 @@ class Session:
             data = {"login": self.login, "password": PASSWORD, "csrf": found.group(1)}
             answer = await self.request("login", "POST", "/login", data=data)
             if answer is not None and answer.status_code == 429:
+                wait = float(answer.headers.get("retry-after", "5"))
+                if wait > 30:  # not "busy" but "too many failed logins": this load never fails one
+                    self.record.error(f"login ({self.login}): refused for {wait:.0f} s (too many attempts)")
+                    return False
                 self.record.counts["login busy (429, retried)"] += 1
-                await asyncio.sleep(float(answer.headers.get("retry-after", "5")))
+                await asyncio.sleep(min(wait, max(0.0, deadline - time.monotonic())))
                 continue
             if answer is None or answer.status_code != 303 or "antq_session" not in self.client.cookies:
                 self.record.error(f"login ({self.login}): {answer and answer.status_code}")
@@ -259,11 +275,15 @@ class Session:
         return False
 
     async def home(self) -> bool:
+        """The page a login leads to: the province's (its upload form, and the token every form carries), or
+        for the data team a redirect to the desk."""
         answer = await self.request("home", "GET", "/")
-        expected = 'id="upload"' if self.login != TEAM_LOGIN else "/team"
         if self.login == TEAM_LOGIN:
-            return answer is not None and answer.status_code == 303
-        if self.wrong("home", answer, expected):
+            if answer is not None and answer.status_code == 303 and answer.headers.get("location") == "/team":
+                return True
+            self.record.error(f"home ({self.login}): {answer and answer.status_code}, not sent to /team")
+            return False
+        if self.wrong("home", answer, 'id="upload"'):
             return False
         self.csrf = CSRF.search(answer.text).group(1)
         return True
@@ -377,6 +397,8 @@ class Officer(Session):
 
 
 class DataTeam(Session):
+    """The data team watching the desk (/team: holds, refusals of the day, completeness) all day."""
+
     async def run(self, deadline: float, every: float) -> None:
         if not await self.sign_in(deadline):
             return
@@ -393,7 +415,7 @@ def _bi_reader(url: str, queries: list[str], period: str, record: Record, stop: 
     """A BI tool: antq_bi_reader runs the bench's queries one after the other, every 0.2 s."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("set role antq_bi_reader")
-        for number in range(10**9):
+        for number in itertools.count():
             if stop.is_set():
                 return
             started = time.perf_counter()
@@ -747,10 +769,18 @@ async def _sessions(url, provinces, sessions, seconds, think, form_share, team_e
 
     jobs = [started(ramp * n / sessions, o.run(deadline)) for n, o in enumerate(officers)]
     jobs.append(started(0, team.run(deadline, team_every)))
-    await asyncio.gather(*jobs)
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    # Every request has a timeout, so each session ends soon after the deadline; one that does not is named.
+    _, late = await asyncio.wait(tasks, timeout=seconds + 240)
+    for task, session in zip(tasks, [*officers, team], strict=True):
+        if task in late:
+            record.error(f"session {session.login} had not ended 240 s after the deadline: {session.step}")
+            task.cancel()
+    ended = time.time()
     for session in [*officers, team]:
-        await session.client.aclose()
-    return time.time()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(session.client.aclose(), 10)
+    return ended
 
 
 def deadline_load(
@@ -798,7 +828,8 @@ def deadline_load(
         bi_queries = [query for role, query in BI_QUERIES.values() if role == "antq_bi_reader"]
     scratch = settings.data_dir / "load-files"
     used = codes[: min(sessions, len(codes))]
-    provinces = [_province(settings, code, period, scratch) for code in used]
+    provinces = [_province(code, period, scratch) for code in used]
+    shutil.rmtree(scratch, ignore_errors=True)
     for province in provinces:
         province.next_k = _first_unused_k(settings, province)
     _accounts(settings, provinces, sessions)
