@@ -55,6 +55,7 @@ def test_dependencies_name_real_services_with_conditions_that_fit_them():
 def test_the_scheduler_starts_after_the_api_server_answers_and_stops_before_it_letting_tasks_finish():
     """Its tasks report to the API server (warehouse/services.py starts and stops them in that order too)."""
     scheduler = SERVICES["airflow-scheduler"]
+    assert scheduler["command"] == ["python", "-m", "warehouse.scheduler"], "the tasks' libraries imported once"
     assert scheduler["depends_on"]["airflow-apiserver"] == {"condition": "service_healthy"}
     seconds = int(scheduler["stop_grace_period"].removesuffix("s"))
     assert seconds >= STOP_SECONDS, "compose's default 10 s would kill the tasks in flight"

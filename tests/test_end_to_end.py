@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -216,10 +217,18 @@ def test_the_running_services_ingest_a_burst_of_34_files_as_it_lands_and_publish
         reminded = conn.execute(
             "select count(*) from task_instance where dag_id = 'antq_late_submissions' and state = 'success'"
         ).fetchone()[0]
+        history = conn.execute(
+            "select state from task_instance where dag_id = 'antq_reference_refresh' and task_id = 'check_fact_history'"
+        ).fetchall()
         in_flight_state = conn.execute(
             "select state from task_instance where run_id = %s", [in_flight["dag_run_id"]]
         ).fetchone()
     assert in_flight_state == ("success",), "the task running when the services were stopped was let finish"
+    # The month's run, started late by the services' start: the history tests, minutes at national scale, are
+    # left to a quiet hour instead of holding every publish (the 1st of a month is more than 6 h ago in CI,
+    # except in the first hours of a month).
+    if datetime.now(UTC).day > 1:
+        assert history == [("skipped",)], f"the late month's history tests were left to a quiet hour: {history}"
     assert failed == [], f"no task failed, at the start on a new warehouse, on the poison file or at the stop: {failed}"
     with psycopg.connect(cycle.warehouse_url) as conn:
         refused = conn.execute(

@@ -27,11 +27,12 @@ from core.db import libpq_params, warehouse_url
 from core.settings import Settings, keep_files_private
 from warehouse.airflow_runner import AIRFLOW, airflow_env
 
+# The scheduler through warehouse/scheduler.py: Airflow's own, with the libraries its forked tasks use imported.
 SERVICES = {
-    "api-server": ["api-server", "--port", "{port}"],
-    "scheduler": ["scheduler"],
-    "dag-processor": ["dag-processor"],
-    "triggerer": ["triggerer"],
+    "api-server": [AIRFLOW, "api-server", "--port", "{port}"],
+    "scheduler": [sys.executable, "-m", "warehouse.scheduler"],
+    "dag-processor": [AIRFLOW, "dag-processor"],
+    "triggerer": [AIRFLOW, "triggerer"],
 }
 ADMIN = "admin"
 STOP_SECONDS = 60
@@ -146,7 +147,7 @@ def supervise(settings: Settings) -> int:
     children = {}
     for name, args in SERVICES.items():
         with (_logs(settings) / f"{name}.log").open("a") as log:
-            command = [AIRFLOW, *(a.format(port=port()) for a in args)]
+            command = [a.format(port=port()) for a in args]
             children[name] = subprocess.Popen(
                 command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
