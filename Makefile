@@ -88,9 +88,12 @@ stop: $(STAMP)
 portal: $(STAMP)
 	$(BIN)/python -m portal
 
+# make bench [SCALE=small|medium|national-10y]: every step's cost into bench/results.json; ONLY=deadline measures
+# only deadline day (the ways in with Airflow and the portal running, the load, the agreement) on the warehouse an
+# earlier run of that scale left
 SCALE ?= small
 bench: $(STAMP)
-	$(BIN)/python -m bench.run --scale $(SCALE)
+	$(BIN)/python -m bench.run --scale $(SCALE) $(if $(ONLY),--only $(ONLY))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
