@@ -119,6 +119,19 @@ def _national_for_analysts(conn: psycopg.Connection, live: str, small_cell_provi
     conn.execute(sql.SQL("analyze {}").format(national))
 
 
+# The columns an analyst's query picks a province's figures by: only their statistics are gathered for the
+# province's copy of the largest mart (5,000 rows each at ten years). All 28 columns took 28 ms a province, half
+# of every publish's province copies (0.94 s of 1.93 s for the 34); these take 4 ms.
+PICKED_BY = {
+    "mart_province_indicator": ("province_code", "period_code", "period_type", "period_start", "indicator_code")
+}
+
+
+def _analyzed_columns(name: str) -> sql.Composable:
+    columns = PICKED_BY.get(name)
+    return sql.SQL("({})").format(sql.SQL(", ").join(map(sql.Identifier, columns))) if columns else sql.SQL("")
+
+
 def _province_schema(conn: psycopg.Connection, live: str, code: str, relations: set[str]) -> None:
     schema = analyst_schema(code)
     conn.execute(sql.SQL("create schema {}").format(identifier(schema)))
@@ -136,7 +149,7 @@ def _province_schema(conn: psycopg.Connection, live: str, code: str, relations: 
                     "create table {} with (autovacuum_enabled = false) as select * from {} where province_code = {}"
                 ).format(identifier(schema, name), identifier(live, name), sql.Literal(code))
             )
-            conn.execute(sql.SQL("analyze {}").format(identifier(schema, name)))
+            conn.execute(sql.SQL("analyze {} {}").format(identifier(schema, name), _analyzed_columns(name)))
     if SMALL_CELL in relations:
         conn.execute(
             sql.SQL("create view {} as select * from {}").format(

@@ -74,7 +74,7 @@ def _parsed(env: dict[str, str]):
     )
     key = (read, files)
     if key not in _PARSED:
-        result = dbtRunner().invoke(["parse", "--project-dir", str(DBT_PROJECT_DIR), "--quiet"])
+        result = dbtRunner().invoke(["parse", "--project-dir", str(DBT_PROJECT_DIR), "--quiet", "--no-write-json"])
         if not result.success:
             raise DbtFailed(f"dbt parse failed: {_failed_nodes(result)}")
         _PARSED.clear()  # one project version at a time: a test's databases each have their own key
