@@ -550,8 +550,8 @@ def _running(targets: list[tuple[Callable, tuple]]) -> Iterator[threading.Event]
 
 def _readable(sends: list[Send], seen: dict, ended: float) -> dict:
     """Seconds from each accepted send's acknowledgement until antq_bi_reader read its figure, or a newer
-    send's of its province (which supersedes it): p50, p95, the last send's, and how long after the sessions
-    ended every province's last send was readable."""
+    send's of its province (which supersedes it): p50, p95, the last send's (last_s: the last province to send,
+    at the deadline), and how long after the sessions ended every province's last send was readable."""
     accepted = sorted((s for s in sends if s.page_status == "accepted"), key=lambda s: s.submission_id)
     by_province: dict[str, list[Send]] = defaultdict(list)
     for send in accepted:
@@ -571,9 +571,7 @@ def _readable(sends: list[Send], seen: dict, ended: float) -> dict:
     finals = [at[own[-1].submission_id] for own in by_province.values()]
     return {
         **_quantiles(latency),
-        "last_send_s": round(max(0.0, at[last.submission_id] - last.acked), 1)
-        if last and at[last.submission_id]
-        else None,
+        "last_s": round(max(0.0, at[last.submission_id] - last.acked), 1) if last and at[last.submission_id] else None,
         "every_province_readable_after_end_s": round(max(0.0, max(finals) - ended), 1)
         if finals and None not in finals
         else None,
