@@ -64,6 +64,21 @@ LOAD_NAME = re.compile(r"_load(\d+)")
 STALE = "không còn là bản mới nhất"  # the form's 409 page (portal/text.py, form_stale)
 
 
+# antq_bi_reader's queries of bench/run.py's BI_QUERIES, the default of deadline_load(bi_queries=...): copied,
+# not imported, as bench/run.py imports this module and tests/test_layers.py allows no circle. Keep them alike.
+DASHBOARD_QUERIES = [
+    "select indicator_code, value, ratio_pct from marts.mart_national_indicator where period_code = %(period)s",
+    "select province_name, value, rank() over (order by value desc) from marts.mart_province_indicator"
+    " where indicator_code = 'security_teams' and period_code = %(period)s",
+    "select period_code, value from marts.mart_province_indicator"
+    " where province_code = '38' and indicator_code = 'anxh_teams' order by period_start",
+    "select province_code, ratio_pct from marts.mart_province_indicator"
+    " where indicator_code = 'households_in_anxh' and period_code = %(period)s",
+    "select unit_key, indicator_code, value from marts.fct_indicator_value"
+    " where province_code = '38' and period_code = %(period)s",
+]
+
+
 class LoadError(RuntimeError):
     """The load cannot run as asked (a bad argument, a warehouse without the period published, a portal that
     does not answer): said before anything is measured."""
@@ -807,7 +822,8 @@ def deadline_load(
     `python -m portal` is read), or None to start `python -m portal` here. What publishes: Airflow's services
     the caller started (`python -m warehouse.services start`), or `publisher(settings)` (e.g.
     pipeline.publish_new_figures), run here whenever a submission waits. `bi_queries`: antq_bi_reader's
-    queries, by default those of bench/run.py. Officers pause `think_seconds` (±50%) between pages.
+    queries (%(period)s is the period), by default DASHBOARD_QUERIES, bench/run.py's. Officers pause
+    `think_seconds` (±50%) between pages.
 
     Returns: pages (count, p50/p95/max seconds of each page and action), errors (count and the first 20),
     counts (faulty checks refused with reasons, form sends refused as stale, logins told to wait...),
@@ -820,10 +836,7 @@ def deadline_load(
     random.seed(seed)
     settings = settings if settings.warehouse_url else _with_url(settings, warehouse_url(settings))
     codes = _check_arguments(settings, period, sessions, minutes)
-    if bi_queries is None:
-        from bench.run import BI_QUERIES  # here, not at the top: bench/run.py imports this module
-
-        bi_queries = [query for role, query in BI_QUERIES.values() if role == "antq_bi_reader"]
+    bi_queries = bi_queries or DASHBOARD_QUERIES
     scratch = settings.data_dir / "load-files"
     used = codes[: min(sessions, len(codes))]
     provinces = [_province(code, period, scratch) for code in used]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.load import LoadError, deadline_load
+from bench.load import DASHBOARD_QUERIES, LoadError, deadline_load
 from tests.helpers import national_copy
 from warehouse import pipeline
 
@@ -49,3 +49,10 @@ def test_a_period_not_published_is_refused_before_anything_runs(settings):
         deadline_load(settings, PERIOD, sessions=1, minutes=0.1)
     with pytest.raises(LoadError, match="legacy map"):
         deadline_load(settings, "2024-03", sessions=1, minutes=0.1)
+
+
+def test_the_loads_bi_queries_are_the_benchs():
+    """Copied from bench/run.py (which imports bench/load.py, so it cannot import them back): kept alike."""
+    from bench.run import BI_QUERIES
+
+    assert [query for role, query in BI_QUERIES.values() if role == "antq_bi_reader"] == DASHBOARD_QUERIES
