@@ -4,11 +4,21 @@ Passwords are hashed with argon2id. A session is a random token in an HttpOnly c
 only its sha256, with an expiry and the session's CSRF token. After MAX_FAILURES failed logins of an
 account within FAILURE_WINDOW, every further attempt, right or wrong, waits until the window has passed;
 so does every attempt from an address that failed MAX_CLIENT_FAILURES times in the window, whatever the
-logins it tried. An attempt is counted as failed before its password is checked (and marked succeeded
-after), under a lock on its login and its address: however many arrive at once, at most MAX_FAILURES
-passwords of an account are checked in a window. At most CONCURRENT_CHECKS passwords are checked at once
-in a process, since each check takes 64 MiB: an attempt that finds no free slot within CHECK_WAIT is
-refused (Busy), so a burst costs time, never memory.
+logins it tried. At most CONCURRENT_CHECKS passwords are checked at once in a process, since each check
+takes 64 MiB: an attempt that finds no free check within CHECK_WAIT is refused (Busy), so a burst costs
+time, never memory.
+
+Attempts that arrive together: an attempt that holds a check is recorded as pending (succeeded null) before
+its password is checked, and marked succeeded or failed after, the counting and the recording under a lock
+on its login and its address. A pending attempt counts against its account as the failure it may be:
+however many guesses at one account arrive at once, at most MAX_FAILURES of its passwords are checked in a
+window (an attempt whose process died mid-check stays pending, and counts so until the window has passed).
+Against its address it does not count: many officers behind one address (a province office behind NAT or a
+proxy, deadline day's burst) sign in at once, and an address locked out by its own correct logins in flight
+(it was, when they were counted as failed until checked) stops a whole office for the window. What that
+costs the address's limit is bounded, since an attempt is pending only while it holds one of its process's
+checks (it is recorded after taking one, marked before giving it back): guesses sent at once at many logins
+from one address get at most CONCURRENT_CHECKS - 1 checks per portal process beyond MAX_CLIENT_FAILURES.
 """
 
 from __future__ import annotations
@@ -101,19 +111,20 @@ def create_account(
 
 
 def _wait_needed(conn: psycopg.Connection, login: str, client: str) -> timedelta | None:
-    """How long the account, or the address, must wait before another attempt, or None. An account's failures
-    count since its last success; an address's count whatever succeeded, so one account of one's own cannot
-    reset the limit on guessing the others."""
+    """How long the account, or the address, must wait before another attempt, or None. An account's failed
+    and pending attempts count since its last success; an address's failed ones only (see the module's
+    docstring), whatever succeeded, so one account of one's own cannot reset the limit on guessing the
+    others."""
     account = conn.execute(
         """select count(*), max(attempted_at) + %s - now() from portal.login_attempt
-           where login = %s and not succeeded and attempted_at > now() - %s
+           where login = %s and succeeded is not true and attempted_at > now() - %s
              and attempted_at > coalesce((select max(attempted_at) from portal.login_attempt
                                           where login = %s and succeeded), '-infinity')""",
         [FAILURE_WINDOW, login, FAILURE_WINDOW, login],
     ).fetchone()
     address = conn.execute(
         """select count(*), max(attempted_at) + %s - now() from portal.login_attempt
-           where client = %s and not succeeded and attempted_at > now() - %s""",
+           where client = %s and succeeded = false and attempted_at > now() - %s""",
         [FAILURE_WINDOW, client, FAILURE_WINDOW],
     ).fetchone()
     waits = [
@@ -125,11 +136,11 @@ def _wait_needed(conn: psycopg.Connection, login: str, client: str) -> timedelta
 
 
 def _reserve(conn: psycopg.Connection, login: str, client: str) -> str:
-    """Record the attempt as failed before its password is checked, and return its row (ctid) to mark it
-    succeeded after. Counting and recording are one step under the login's and the address's locks (always
-    taken in that order), so attempts that arrive together are counted one after the other: the sixth sees
-    the five before it even while their passwords are still being checked. TooManyAttempts if it may not be
-    checked; nothing is recorded then."""
+    """Record the attempt as pending before its password is checked, and return its row (ctid) to mark it
+    after. Counting and recording are one step under the login's and the address's locks (always taken in
+    that order), so attempts that arrive together are counted one after the other: the sixth at an account
+    sees the five before it even while their passwords are still being checked. TooManyAttempts if it may
+    not be checked; nothing is recorded then."""
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('antq.login'), hashtext(%s))", [login])
         conn.execute("select pg_advisory_xact_lock(hashtext('antq.login.client'), hashtext(%s))", [client])
@@ -137,22 +148,17 @@ def _reserve(conn: psycopg.Connection, login: str, client: str) -> str:
         if wait is not None:
             raise TooManyAttempts(wait)
         return conn.execute(
-            "insert into portal.login_attempt (login, client, succeeded) values (%s, %s, false) returning ctid::text",
+            "insert into portal.login_attempt (login, client, succeeded) values (%s, %s, null) returning ctid::text",
             [login, client],
         ).fetchone()[0]
 
 
 def _verified(password_hash: str, password: str) -> bool:
-    """Check a password, as one of at most CONCURRENT_CHECKS at once; Busy when no check is free in time."""
-    if not password_checks.acquire(timeout=CHECK_WAIT.total_seconds()):
-        raise Busy()
     try:
         _hasher.verify(password_hash, password)
         return True
     except (VerificationError, InvalidHashError):
         return False
-    finally:
-        password_checks.release()
 
 
 def log_in(conn: psycopg.Connection, login: str, password: str, client: str) -> Session | None:
@@ -160,19 +166,23 @@ def log_in(conn: psycopg.Connection, login: str, password: str, client: str) -> 
     account or the address has failed too often lately (the password is then not even checked), Busy when
     too many passwords are being checked at once (the attempt is then not counted). `conn` is in autocommit."""
     login = login.strip().lower()
-    attempt = _reserve(conn, login, client)
-    account = conn.execute(
-        "select password_hash, province_code, full_name from portal.account where login = %s and not disabled",
-        [login],
-    ).fetchone()
-    try:
+    wait = _wait_needed(conn, login, client)  # unlocked, so that a locked-out attempt waits for no check
+    if wait is not None:
+        raise TooManyAttempts(wait)
+    if not password_checks.acquire(timeout=CHECK_WAIT.total_seconds()):
+        raise Busy()
+    try:  # pending from here until marked, all within the check: see the module's docstring
+        attempt = _reserve(conn, login, client)
+        account = conn.execute(
+            "select password_hash, province_code, full_name from portal.account where login = %s and not disabled",
+            [login],
+        ).fetchone()
         succeeded = _verified(account[0] if account else _DUMMY_HASH, password) and account is not None
-    except Busy:
-        conn.execute("delete from portal.login_attempt where ctid = %s::tid", [attempt])
-        raise
+        conn.execute("update portal.login_attempt set succeeded = %s where ctid = %s::tid", [succeeded, attempt])
+    finally:
+        password_checks.release()
     if not succeeded:
         return None
-    conn.execute("update portal.login_attempt set succeeded = true where ctid = %s::tid", [attempt])
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     conn.execute(
         """insert into portal.session (token_hash, login, province_code, csrf_token, expires_at)

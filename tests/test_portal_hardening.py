@@ -84,9 +84,12 @@ def test_forty_wrong_passwords_at_once_get_at_most_five_checks(settings):
     assert _attempts_recorded(url, "nghean") == len(checked), "every check is recorded, no refusal is"
 
 
-def test_the_right_password_behind_39_wrong_ones_in_flight_gets_no_session(settings):
+def test_the_right_password_behind_39_wrong_ones_in_flight_gets_no_session(settings, monkeypatch):
     """39 wrong passwords arrive, and while they are still in flight (held here at the attempts' table), the
-    right one: it comes after five failures whatever their passwords' checks have said yet, so it waits."""
+    right one: it comes after five failures whatever their passwords' checks have said yet, so it waits. An
+    attempt is in flight only while it holds a password check: 40 checks at once, as 20 portal processes
+    would have between them."""
+    monkeypatch.setattr(auth, "password_checks", threading.BoundedSemaphore(40))
     url = settings.warehouse_url
     with psycopg.connect(url, autocommit=True) as conn:
         create_account(conn, "nghean", PASSWORD, "40")
