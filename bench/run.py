@@ -497,6 +497,9 @@ FIRST_FILE, DROPPED, SENT, HELD = (
     ("86", "91"),
 )
 LOAD = {"small": (20, 1.0), "medium": (50, 3.0), "national-10y": (100, 10.0)}  # sessions, minutes
+# An officer pauses 10 to 30 s between two pages (reading the reasons, fixing the file, choosing the next): each
+# session checks, fixes, checks again and sends a few times in 10 minutes, a deadline day's hour compressed.
+THINK_SECONDS = 20
 
 
 def deadline_day(settings: Settings, period: str, scale: str) -> dict:
@@ -521,6 +524,7 @@ def deadline_day(settings: Settings, period: str, scale: str) -> dict:
             sessions=sessions,
             minutes=minutes,
             portal_url=stack.portal_url,
+            think_seconds=THINK_SECONDS,
             portal_pid=stack.portal.pid,
         )
     return result

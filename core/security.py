@@ -153,6 +153,8 @@ def bootstrap(conn: psycopg.Connection, province_codes: list[str], settings: Set
         conn.execute(sql.SQL("grant select, insert on meta.publish_log to {}").format(ident(TRANSFORMER)))
         # dbt reads which periods the data team closed for a province (mart_national_indicator: final or not).
         conn.execute(sql.SQL("grant select on meta.period_closure to {}").format(ident(TRANSFORMER)))
+        # ... and the horizon of the publish run under way: the last submission it counts with (0024).
+        conn.execute(sql.SQL("grant select on meta.build_horizon to {}").format(ident(TRANSFORMER)))
         # Who a province's alerts go to (notify/alerts.py, province_contacts): its officers' emails, not
         # their password hashes.
         conn.execute(sql.SQL("grant usage on schema portal to {}, {}").format(ident(LOADER), ident(TRANSFORMER)))

@@ -66,6 +66,9 @@ def officer_states(settings, province: str) -> dict[int, str]:
 
 
 def counted_by_dbt(settings) -> set[int]:
+    """What dbt's staging counts, at the horizon a run under way would take now (a run reads the registry as it
+    stood when it began: tests/test_horizon.py)."""
+    pipeline.set_horizon(settings)
     with psycopg.connect(settings.warehouse_url) as conn:
         return {
             row[0]

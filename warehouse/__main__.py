@@ -185,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         from publishing.transform import DbtFailed, run_dbt
 
         try:
+            pipeline.set_horizon(settings)  # every submission the registry holds now
             run_dbt(*options.args, settings=settings)
         except DbtFailed as error:
             print(error, file=sys.stderr)

@@ -228,6 +228,19 @@ def ingest(path: str, settings: Settings | None = None, conn: psycopg.Connection
     return outcome
 
 
+def set_horizon(settings: Settings) -> int | None:
+    """Fix the registry a publish run counts with at what it holds now (meta.build_horizon, core/migrations/0024):
+    the checks, the build and the gate then read the same submissions, and a file accepted meanwhile waits for
+    the next run. Returns the horizon: the last submission."""
+    with connect(warehouse_url(settings)) as conn:
+        return conn.execute(
+            """insert into meta.build_horizon (one, horizon, set_at)
+               select true, max(submission_id), now() from ingest.submission
+               on conflict (one) do update set horizon = excluded.horizon, set_at = excluded.set_at
+               returning horizon"""
+        ).fetchone()[0]
+
+
 def _drop_build_schema(settings: Settings) -> None:
     from publishing.transform import BUILD_SCHEMA
 
@@ -254,6 +267,7 @@ def check_submissions(settings: Settings | None = None) -> dict:
 
     settings = settings or Settings.from_env()
     url = warehouse_url(settings)
+    set_horizon(settings)
     _drop_build_schema(settings)
     # cautious: no test that also reads a model this step does not build (the marts are built after it)
     run_dbt(
@@ -300,6 +314,8 @@ def build_marts(settings: Settings | None = None, after_checks: bool = False, ho
     from publishing.transform import run_dbt
 
     settings = settings or Settings.from_env()
+    if not after_checks:
+        set_horizon(settings)
     _drop_build_schema(settings)
     done = [*BUILT_BY_CHECKS, *([] if holds_changed else HOLDS_CHANGE)] if after_checks else []
     run_dbt("build", "--exclude", "tag:history", *done, settings=settings)

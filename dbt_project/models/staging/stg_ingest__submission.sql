@@ -1,5 +1,12 @@
+-- Every submission the publish run under way counts with, with its status as it stood at the run's horizon
+-- (macros/at_horizon.sql): a later one is left out, and a version it superseded is accepted again.
 with source as (
-    select * from {{ source('ingest', 'submission') }}
+    select
+        submissions.*,
+        at_horizon.status as status_at_horizon
+    from {{ source('ingest', 'submission') }} as submissions
+    inner join {{ at_horizon('submission_status_until') }} as at_horizon
+        on at_horizon.submission_id = submissions.submission_id
 ),
 
 renamed as (
@@ -12,7 +19,7 @@ renamed as (
         period_start,
         period_end,
         {{ unit_map_at('period_end') }} as unit_map,
-        status,
+        status_at_horizon as status,
         version,
         row_count,
         sheet,

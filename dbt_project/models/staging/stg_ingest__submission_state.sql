@@ -1,3 +1,5 @@
+-- What became of each submission (ingest.submission_state's rule, one home: core/migrations/0024), as the
+-- registry stood at the publish run's horizon (macros/at_horizon.sql).
 select
     submission_id,
     province_code,
@@ -9,4 +11,4 @@ select
     is_superseded,
     counts,
     state
-from {{ source('ingest', 'submission_state') }}
+from {{ at_horizon('submission_state_until') }}
