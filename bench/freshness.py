@@ -125,17 +125,22 @@ def until_changed(conn: psycopg.Connection, province: str, period: str, before: 
 
 
 def corrected_file(settings: Settings, province: str, period: str, tag: str, times: int = 1) -> Path:
-    """A province's month, outside landing, with its security_teams figures `times` as high and raised by one
-    more than the number of versions the province sent of the month: new bytes and a new figure at every run
-    on the same warehouse (the same file again would be a duplicate, and nothing would be published)."""
+    """A province's month, outside landing, with its security_teams figures `times` as high and its first one
+    raised by 1,000 and the number of versions the province sent of the month: new bytes and a new figure at
+    every run on the same warehouse (the same file again is a duplicate: nothing would be published), and a
+    change too small for the outlier check unless `times` makes it one."""
     with psycopg.connect(settings.warehouse_url) as conn:
         sent = conn.execute(
             "select count(*) from ingest.submission where province_code = %s and period_code = %s", [province, period]
         ).fetchone()[0]
     scratch = settings.data_dir / "scratch"
     made = write_submission(scratch, province, period)
+    rows = iter(range(1 << 30))
     fixed = rewrite_submission(
-        made, scratch / f"{province}_{period}_{tag}{sent + 1}.csv", "security_teams", lambda v: v * times + sent + 1
+        made,
+        scratch / f"{province}_{period}_{tag}{sent + 1}.csv",
+        "security_teams",
+        lambda v: v * times + (1000 + sent if next(rows) == 0 else 0),
     )
     made.unlink()
     return fixed
