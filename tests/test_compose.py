@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from core.settings import PROJECT_DIR
-from warehouse.services import STOP_SECONDS
+from warehouse.services import SCHEDULER_IDLE_SLEEP, STOP_SECONDS
 
 COMPOSE = yaml.safe_load((PROJECT_DIR / "docker-compose.yml").read_text(encoding="utf-8"))
 SERVICES = COMPOSE["services"]
@@ -56,6 +56,8 @@ def test_the_scheduler_starts_after_the_api_server_answers_and_stops_before_it_l
     """Its tasks report to the API server (warehouse/services.py starts and stops them in that order too)."""
     scheduler = SERVICES["airflow-scheduler"]
     assert scheduler["command"] == ["python", "-m", "warehouse.scheduler"], "the tasks' libraries imported once"
+    idle = scheduler["environment"]["AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME"]
+    assert idle == SCHEDULER_IDLE_SLEEP, "make airflow and production loop alike"
     assert scheduler["depends_on"]["airflow-apiserver"] == {"condition": "service_healthy"}
     seconds = int(scheduler["stop_grace_period"].removesuffix("s"))
     assert seconds >= STOP_SECONDS, "compose's default 10 s would kill the tasks in flight"

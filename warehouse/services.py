@@ -35,6 +35,7 @@ SERVICES = {
     "triggerer": [AIRFLOW, "triggerer"],
 }
 ADMIN = "admin"
+SCHEDULER_IDLE_SLEEP = "0.3"  # seconds; docker-compose.yml says the same
 STOP_SECONDS = 60
 
 
@@ -120,6 +121,9 @@ def services_env(settings: Settings, url: str) -> dict[str, str]:
         "AIRFLOW__API_AUTH__JWT_SECRET": secret.read_text(),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(_logs(settings) / "tasks"),
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        # A file passes the scheduler three times on its way to BI (its ingest run, the publish run the asset
+        # starts, each task queued): an idle loop of 0.3 s instead of 1 s takes about a second off.
+        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": SCHEDULER_IDLE_SLEEP,
     }
 
 
