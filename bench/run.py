@@ -824,9 +824,11 @@ def deadline_steps(settings: Settings, period: str, scale: str, record) -> dict:
         drop_to_event_inotify_s=cost["watching"]["latency_seconds"],
     )
     day, seconds, peak = measured(deadline_day, settings, period, scale)
+    (settings.data_dir / "deadline-day.json").write_text(json.dumps(day, indent=1, ensure_ascii=False, default=str))
     load = day.pop("load")
     for way, outcome in day.items():
-        record(f"readable by BI after: {WAYS[way]}", outcome.get("seconds", outcome.get("max_s", 0)), 0, **outcome)
+        shown = {key: value for key, value in outcome.items() if key != "seconds"}
+        record(f"readable by BI after: {WAYS[way]}", outcome.get("seconds", outcome.get("max_s", 0)), 0, **shown)
     pages = load["pages"]
     record(
         f"deadline load: {load['sessions']} sessions for {load['minutes']:g} min (Airflow, portal, BI running)",
