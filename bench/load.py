@@ -563,11 +563,16 @@ def _running(targets: list[tuple[Callable, tuple]]) -> Iterator[threading.Event]
 # --- after the sessions: readable by BI, and does the warehouse agree ---------------------------------------
 
 
-def _readable(sends: list[Send], seen: dict, ended: float) -> dict:
+def _readable(sends: list[Send], seen: dict, ended: float, held: set[str] = frozenset()) -> dict:
     """Seconds from each accepted send's acknowledgement until antq_bi_reader read its figure, or a newer
     send's of its province (which supersedes it): p50, p95, the last send's (last_s: the last province to send,
-    at the deadline), and how long after the sessions ended every province's last send was readable."""
-    accepted = sorted((s for s in sends if s.page_status == "accepted"), key=lambda s: s.submission_id)
+    at the deadline), and how long after the sessions ended every province's last send was readable. The sends
+    of a province a hold keeps out at the end (`held`: its newest version is held, as a check decided) are
+    counted apart: BI is right not to read them."""
+    accepted = sorted(
+        (s for s in sends if s.page_status == "accepted" and s.province not in held), key=lambda s: s.submission_id
+    )
+    kept_out = sum(1 for s in sends if s.page_status == "accepted" and s.province in held)
     by_province: dict[str, list[Send]] = defaultdict(list)
     for send in accepted:
         by_province[send.province].append(send)
@@ -592,6 +597,7 @@ def _readable(sends: list[Send], seen: dict, ended: float) -> dict:
         else None,
         "not_readable": unread[:20],
         "not_readable_count": len(unread),
+        "held_sends": kept_out,
     }
 
 
@@ -864,7 +870,8 @@ def deadline_load(
             )
             settled = settle(settings, settle_seconds)
             time.sleep(1.5)  # the watch's last look
-    readable = _readable(record.sends, seen, ended)
+    agreed = agreement(settings, record.sends, period, since)
+    readable = _readable(record.sends, seen, ended, held=set(agreed["held"]))
     result = {
         "period": period,
         "sessions": sessions,
@@ -877,7 +884,7 @@ def deadline_load(
         "memory_mb": memory,
         "settle_s": settled,
         "publishes": publishes(settings, since),
-        "agreement": agreement(settings, record.sends, period, since),
+        "agreement": agreed,
     }
     result["bi"]["max_ms"] = round(max(record.bi, default=0) * 1000, 2)
     return result

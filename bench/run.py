@@ -611,6 +611,8 @@ def main() -> int:
         }
     )
     if options.only:
+        with psycopg.connect(settings.warehouse_url) as conn:
+            results["fact_rows"] = conn.execute("select count(*) from marts.fct_indicator_value").fetchone()[0]
         results["deadline_only"] = "deadline day's rows measured on the warehouse of the run before, at that time"
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"\nfact rows: {results.get('fact_rows', 0):,}")
@@ -853,7 +855,12 @@ def deadline_steps(settings: Settings, period: str, scale: str, record) -> dict:
             "last_s"
         ),
         "deadline load: BI p95 on marts, ms (goal <= 100)": load["bi"]["p95_ms"],
-        "deadline load: sends lost, duplicated (goal 0, 0)": f"{agreement['lost']}, {agreement['duplicated']}",
+        "deadline load: sends lost, duplicated (goal 0, 0)": ", ".join(
+            str(len(agreement[key])) for key in ("lost", "duplicated")
+        ),
+        "deadline load: sends held by the checks, not readable (as they should not be)": load["readable"].get(
+            "held_sends"
+        ),
         "landing watcher idle, share of a core: 2 s listing / inotify": (
             f"{cost['polling']['cpu_share_of_a_core']} / {cost['watching']['cpu_share_with_safety_listing']}"
         ),
@@ -879,7 +886,7 @@ def draw(results: dict) -> None:
     left.barh(names, [results["steps"][n]["seconds"] for n in names], color="#4477aa")
     left.invert_yaxis()
     left.set_xlabel("seconds")
-    left.set_title(f"Steps at scale {results['scale']} ({results['fact_rows']:,} fact rows)")
+    left.set_title(f"Steps at scale {results['scale']} ({results.get('fact_rows', 0):,} fact rows)")
     queries = list(results["bi_latency"])
     right.barh(queries, [results["bi_latency"][q]["p95_ms"] for q in queries], color="#66aa55")
     right.axvline(results["bi_p95_goal_ms"], color="#cc3311", linestyle="--", label="goal p95")
