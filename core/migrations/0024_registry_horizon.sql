@@ -18,9 +18,15 @@ comment on table meta.build_horizon is
 
 -- Each submission's status as it stood when `horizon` was the last one: later submissions left out, and a
 -- version one of them superseded accepted again (null: today's).
+--
+-- Both functions run with their owner's rights (security definer), as a view reads its relations: the marts'
+-- views reach them through dbt's staging, and a reader of a mart has no right on ingest or meta (a function
+-- runs with its caller's rights otherwise). Only that is reachable: no reader may use the ingest schema, so
+-- none can call them by name.
 create function ingest.submission_status_until(horizon bigint)
 returns table (submission_id bigint, status text)
-language sql stable
+language sql stable security definer
+set search_path = pg_catalog
 as $$
     select
         s.submission_id,
@@ -38,7 +44,8 @@ returns table (
     submission_id bigint, province_code text, period_code text, status text, is_published boolean,
     is_held boolean, is_refused_on_review boolean, is_superseded boolean, counts boolean, state text
 )
-language sql stable
+language sql stable security definer
+set search_path = pg_catalog
 as $$
 with live as (
     select distinct unnest(l.submission_ids) as submission_id
