@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +24,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from bench.load import CSRF, free_port, serve_portal
 from core.settings import Settings
 from ingestion.generator import rewrite_submission, write_submission
 from warehouse.airflow_runner import airflow_env
@@ -35,14 +34,7 @@ FIGURE = (
     "select value from marts.mart_province_indicator"
     " where province_code = %s and period_code = %s and indicator_code = 'security_teams'"
 )
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 PASSWORD = "bench-password-of-{login}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -50,44 +42,23 @@ class Stack:
     """The services and the portal running on the bench's warehouse."""
 
     settings: Settings
-    env: dict[str, str]
     portal_url: str
-    portal: subprocess.Popen
+    portal_pid: int
     started_at: float  # when `services start` returned
 
 
 @contextlib.contextmanager
 def running_stack(settings: Settings) -> Iterator[Stack]:
-    """`make airflow` and `make portal` on the bench's warehouse (ports of their own), stopped at the end."""
+    """`make airflow` and `make portal` (bench/load.py's serve_portal) on the bench's warehouse, ports of their
+    own, stopped at the end."""
     env = {**airflow_env(settings, settings.warehouse_url), "ANTQ_AIRFLOW_PORT": str(free_port())}
-    portal_port = free_port()
     service = [sys.executable, "-m", "warehouse.services"]
     subprocess.run([*service, "start"], env=env, check=True, timeout=600)
     started_at = time.perf_counter()
-    log = (settings.data_dir / "logs" / "bench-portal.log").open("a")
-    portal = subprocess.Popen(
-        [sys.executable, "-m", "portal"],
-        env={**env, "ANTQ_PORTAL_PORT": str(portal_port)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{portal_port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/login", timeout=5).status_code == 200:
-                    break
-            if portal.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the portal did not start; see {log.name}")
-            time.sleep(0.2)
-        yield Stack(settings, env, url, portal, started_at)
+        with serve_portal(settings) as (url, pid):
+            yield Stack(settings, url, pid, started_at)
     finally:
-        portal.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            portal.wait(30)
-        portal.kill()
-        log.close()
         subprocess.run([*service, "stop"], env=env, check=True, timeout=300)
 
 
@@ -100,9 +71,9 @@ def account(settings: Settings, login: str, province: str | None) -> tuple[str, 
     return login, password
 
 
-def signed_in(url: str, login: str, password: str, home: str = "/") -> tuple[httpx.Client, str]:
+def signed_in(url: str, login: str, password: str, home: str = "/", timeout: float = 300) -> tuple[httpx.Client, str]:
     """A client signed in to the portal as `login`, and the csrf token of its forms (read on `home`)."""
-    client = httpx.Client(base_url=url, timeout=300)
+    client = httpx.Client(base_url=url, timeout=timeout)
     csrf = CSRF.search(client.get("/login").text).group(1)
     answer = client.post("/login", data={"login": login, "password": password, "csrf": csrf})
     if answer.status_code >= 400:

@@ -700,7 +700,7 @@ def agreement(settings: Settings, sends: list[Send], period: str, since: float) 
 # --- the run ------------------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -710,7 +710,7 @@ def _free_port() -> int:
 def serve_portal(settings: Settings, timeout: float = 120) -> Iterator[tuple[str, int]]:
     """`python -m portal` on a free port, on the settings' warehouse and folders: (its URL, its pid) until the
     block ends. Its output goes to <data dir>/logs/load-portal.log."""
-    port = _free_port()
+    port = free_port()
     env = {**airflow_env(settings, settings.warehouse_url), "ANTQ_PORTAL_HOST": "127.0.0.1"}
     env["ANTQ_PORTAL_PORT"] = str(port)
     log_path = settings.data_dir / "logs" / "load-portal.log"

@@ -355,12 +355,12 @@ def portal_dry_runs(settings: Settings, period: str, runs: int = 8) -> dict:
     and as the XLSX template filled in: p50 and p95 seconds from the upload to the reasons page. The file is
     Thanh Hóa's at national size (every commune, about 6,800 rows) whatever the scale; the scale changes only
     the published history its figures are compared with."""
-    import re
-    import socket
+    import contextlib
 
-    import httpx
     import uvicorn
 
+    from bench.freshness import signed_in
+    from bench.load import free_port
     from portal.app import create_app
     from portal.auth import create_account
 
@@ -368,20 +368,15 @@ def portal_dry_runs(settings: Settings, period: str, runs: int = 8) -> dict:
     files = [write_submission(folder, "38", period), write_submission(folder, "38", period, file_format="xlsx")]
     with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
         create_account(conn, "bench-38", "bench-password-38", "38", "Bench")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
-    token = re.compile(r'name="csrf" value="([^"]+)"')
     outcome = {}
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
-            csrf = token.search(client.get("/login").text).group(1)
-            client.post("/login", data={"login": "bench-38", "password": "bench-password-38", "csrf": csrf})
-            csrf = token.search(client.get("/").text).group(1)
+        client, csrf = signed_in(f"http://127.0.0.1:{port}", "bench-38", "bench-password-38", timeout=120)
+        with contextlib.closing(client):
             for path in files:
                 data, seconds = path.read_bytes(), []
                 for _ in range(runs):
@@ -525,7 +520,7 @@ def deadline_day(settings: Settings, period: str, scale: str) -> dict:
             minutes=minutes,
             portal_url=stack.portal_url,
             think_seconds=THINK_SECONDS,
-            portal_pid=stack.portal.pid,
+            portal_pid=stack.portal_pid,
         )
     return result
 
