@@ -74,7 +74,8 @@ def run_gate(
         )
     )
     result = checkpoint.run()
-    if docs_dir is not None and not result.success:
+    with_docs = docs_dir is not None and not result.success
+    if with_docs:
         UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE]).run(result)
     findings: list[Finding] = []
     checks: list[dict] = []
@@ -119,6 +120,5 @@ def run_gate(
                     rows=[dict(row) for row in rows] if level == "hold" else [],
                 )
             )
-    written = docs_dir is not None and not result.success
-    docs_url = context.get_docs_sites_urls(site_name=DOCS_SITE)[0]["site_url"] if written else ""
+    docs_url = context.get_docs_sites_urls(site_name=DOCS_SITE)[0]["site_url"] if with_docs else ""
     return GateReport(schema, len(checks), findings, docs_url or "", checks=checks)

@@ -381,9 +381,8 @@ def publish_marts(gate: dict, settings: Settings | None = None) -> int:
             alerts.queue(conn, alerts.gate_alert(report, settings, published=True), settings)
 
     url = warehouse_url(settings)
-    published_facts.fill_ahead(
-        url, schemas.BUILD
-    )  # a first publish's millions of facts, copied by two sessions before it
+    # a first publish's millions of facts, copied by two sessions before it
+    published_facts.fill_ahead(url, schemas.BUILD)
     with connect(url, autocommit=True) as conn:
         publish_id = publish(
             conn,
@@ -477,7 +476,7 @@ def request_publish(why: str, settings: Settings | None = None) -> None:
 
 
 def take_publish_request(settings: Settings | None = None) -> list[str]:
-    """The publish requests made since the last announcement (antq_ingest's announce_accepted), removed."""
+    """The publish requests made since the last announcement (antq_ingest's ingest_landed), removed."""
     settings = settings or Settings.from_env()
     marker = settings.publish_request
     taken = marker.with_name(f"{marker.name}.{os.getpid()}")

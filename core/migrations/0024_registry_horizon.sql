@@ -38,7 +38,9 @@ as $$
     where horizon is null or s.submission_id <= horizon
 $$;
 
--- 0022's rule, as of a horizon: the one home of what became of each submission.
+-- 0020's rule, as of a horizon: the one home of what became of each submission. The live publish's
+-- submissions are joined as a set, not looked for in its array (`= any(submission_ids)`): at ten years that
+-- array holds 7,067 ids, and every read compared each submission with each of them (0.38 s; now 0.016 s).
 create function ingest.submission_state_until(horizon bigint)
 returns table (
     submission_id bigint, province_code text, period_code text, status text, is_published boolean,
