@@ -37,7 +37,7 @@ def team(request: Request, web: Web, session: DataTeam):
     """The desk, in the order things need action: holds waiting (each with its finding, the gate report of the
     run that made it and the province's last periods), files refused today, provinces late, then what was done
     (recent decisions, the publish log, the gate reports) and the alerts not delivered."""
-    from review.holds import OPEN, holds
+    from review.holds import holds
 
     today = date.today()
     with web.admin() as conn:
@@ -51,7 +51,7 @@ def team(request: Request, web: Web, session: DataTeam):
             owed.setdefault((d.period.code, d.deadline, d.overdue(today)), []).append(
                 f"{d.province_code} {d.province_name}"
             )
-        decided = sorted((h for h in holds(conn) if h.status != OPEN), key=lambda h: h.reviewed_at, reverse=True)
+        decided = holds(conn, decided=10)
         log = queries.publish_log(conn)
         undelivered = Counter(kind for _key, kind, *_rest in alerts.undelivered(conn))
         no_contact = [(code, name) for code, name, _ in grid if not alerts.province_contacts(conn, code)]
@@ -66,7 +66,7 @@ def team(request: Request, web: Web, session: DataTeam):
         owed=owed,
         periods=periods,
         grid=grid,
-        decided=decided[:10],
+        decided=decided,
         log=log,
         reports=_gate_reports(web.settings.data_dir / "gx"),
         undelivered=sorted(undelivered.items()),

@@ -127,8 +127,12 @@ _SELECT = """
     select h.hold_id, h.submission_id, s.file_name, s.version, h.province_code, p.name as province_name,
            h.period_code, h.check_name, h.indicator_code, h.figure_period, h.rule, h.detail, h.status, h.held_at,
            h.reviewed_by, h.reviewed_at, h.review_reason, s.status <> 'accepted' as is_replaced, h.gate_report,
-           (select min(l.publish_id) from meta.publish_log as l
-            where l.action = 'publish' and h.submission_id = any(l.submission_ids)) as published_in
+           case when h.status = 'confirmed' then (
+               select l.publish_id from meta.publish_log as l
+               where l.action = 'publish' and l.published_at >= h.reviewed_at
+                 and h.submission_id = any(l.submission_ids)
+               order by l.publish_id limit 1
+           ) end as published_in
     from meta.hold as h
     inner join ingest.submission as s using (submission_id)
     left join ref.unit as p on p.map = 'current' and p.unit_level = 'province' and p.unit_code = h.province_code
@@ -171,15 +175,20 @@ def record(conn: psycopg.Connection, findings: list[Finding], gate_report: str |
     return holds(conn, ids=new_ids) if new_ids else []
 
 
-def holds(conn: psycopg.Connection, ids: list[int] | None = None, pending_only: bool = False) -> list[Hold]:
-    """Holds by id, or every hold (pending_only: open ones that still hold a current version)."""
-    where, params = "true", []
+def holds(
+    conn: psycopg.Connection, ids: list[int] | None = None, pending_only: bool = False, decided: int | None = None
+) -> list[Hold]:
+    """Holds by id, or every hold (pending_only: open ones that still hold a current version; decided: the last
+    `decided` holds confirmed or rejected, newest first)."""
+    where, params, order = "true", [], "h.hold_id"
     if ids is not None:
         where, params = "h.hold_id = any(%s)", [ids]
     elif pending_only:
         where = "h.status = 'open' and s.status = 'accepted'"
+    elif decided is not None:
+        where, order = "h.status <> 'open'", f"h.reviewed_at desc, h.hold_id desc limit {int(decided)}"
     with conn.cursor(row_factory=class_row(Hold)) as cursor:
-        return cursor.execute(f"{_SELECT} where {where} order by h.hold_id", params).fetchall()
+        return cursor.execute(f"{_SELECT} where {where} order by {order}", params).fetchall()
 
 
 def review(conn: psycopg.Connection, hold_id: int, decision: str, reason: str, by: str) -> Hold:
