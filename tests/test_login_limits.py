@@ -52,6 +52,9 @@ def verifications(monkeypatch) -> list[str]:
             made.append(password)
             return hasher.verify(password_hash, password)
 
+        def check_needs_rehash(self, password_hash):
+            return hasher.check_needs_rehash(password_hash)
+
     monkeypatch.setattr(auth, "_hasher", Counted())
     return made
 
@@ -162,3 +165,23 @@ def test_a_pending_attempt_counts_against_its_account_never_against_its_address(
         with pytest.raises(auth.TooManyAttempts):
             auth.log_in(conn, "nghean", PASSWORD, "192.0.2.1")
         assert isinstance(auth.log_in(conn, "thanhhoa", PASSWORD, "198.51.100.9"), auth.Session)
+
+
+def test_a_password_hashed_with_other_parameters_is_hashed_again_at_its_next_login(settings):
+    """An account made before the portal's parameters changed (argon2-cffi's default: 64 MiB, 3 passes, 4 lanes)
+    still signs in, and its hash is then made with today's; a wrong password changes nothing."""
+    from argon2 import PasswordHasher
+
+    old = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=4).hash(PASSWORD)
+    with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
+        create_account(conn, "quangtri", PASSWORD, "40")
+        conn.execute("update portal.account set password_hash = %s where login = 'quangtri'", [old])
+
+        def stored() -> str:
+            return conn.execute("select password_hash from portal.account where login = 'quangtri'").fetchone()[0]
+
+        assert auth.log_in(conn, "quangtri", "not the password", "192.0.2.7") is None
+        assert stored() == old
+        assert isinstance(auth.log_in(conn, "quangtri", PASSWORD, "192.0.2.7"), auth.Session)
+        assert stored() != old and f"m={auth.HASH_MEMORY_KIB},t=2,p=1" in stored()
+        assert isinstance(auth.log_in(conn, "quangtri", PASSWORD, "192.0.2.7"), auth.Session)
