@@ -303,3 +303,33 @@ def test_a_changed_mapping_re_maps_the_stored_facts_at_the_next_build(settings):
         summed_by = conn.execute("select distinct unit_map_version from intermediate.int_submission_totals").fetchall()
     assert total == (12,) and summed_by == [(2,)], "the submission is summed again, placed by today's map"
     pipeline.check_fact_history(settings)  # nothing stale is left
+
+
+def test_todays_province_is_whole_for_a_legacy_month_only_when_each_of_its_old_provinces_sent_it(settings):
+    """The country's figure of a month before 2025-07 is complete when every one of the 63 provinces of its
+    map sent it. In 2024-06 Nam Định (36) sent nothing: today's 34 provinces all have a figure, but Ninh Bình's
+    (37) lacks one of the three provinces it was made of, so the country's is not complete."""
+    with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
+        communes = conn.execute(
+            """select distinct on (province_code) province_code, unit_code from ref.unit
+               where map = 'legacy' and unit_level = 'commune' and coalesce(valid_from, '-infinity') <= '2024-05-01'
+                 and coalesce(valid_to, 'infinity') >= '2024-07-01'
+               order by province_code, unit_code"""
+        ).fetchall()
+        assert len(communes) == 63
+        for period in ("2024-05", "2024-06"):
+            for province, commune in communes:
+                if (period, province) == ("2024-06", "36"):
+                    continue
+                rows = [[period, commune, "security_teams", "", "10", "", ""]]
+                result = ingest_file(conn, write_csv(settings, province, period, rows), settings)
+                assert result.status == "accepted", (province, period, result.problems[:1])
+    pipeline.build_marts(settings)
+    with psycopg.connect(settings.warehouse_url) as conn:
+        national = conn.execute(
+            """select period_code, value, provinces_reporting, provinces_complete, is_complete
+               from build.mart_national_indicator
+               where indicator_code = 'security_teams' and period_code in ('2024-05', '2024-06')
+               order by period_code"""
+        ).fetchall()
+    assert national == [("2024-05", 630, 34, 34, True), ("2024-06", 620, 34, 34, False)]

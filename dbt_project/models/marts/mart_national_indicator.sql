@@ -53,33 +53,41 @@ legacy_provinces as (
     group by current_province_code
 ),
 
-legacy_parts as (
-    select
-        province_values.period_code,
-        province_values.indicator_code,
-        province_values.province_code,
-        submissions.period_code as part_code,
-        count(distinct submissions.province_code) as provinces_sent
+-- Each set of submissions a remapped figure adds up, judged once (many figures share one: every indicator of
+-- a province's month): the legacy periods it has parts in, and the legacy province x period parts it holds.
+-- A set holds only its own province's legacy provinces, so a figure lacks one of them in some part exactly
+-- when its set holds fewer than parts x legacy_provinces. Judged per set, not per figure's unnested
+-- submissions: 5.5k sets against 675k rows at national-10y (this model: 0.5 s, was 1.8 s).
+part_sets as (
+    select distinct submission_ids
     from province_values
-    cross join lateral unnest(province_values.submission_ids) as parts (submission_id)
+    where is_remapped
+),
+
+part_set_sent as (
+    select
+        part_sets.submission_ids,
+        count(distinct submissions.period_code) as parts,
+        count(distinct submissions.period_code || ' ' || submissions.province_code) as parts_sent
+    from part_sets
+    cross join lateral unnest(part_sets.submission_ids) as parts (submission_id)
     inner join submissions on submissions.submission_id = parts.submission_id
-    where province_values.is_remapped and submissions.unit_map = 'legacy'
-    group by
-        province_values.period_code,
-        province_values.indicator_code,
-        province_values.province_code,
-        submissions.period_code
+    where submissions.unit_map = 'legacy'
+    group by part_sets.submission_ids
 ),
 
 parts_short as (
     select
-        legacy_parts.period_code,
-        legacy_parts.indicator_code,
+        province_values.period_code,
+        province_values.indicator_code,
         count(*) as parts_short
-    from legacy_parts
-    inner join legacy_provinces on legacy_provinces.province_code = legacy_parts.province_code
-    where legacy_parts.provinces_sent < legacy_provinces.legacy_provinces
-    group by legacy_parts.period_code, legacy_parts.indicator_code
+    from province_values
+    inner join part_set_sent on part_set_sent.submission_ids = province_values.submission_ids
+    inner join legacy_provinces on legacy_provinces.province_code = province_values.province_code
+    where
+        province_values.is_remapped
+        and part_set_sent.parts_sent < part_set_sent.parts * legacy_provinces.legacy_provinces
+    group by province_values.period_code, province_values.indicator_code
 ),
 
 national as (
@@ -116,18 +124,27 @@ closed as (
     group by national.period_code, national.indicator_code
 ),
 
--- Provinces with a hold open on a submission of the period or of a period inside it (a month of a quarter).
+-- Provinces with a hold open on a submission of the period or of a period inside it (a month of a quarter):
+-- the held submissions first (a few), then the periods they fall in.
+held_submissions as materialized (
+    select
+        submissions.province_code,
+        submissions.period_start,
+        submissions.period_end
+    from states
+    inner join submissions on submissions.submission_id = states.submission_id
+    where states.is_held
+),
+
 held as (
     select
         periods.period_code,
-        count(distinct states.province_code) as provinces_held
-    from states
-    inner join submissions on submissions.submission_id = states.submission_id
+        count(distinct held_submissions.province_code) as provinces_held
+    from held_submissions
     inner join periods
         on
-            submissions.period_start >= periods.period_start
-            and submissions.period_end <= periods.period_end
-    where states.is_held
+            held_submissions.period_start >= periods.period_start
+            and held_submissions.period_end <= periods.period_end
     group by periods.period_code
 ),
 
