@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from bench.load import CSRF, free_port, serve_portal
+from bench.load import CSRF, free_port, percentile, serve_portal
 from core.settings import Settings
 from ingestion.generator import rewrite_submission, write_submission
 from warehouse.airflow_runner import airflow_env
@@ -127,7 +127,7 @@ def summary(seconds: list[float]) -> dict:
     ordered = sorted(seconds)
     return {
         "p50_s": round(statistics.median(ordered), 1),
-        "p95_s": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1),
+        "p95_s": round(percentile(ordered, 0.95), 1),
         "max_s": round(ordered[-1], 1),
         "runs_s": [round(value, 1) for value in seconds],
     }

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import psycopg
 
+from bench.load import percentile
 from core.db import warehouse_url
 from core.schemas import REMAPPED_SUBMISSIONS
 from core.settings import PROJECT_DIR, Settings
@@ -417,8 +418,7 @@ def bi_latency(settings: Settings, period: str, runs: int = 40) -> dict:
 
 
 def _p95(values: list[float]) -> float:
-    values = sorted(values)
-    return round(values[int(0.95 * (len(values) - 1))], 2) if values else 0.0
+    return round(percentile(values, 0.95), 2) if values else 0.0
 
 
 def publish_under_bi_load(settings: Settings, period: str, checks: int, publishes: int = 3) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.load import DASHBOARD_QUERIES, LoadError, deadline_load
+from bench.load import DASHBOARD_QUERIES, LoadError, deadline_load, percentile
 from tests.helpers import national_copy
 from warehouse import pipeline
 
@@ -56,3 +56,11 @@ def test_the_loads_bi_queries_are_the_benchs():
     from bench.run import BI_QUERIES
 
     assert [query for role, query in BI_QUERIES.values() if role == "antq_bi_reader"] == DASHBOARD_QUERIES
+
+
+def test_the_bench_reads_a_p95_by_nearest_rank():
+    """One rule for every p95 the bench reports: of 5 runs the slowest, of 100 the 95th, of 20 the 19th."""
+    assert percentile([3.0, 1.0, 2.0, 5.0, 4.0], 0.95) == 5.0
+    assert percentile([float(n) for n in range(1, 101)], 0.95) == 95.0
+    assert percentile([float(n) for n in range(1, 21)], 0.95) == 19.0
+    assert percentile([7.0], 0.5) == 7.0
