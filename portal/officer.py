@@ -129,7 +129,10 @@ def deliver(
         with web.admin() as conn:
             conn.execute(f"set role {security.LOADER}")
             result = dry_run(conn, path, session.province_code, period, settings)
-        status, submission_id, problems = result.status, None, result.problems
+        status, problems = result.status, result.problems
+        # A file already received is named by its submission (the province's own: the same bytes for the same
+        # province and period); a check registers nothing of its own.
+        submission_id = result.submission_id if status == "duplicate" else None
         version, rows, warnings, notes = result.version, result.row_count, result.warnings, result.notes
         figures = result.figures
         with web.admin() as conn:  # the published figures BI reads, of the session's own province only
@@ -235,8 +238,12 @@ def _land(path: Path, folder: Path) -> Path:
     while target.exists():
         target = folder / f"{secrets.token_hex(2)}_{path.name}"
     partial = folder / f".{target.name}.part"
-    shutil.copyfile(path, partial)
-    os.replace(partial, target)
+    try:
+        shutil.copyfile(path, partial)
+        os.replace(partial, target)
+    except BaseException:  # a full disk: no part of the file stays behind (the officer is told it failed)
+        partial.unlink(missing_ok=True)
+        raise
     return target
 
 

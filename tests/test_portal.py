@@ -22,6 +22,7 @@ from notify import alerts
 from portal.app import create_app
 from portal.auth import MAX_FAILURES, create_account
 from tests.helpers import free_port, indicator_workbook
+from tests.test_ingest import HEADER
 from warehouse import pipeline
 
 PASSWORD = "mat-khau-thu-nghiem"
@@ -349,3 +350,43 @@ def test_an_officer_checks_fixes_and_sends_a_file_in_a_browser_offline(settings,
         assert _local_only(_requested(driver), portal) == [], "the gate report needs nothing from the internet"
     finally:
         driver.quit()
+
+
+def test_checking_a_file_already_received_names_the_submission_it_was(settings, portal):
+    with psycopg.connect(settings.warehouse_url) as conn:
+        commune = conn.execute(
+            "select unit_code from ref.unit where map = 'current' and unit_level = 'commune' and province_code = '38'"
+            " order by 1 limit 1"
+        ).fetchone()[0]
+    data = f"{','.join(HEADER)}\n2026-09,{commune},security_teams,,12,,\n".encode()
+    client = _logged_in(portal, "thanhhoa")
+
+    def upload(action: str) -> httpx.Response:
+        form = {"period": "2026-09", "action": action, "csrf": _csrf(client)}
+        return client.post("/upload", data=form, files={"file": ("38_2026-09.csv", data)})
+
+    submission = re.search(r'href="/submission/(\d+)"', upload("submit").text).group(1)
+    checked = upload("check").text
+    assert f"Tệp này đã được nhận trước đó (lần gửi #{submission})." in checked, checked
+    assert "#None" not in checked
+
+
+def test_a_landing_copy_that_fails_leaves_nothing_in_landing(tmp_path, monkeypatch):
+    """The disk fills while the portal copies a sent file into landing: the send fails, and no part of the file
+    stays there (a `.part` file was left behind for ever)."""
+    import errno
+
+    from portal import officer
+
+    sent = tmp_path / "38_2026-09.csv"
+    sent.write_bytes(b"x" * 100_000)
+    landing = tmp_path / "landing" / "38" / "2026-09"
+
+    def half_then_full(source, target):
+        Path(target).write_bytes(Path(source).read_bytes()[:4096])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(officer.shutil, "copyfile", half_then_full)
+    with pytest.raises(OSError, match="No space left"):
+        officer._land(sent, landing)
+    assert list(landing.iterdir()) == []
