@@ -849,6 +849,7 @@ def deadline_steps(settings: Settings, period: str, scale: str, record) -> dict:
         "deadline load: the last province's send -> readable by BI, seconds (goal <= 120)": load["readable"].get(
             "last_s"
         ),
+        "deadline load: readable sends, slowest, seconds (every one within 120 s)": load["readable"].get("max_s"),
         "deadline load: BI p95 on marts, ms (goal <= 100)": load["bi"]["p95_ms"],
         "deadline load: sends lost, duplicated (goal 0, 0)": ", ".join(
             str(len(agreement[key])) for key in ("lost", "duplicated")
