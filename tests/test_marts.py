@@ -318,3 +318,13 @@ def _history_tests_started_while_a_build_has_no_fact_store(built) -> dict[str, s
     for process in (build, history):
         process.join(300)
     return dict(answers.get(timeout=10) for _ in range(2))
+
+
+def test_a_repeated_total_or_figure_is_refused_by_the_warehouse(built):
+    """int_submission_totals and int_province_figures keep one row per key with a unique index: a build that
+    would repeat one fails, as the test that read every row at each publish did."""
+    for table in ("int_submission_totals", "int_province_figures"):
+        with psycopg.connect(built.warehouse_url) as conn, pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(
+                f"insert into {schemas.INTERMEDIATE}.{table} select * from {schemas.INTERMEDIATE}.{table} limit 1"
+            )

@@ -21,10 +21,15 @@
                 order by counted_totals.submission_id)
         ) as inputs_fingerprint
     from (
-        select totals.province_code, totals.submission_id, max(totals.summed_at) as summed_at
-        from {{ ref('int_submission_totals') }} as totals
+        -- each submission's totals in one row first, then the counted ones: joined first, the 26 rows of each of
+        -- the 7,000 counted submissions were sorted to be grouped (0.19 s at national-10y, twice a publish; 0.09 s)
+        select totals.province_code, totals.submission_id, totals.summed_at
+        from (
+            select province_code, submission_id, max(summed_at) as summed_at
+            from {{ ref('int_submission_totals') }}
+            group by province_code, submission_id
+        ) as totals
         inner join {{ ref('int_counted_submissions') }} as counted on counted.submission_id = totals.submission_id
-        group by totals.province_code, totals.submission_id
     ) as counted_totals
     group by counted_totals.province_code
 {%- endmacro %}

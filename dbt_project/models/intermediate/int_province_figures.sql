@@ -8,7 +8,11 @@
             select 1 from ({{ province_figure_inputs() }}) as inputs
             where inputs.province_code = stored.province_code and inputs.inputs_fingerprint = stored.inputs_fingerprint
         )
-        {% endif %}"""]
+        {% endif %}"""],
+    post_hook=[
+        "create unique index if not exists int_province_figures_key on {{ this }}"
+        " (province_code, indicator_code, period_code)"
+    ]
 ) }}
 
 -- One row per province × indicator × period: the period as submitted, or rolled up from the finer periods

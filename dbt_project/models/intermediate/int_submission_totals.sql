@@ -9,7 +9,10 @@
         where remapped.submission_id = totals.submission_id
           and remapped.remapped_at > coalesce(totals.summed_at, '-infinity')
         {% endif %}"""],
-    post_hook=["create index if not exists int_submission_totals_submission on {{ this }} (submission_id)"]
+    post_hook=[
+        "drop index if exists {{ this.schema }}.int_submission_totals_submission",
+        "create unique index if not exists int_submission_totals_key on {{ this }} (submission_id, indicator_code)"
+    ]
 ) }}
 
 -- depends_on: {{ ref('int_unit_placements') }}, {{ ref('int_units') }} (read by the pre-hook)
