@@ -149,6 +149,16 @@ def test_every_table_the_build_makes_is_analyzed_before_the_gate_reads_it(built)
         ).fetchall()
     assert {"intermediate.int_submission_totals", "build.mart_province_indicator"} <= {t for t, _ in tables}
     assert [table for table, analyzed in tables if not analyzed] == []
+    with psycopg.connect(built.warehouse_url) as conn:
+        sampled = {
+            row[0]
+            for row in conn.execute(
+                "select attname from pg_stats where schemaname = 'build' and tablename = 'mart_province_indicator'"
+            )
+        }
+    # Only the columns BI and the gate pick its rows by (its meta analyze_columns): not its 28.
+    assert {"province_code", "period_code", "indicator_code", "period_start", "is_complete"} <= sampled
+    assert "indicator_name_vi" not in sampled
 
 
 def test_the_planner_knows_roughly_how_many_figures_are_new(built):

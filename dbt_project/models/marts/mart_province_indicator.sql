@@ -1,7 +1,12 @@
-{{ config(post_hook=[
+{{ config(
+    post_hook=[
         "create index on {{ this }} (indicator_code, period_code)",
         "create index on {{ this }} (province_code, indicator_code)"
-]) }}
+    ],
+    meta={'analyze_columns': [
+        'province_code', 'period_code', 'period_type', 'period_start', 'indicator_code', 'is_complete', 'source'
+    ]}
+) }}
 
 -- Categories are summed into the indicator total; a ratio is Σ numerator / Σ denominator. median_last_6 is
 -- the province's own recent history (int_province_figures), which the outlier check compares with.
