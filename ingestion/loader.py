@@ -15,7 +15,7 @@ import re
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
@@ -223,7 +223,7 @@ def _load(
     submission id, version, rows and notes on how it was read. Raises FileRejected (nothing kept) when a row
     breaks the contract."""
     file_name = path.name
-    with conn.transaction():
+    with _kept_if_committed(conn) as kept:
         # Two versions of one province-period load one after the other, never interleaved.
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", [f"{province_code}/{period.code}"])
         existing = _earlier_copy(conn, digest, province_code, period.code)
@@ -252,6 +252,7 @@ def _load(
             "update ingest.submission set superseded_by = %s where submission_id = %s", [submission_id, previous_id]
         )
         stored = _keep(path, settings.data_dir / "archive" / province_code / period.code, submission_id)
+        kept.append(stored)
         conn.execute(
             "update ingest.submission set stored_path = %s, version = %s, row_count = %s, model_count = %s,"
             " sheet = %s where submission_id = %s",
@@ -387,7 +388,7 @@ def _reject(
 ) -> IngestResult:
     file_name = path.name
     bad_rows = len({p.row for p in problems if p.row is not None and p.row > 1})
-    with conn.transaction():
+    with _kept_if_committed(conn) as kept:
         submission_id = conn.execute(
             """insert into ingest.submission (file_name, stored_path, sha256, byte_size, province_code,
                    period_code, status, rejected_row_count)
@@ -404,6 +405,7 @@ def _reject(
                 copy.write_row((submission_id, file_name_, sheet, p.row, column, value, code, reason_en, reason_vi))
         folder = settings.quarantine_dir / safe_name(province_code or "_unknown") / safe_name(period_code or "_unknown")
         stored = _keep(path, folder, submission_id)
+        kept.append(stored)
         conn.execute(
             "update ingest.submission set stored_path = %s where submission_id = %s",
             [str(stored), submission_id],
@@ -434,6 +436,20 @@ def safe_name(name: str, max_bytes: int = 200) -> str:
 def _kept_path(folder: Path, submission_id: int, name: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{submission_id:08d}_{safe_name(name)}"
+
+
+@contextlib.contextmanager
+def _kept_if_committed(conn: psycopg.Connection) -> Iterator[list[Path]]:
+    """A transaction whose kept copies (the paths added to the list it yields) are removed again when it does
+    not commit: a copy named by a submission id that was rolled back would name nothing, for ever."""
+    kept: list[Path] = []
+    try:
+        with conn.transaction():
+            yield kept
+    except BaseException:
+        for copy in kept:
+            copy.unlink(missing_ok=True)
+        raise
 
 
 def _keep(path: Path, folder: Path, submission_id: int) -> Path:

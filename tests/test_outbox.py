@@ -89,7 +89,10 @@ def test_a_refusal_and_its_alert_are_recorded_together_or_not_at_all(settings, c
     assert conn.execute("select count(*) from ingest.submission").fetchone()[0] == 0
     assert outbox(settings) == [], "no alert for a refusal that did not happen"
     assert path.exists(), "the landing file waits for the rerun"
+    kept = [f for f in settings.quarantine_dir.rglob("*") if f.is_file()] if settings.quarantine_dir.exists() else []
+    assert kept == [], "no copy is kept under the id of a refusal that was rolled back"
 
     assert pipeline.ingest(str(path), settings)["status"] == "rejected"
     assert [status for _, status, _, _ in outbox(settings)] == ["sent"]
+    assert len([f for f in settings.quarantine_dir.rglob("*") if f.is_file()]) == 1
     assert len(mailbox.take()) == 1
