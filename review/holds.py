@@ -186,7 +186,7 @@ def holds(
     elif pending_only:
         where = "h.status = 'open' and s.status = 'accepted'"
     elif decided is not None:
-        where, order = "h.status <> 'open'", f"h.reviewed_at desc nulls last, h.hold_id desc limit {int(decided)}"
+        where, order, params = "h.status <> 'open'", "h.reviewed_at desc nulls last, h.hold_id desc limit %s", [decided]
     with conn.cursor(row_factory=class_row(Hold)) as cursor:
         return cursor.execute(f"{_SELECT} where {where} order by {order}", params).fetchall()
 
